@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ksalloc - Kernel Streaming style frame allocators: the in-kernel API.
+ *
+ * An allocator is a file: an open of /dev/ksalloc, or ksalloc_create(). Its
+ * framing (frame count, size, alignment, pool type) is fixed once, and all
+ * its frames are then preallocated from a slab cache of its own.
+ *
+ * Getting at an allocator: ksalloc_fget() turns a user's file descriptor into
+ * a file reference, ksalloc_create() makes one for the kernel; either is
+ * dropped with fput(). Hold that reference for as long as you use the
+ * function table, hold frames or have requests pending: the reference is
+ * what keeps the allocator alive, and the last fput() releases it.
+ *
+ * Fast path: ksalloc_get_functiontable() hands out {allocate_frame,
+ * free_frame} for an atomic pool (KSALLOC_POOL_ATOMIC). Both may be called
+ * from any context, hard interrupts included; allocate_frame never waits and
+ * fails with -EAGAIN when no frame is free. Sleepable pools have no table:
+ * they are used through requests and the ioctls only.
+ *
+ * Slow path: a struct ksalloc_request pends until a frame is free, and is
+ * completed in process context. Frames are shared between the two paths as
+ * follows: while a request is pending no frame is free, and a frame that
+ * comes back goes to the oldest pending request first (FIFO, blocked
+ * KSALLOC_IOC_ALLOC_FRAME callers included); only when no request is pending
+ * does it become free for allocate_frame. Direct callers therefore never
+ * starve waiters.
+ *
+ * The free-frame event (ksalloc_enable_free_frame_event()) tells a client
+ * that frames became free for allocate_frame.
+ */
+#ifndef _LINUX_KSALLOC_H
+#define _LINUX_KSALLOC_H
+
+#include <linux/list.h>
+#include <linux/types.h>
+#include <uapi/linux/ksalloc.h>
+
+struct file;
+
+/**
+ * typedef ksalloc_allocate_frame_fn - take a free frame (KS AllocateFrame)
+ * @file: the allocator.
+ * @frame: set to the frame, or to NULL on failure.
+ *
+ * Context: Any context. Never sleeps.
+ * Return: 0, -EAGAIN if no frame is free, -EOPNOTSUPP for a sleepable pool,
+ * -EBADFD before the framing is set.
+ */
+typedef int (*ksalloc_allocate_frame_fn)(struct file *file, void **frame);
+
+/**
+ * typedef ksalloc_free_frame_fn - return a frame (KS FreeFrame)
+ * @file: the allocator the frame came from.
+ * @frame: the frame.
+ *
+ * An invalid @frame (NULL, not a frame of this allocator, already free) is
+ * refused: the pool is left unchanged, the allocator's misuse counter is
+ * incremented and the first such event is logged.
+ *
+ * Context: Any context. Never sleeps.
+ */
+typedef void (*ksalloc_free_frame_fn)(struct file *file, void *frame);
+
+/**
+ * struct ksalloc_functiontable - KSSTREAMALLOCATOR_FUNCTIONTABLE
+ * @allocate_frame: takes a frame, see ksalloc_allocate_frame_fn.
+ * @free_frame: returns a frame, see ksalloc_free_frame_fn.
+ */
+struct ksalloc_functiontable {
+	ksalloc_allocate_frame_fn allocate_frame;
+	ksalloc_free_frame_fn free_frame;
+};
+
+/**
+ * typedef ksalloc_event_fn - free-frame event callback
+ * @file: the allocator.
+ * @context: the pointer given to ksalloc_enable_free_frame_event().
+ *
+ * Called after one or more frames became free for allocate_frame; several
+ * returns may be signalled by one call. Runs in atomic context (an irq_work:
+ * hard interrupt context, or its thread on PREEMPT_RT), never concurrently
+ * with itself for one allocator. It may call the function table.
+ */
+typedef void (*ksalloc_event_fn)(struct file *file, void *context);
+
+struct ksalloc_request;
+
+/**
+ * typedef ksalloc_request_fn - completion of a pending request
+ * @req: the request; the allocator no longer touches it once this is called.
+ * @frame: the frame granted, or NULL if @error is set.
+ * @error: 0, or -ENODEV if the allocator was released first.
+ *
+ * Context: Process context (a workqueue); may sleep.
+ */
+typedef void (*ksalloc_request_fn)(struct ksalloc_request *req, void *frame,
+				   int error);
+
+/**
+ * struct ksalloc_request - a request that pends until a frame is free
+ * @complete: called once with the result; set by the caller before
+ *	ksalloc_submit_request().
+ *
+ * KSMETHOD_STREAMALLOCATOR_ALLOC. Embed it in your own structure and get back
+ * to that with container_of() in @complete.
+ */
+struct ksalloc_request {
+	ksalloc_request_fn complete;
+	/* private: owned by ksalloc between submit and completion */
+	struct list_head node;
+	void *frame;
+	int error;
+	bool pending;
+};
+
+struct file *ksalloc_create(const struct ksalloc_framing *framing);
+struct file *ksalloc_fget(int fd);
+int ksalloc_get_functiontable(struct file *file,
+			      struct ksalloc_functiontable *table);
+int ksalloc_get_status(struct file *file, struct ksalloc_status *status);
+int ksalloc_allocate_frame(struct file *file, void **frame);
+void ksalloc_free_frame(struct file *file, void *frame);
+int ksalloc_enable_free_frame_event(struct file *file, ksalloc_event_fn fn,
+				    void *context);
+void ksalloc_disable_free_frame_event(struct file *file);
+int ksalloc_submit_request(struct file *file, struct ksalloc_request *req);
+bool ksalloc_cancel_request(struct file *file, struct ksalloc_request *req);
+
+#endif /* _LINUX_KSALLOC_H */

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * ksalloc - Kernel Streaming style frame allocators: the ioctl ABI of /dev/ksalloc.
+ *
+ * Every open() of /dev/ksalloc is one allocator. KSALLOC_IOC_SET_FRAMING fixes
+ * its framing once and preallocates its frames; user space then takes and
+ * returns frames by handle, and kernel clients use the same allocator through
+ * the function table of <linux/ksalloc.h>.
+ *
+ * ABI rules: fixed-width types only, no implicit padding, every structure a
+ * multiple of 8 bytes, every reserved field and unknown flag rejected. The
+ * structure size is part of each command number (_IOC_SIZE); a structure never
+ * changes, a new layout comes with a new command.
+ */
+#ifndef _UAPI_LINUX_KSALLOC_H
+#define _UAPI_LINUX_KSALLOC_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/* Frame memory may be used from any context: KS NonPagedPool. */
+#define KSALLOC_POOL_ATOMIC		0
+/* Only the sleeping interfaces (ioctls, requests): KS PagedPool. */
+#define KSALLOC_POOL_SLEEPABLE		1
+
+/*
+ * Frames are ordinary system memory: KSALLOCATOR_OPTIONF_SYSTEM_MEMORY. It is
+ * what every ksalloc frame is; the bit is accepted for KS compatibility.
+ */
+#define KSALLOC_OPTIONF_SYSTEM_MEMORY	(1U << 0)
+#define KSALLOC_OPTIONF_VALID		KSALLOC_OPTIONF_SYSTEM_MEMORY
+
+/* Upper bounds of a framing; the module parameter max_pool_bytes caps the total. */
+#define KSALLOC_MAX_FRAMES		65536U
+#define KSALLOC_MAX_FRAME_SIZE		(4U << 20)
+
+/**
+ * struct ksalloc_framing - KSALLOCATOR_FRAMING
+ * @options: KSALLOC_OPTIONF_* bits.
+ * @pool_type: KSALLOC_POOL_ATOMIC or KSALLOC_POOL_SLEEPABLE.
+ * @frames: number of frames, 1 to KSALLOC_MAX_FRAMES.
+ * @frame_size: bytes per frame, 1 to KSALLOC_MAX_FRAME_SIZE.
+ * @alignment: KS FileAlignment: a mask 2^n - 1 (0: byte aligned), at most
+ *	PAGE_SIZE - 1. Every frame address has these bits clear.
+ * @reserved: must be 0.
+ */
+struct ksalloc_framing {
+	__u32 options;
+	__u32 pool_type;
+	__u32 frames;
+	__u32 frame_size;
+	__u32 alignment;
+	__u32 reserved;
+};
+
+/**
+ * struct ksalloc_status - KSSTREAMALLOCATOR_STATUS plus counters
+ * @framing: the framing; all zero before KSALLOC_IOC_SET_FRAMING.
+ * @allocated_frames: frames currently allocated (by anyone).
+ * @peak_allocated_frames: the largest @allocated_frames seen.
+ * @waiters: requests pending for a frame (blocked ALLOC_FRAME calls and
+ *	kernel requests).
+ * @misuse_events: invalid frees by kernel clients (detected and refused).
+ * @total_allocations: frames handed out since the framing was set.
+ * @failed_allocations: allocations refused at once because no frame was free.
+ */
+struct ksalloc_status {
+	struct ksalloc_framing framing;
+	__u32 allocated_frames;
+	__u32 peak_allocated_frames;
+	__u32 waiters;
+	__u32 misuse_events;
+	__u64 total_allocations;
+	__u64 failed_allocations;
+};
+
+/**
+ * struct ksalloc_frame_handle - a frame as user space sees it
+ * @handle: out of KSALLOC_IOC_ALLOC_FRAME, into KSALLOC_IOC_FREE_FRAME.
+ *	Opaque and never 0; it is not an address.
+ * @flags: must be 0.
+ * @reserved: must be 0.
+ */
+struct ksalloc_frame_handle {
+	__u64 handle;
+	__u32 flags;
+	__u32 reserved;
+};
+
+#define KSALLOC_IOC_MAGIC	0xD7
+
+/* Fix the framing and preallocate the frames. Once per allocator: -EBUSY after. */
+#define KSALLOC_IOC_SET_FRAMING	_IOW(KSALLOC_IOC_MAGIC, 0x00, struct ksalloc_framing)
+/* Read the framing and the counters. */
+#define KSALLOC_IOC_GET_STATUS	_IOR(KSALLOC_IOC_MAGIC, 0x01, struct ksalloc_status)
+/*
+ * Take a frame, waiting (interruptibly, in FIFO order with kernel requests)
+ * until one is free; -EAGAIN at once on an O_NONBLOCK file.
+ */
+#define KSALLOC_IOC_ALLOC_FRAME	_IOWR(KSALLOC_IOC_MAGIC, 0x02, struct ksalloc_frame_handle)
+/* Return a frame taken with KSALLOC_IOC_ALLOC_FRAME on this file. */
+#define KSALLOC_IOC_FREE_FRAME	_IOW(KSALLOC_IOC_MAGIC, 0x03, struct ksalloc_frame_handle)
+
+#endif /* _UAPI_LINUX_KSALLOC_H */

@@ -1,0 +1,148 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The ksalloc test bench: `make check`, and `make kunit` (check.sh --kunit).
+#
+# install deps -> debug test kernel -> Debian stock kernels -> modules (W=1) for
+# each kernel -> static user-space tests -> one QEMU guest per kernel -> count.
+#   test-6.12   the debug kernel (KASAN, lockdep, kmemleak, ...): KUnit suites,
+#               user-space tests, kmemleak scan after rmmod
+#   stock-6.12, stock-6.1   Debian's kernels: user-space tests
+# --kunit: the test kernel and its KUnit suites only.
+#
+# Each kernel's modules are built in its own copy of the tree, build/<kernel>/src;
+# build output and console logs are kept in build/logs/, results in build/results.txt.
+# Checks counted: each KUnit leaf result, each TAP case, "build <kernel> W=1 clean",
+# "build tools -Werror clean", "guest <kernel> clean log". The last line is
+# "N passed, N failed"; the exit status is 1 when anything failed.
+# Env: KSALLOC_TEST_TIMEOUT (900 s), KSALLOC_STOCK_TIMEOUT (180 s), and qemu-run.sh's.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+scripts=$top/scripts
+build=$top/build
+kunit_only=
+[ "${1:-}" = --kunit ] && kunit_only=1
+export KSALLOC_RESULTS=$build/results.txt
+mkdir -p "$build/logs"
+: > "$KSALLOC_RESULTS"
+start=$SECONDS
+tools=() stock_kernels=
+
+header() { printf '\n==== %s ====\n' "$*"; }
+record() { echo "$1 $2" >> "$KSALLOC_RESULTS"; }
+count() { grep -c "^$1 " "$KSALLOC_RESULTS" || true; }
+summary() {
+	header "summary ($((SECONDS - start)) s)"
+	sed -n 's/^SKIP /skipped: /p; s/^FAIL /FAILED: /p' "$KSALLOC_RESULTS"
+	echo "$(count SKIP) skipped"
+	echo "$(count PASS) passed, $(count FAIL) failed"
+}
+fatal() { echo "check: $*" >&2; record FAIL "$*"; summary; exit 1; }
+
+# build_modules NAME KDIR: build the modules with W=1 in build/NAME/src.
+build_modules() {
+	local name=$1 kdir=$2 src=$build/$1/src log=$build/logs/build-$1.log
+	header "modules for $name ($kdir)"
+	rm -rf "$src"
+	mkdir -p "$src"
+	rsync -a --exclude='.*' --exclude='*.o' --exclude='*.ko' --exclude='*.mod' \
+		--exclude='*.mod.c' --exclude=modules.order --exclude=Module.symvers \
+		"$top"/{Kbuild,include,module,kunit} "$src/"
+	if make -C "$kdir" M="$src" W=1 modules > "$log" 2>&1 &&
+	   ! grep -qiE 'warning:|error:' "$log"; then
+		record PASS "build $name W=1 clean"
+		ls "$src"/*/*.ko
+		return 0
+	fi
+	grep -iE -A 3 'warning:|error:' "$log" | head -n 40 || tail -n 20 "$log"
+	echo "check: build for $name failed or warned (log: $log)"
+	record FAIL "build $name W=1 clean"
+	return 1
+}
+
+# run_guest NAME KERNEL TIMEOUT GUEST_SCRIPT APPEND FILE...
+run_guest() {
+	local name=$1 kernel=$2 timeout=$3 guest=$4 append=$5
+	shift 5
+	header "guest $name"
+	"$scripts/mkinitramfs.sh" "$build/$name/initramfs.cpio.gz" "$scripts/guest/$guest" \
+		"$scripts/guest/lib.sh" "$@"
+	"$scripts/qemu-run.sh" --name "$name" --timeout "$timeout" --append "$append" \
+		--log "$build/logs/$name.log" "$kernel" "$build/$name/initramfs.cpio.gz" || true
+}
+
+header "dependencies"
+"$scripts/install-deps.sh" || fatal "install-deps.sh failed"
+
+header "test kernel"
+test_kdir=$("$scripts/build-test-kernel.sh" | tail -n 1) || fatal "build-test-kernel.sh failed"
+[ -f "$test_kdir/arch/x86/boot/bzImage" ] || fatal "no bzImage in $test_kdir"
+echo "$test_kdir"
+
+suites=$(sed -n '/struct kunit_suite [A-Za-z0-9_]* *= *{/,/^}/ s/.*\.name *= *"\([^"]*\)".*/\1/p' \
+	"$top"/kunit/*.c 2>/dev/null | tr '\n' ' ')
+[ -n "$suites" ] || fatal "no KUnit suite found in kunit/*.c"
+echo "KUnit suites expected: $suites"
+
+if [ -z "$kunit_only" ]; then
+	header "stock kernels"
+	stock=$("$scripts/stock-kernels.sh" --env) || fatal "stock-kernels.sh failed"
+	eval "$stock"
+	echo "$stock"
+fi
+
+test_ok=
+build_modules test-6.12 "$test_kdir" && test_ok=1
+if [ -z "$kunit_only" ]; then
+	stock_ok=
+	for k in $stock_kernels; do
+		kvar=${k//[-.]/_}_kdir
+		build_modules "$k" "${!kvar}" && stock_ok+=" $k"
+	done
+
+	header "user-space tests"
+	if make -C "$top/tools" O="$build/tools" > "$build/logs/build-tools.log" 2>&1; then
+		record PASS "build tools -Werror clean"
+		tools=("$build/tools/ksalloc_test")
+		[ -x "$build/tools/ksalloc_test_32" ] && tools+=("$build/tools/ksalloc_test_32") ||
+			record SKIP "ksalloc_test_32: no -m32 compiler (gcc-multilib)"
+		ls -l "${tools[@]}"
+	else
+		cat "$build/logs/build-tools.log"
+		record FAIL "build tools -Werror clean"
+	fi
+fi
+
+# What the test kernel runs: KUnit, and the user-space tests it can execute.
+if [ -n "$test_ok" ]; then
+	test_tools=() tap=
+	for t in "${tools[@]}"; do
+		if [[ $t = *_32 ]] && ! grep -q '^CONFIG_IA32_EMULATION=y' "$test_kdir/.config"; then
+			record SKIP "test-6.12 ksalloc_test_32: the test kernel has no CONFIG_IA32_EMULATION"
+			continue
+		fi
+		test_tools+=("$t") tap+=" $(basename "$t")"
+	done
+	KSALLOC_KUNIT_SUITES=$suites KSALLOC_TAP_EXPECT=$tap \
+		run_guest test-6.12 "$test_kdir/arch/x86/boot/bzImage" "${KSALLOC_TEST_TIMEOUT:-900}" \
+		test-kernel.sh kmemleak=on "$build"/test-6.12/src/*/*.ko "${test_tools[@]}"
+else
+	record FAIL "guest test-6.12 clean log (not run: the module build failed)"
+fi
+
+if [ -z "$kunit_only" ]; then
+	tap=
+	for t in "${tools[@]}"; do tap+=" $(basename "$t")"; done
+	for k in $stock_kernels; do
+		if [[ " $stock_ok " != *" $k "* ]]; then
+			record FAIL "guest $k clean log (not run: the module build failed)"
+			continue
+		fi
+		kvar=${k//[-.]/_}_vmlinuz
+		KSALLOC_TAP_EXPECT=$tap run_guest "$k" "${!kvar}" "${KSALLOC_STOCK_TIMEOUT:-180}" \
+			stock.sh "" "$build/$k/src/module/ksalloc.ko" "${tools[@]}"
+	done
+fi
+
+summary
+[ "$(count FAIL)" -eq 0 ]

@@ -1,0 +1,80 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Install what the ksalloc test bench needs, from Debian's packages only.
+#
+# Idempotent: a package that is already installed is left alone, and
+# `apt-get update` runs at most once, only when something is missing.
+# Writes the kernel package versions in use to $KSALLOC_CACHE/versions.txt.
+#   -q  print nothing but errors
+set -euo pipefail
+
+quiet=
+[ "${1:-}" = -q ] && quiet=1
+say() { [ -n "$quiet" ] || echo "install-deps: $*"; }
+die() { echo "install-deps: $*" >&2; exit 1; }
+
+cache=${KSALLOC_CACHE:-$HOME/.cache/ksalloc}
+export DEBIAN_FRONTEND=noninteractive
+updated=
+
+installed() { [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null)" = "ii " ]; }
+version() { dpkg-query -W -f='${Version}' "$1"; }
+
+update_once() {
+	[ -z "$updated" ] || return 0
+	say "apt-get update"
+	apt-get update -qq >&2 || die "apt-get update failed"
+	updated=1
+}
+
+# install PKG...: install those of PKG that are missing; name the one that fails.
+install() {
+	local missing=() p
+	for p in "$@"; do installed "$p" || missing+=("$p"); done
+	[ ${#missing[@]} -gt 0 ] || return 0
+	update_once
+	say "installing ${missing[*]}"
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 && return 0
+	for p in "${missing[@]}"; do
+		apt-get install -y -qq --no-install-recommends "$p" >&2 ||
+			die "cannot install package '$p'"
+	done
+}
+
+install qemu-system-x86 busybox-static cpio ccache bc flex bison libelf-dev \
+	libssl-dev python3 linux-source-6.12 sparse dwarves kmod xz-utils rsync \
+	gcc make linux-headers-amd64
+
+# The stock 6.12 kernel is the one whose source we have: same upstream version.
+src_version=$(version linux-source-6.12)
+v=${src_version%%-*}
+install "linux-headers-$v+deb12-amd64"
+
+# -m32 test binaries, when the archive has the multilib compiler.
+available() { apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [^(]'; }
+if ! installed gcc-multilib; then
+	available gcc-multilib || update_once
+	if available gcc-multilib; then
+		install gcc-multilib
+	else
+		say "gcc-multilib is not available: no -m32 test binary"
+	fi
+fi
+
+# linux-headers-amd64 depends on the current 6.1 ABI package, e.g. linux-headers-6.1.0-56-amd64.
+h61=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 | grep -o 'linux-headers-6\.1\.[0-9]*-[0-9]*-amd64' | head -n 1)
+[ -n "$h61" ] || die "cannot tell which 6.1 headers linux-headers-amd64 depends on"
+
+mkdir -p "$cache"
+{
+	echo "linux-source-6.12 $src_version"
+	echo "linux-headers-$v+deb12-amd64 $(version "linux-headers-$v+deb12-amd64")"
+	echo "linux-headers-amd64 $(version linux-headers-amd64)"
+	echo "$h61 $(version "$h61")"
+	echo "gcc $(version gcc-12 2>/dev/null || version gcc)"
+	echo "qemu-system-x86 $(version qemu-system-x86)"
+	echo "busybox-static $(version busybox-static)"
+	installed gcc-multilib && echo "gcc-multilib $(version gcc-multilib)"
+} > "$cache/versions.txt.tmp"
+mv "$cache/versions.txt.tmp" "$cache/versions.txt"
+[ -n "$quiet" ] || sed 's/^/install-deps: using /' "$cache/versions.txt"

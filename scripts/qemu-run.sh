@@ -1,0 +1,64 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot a kernel and an initramfs under QEMU (TCG), keep the console log, judge it.
+#
+#   qemu-run.sh [options] KERNEL INITRAMFS
+#     --name NAME      the guest's name in messages and results (default: KERNEL's file name)
+#     --log FILE       console log (default: build/logs/NAME.log)
+#     --timeout SECS   hard limit for the whole run (default: $KSALLOC_TIMEOUT, else 300)
+#     --append ARGS    more kernel command line
+#     --interactive    console on this terminal (stdin included); no verdict
+# Env: KSALLOC_SMP (2), KSALLOC_MEM (2048, MiB), KSALLOC_VERBOSE=1 to watch the console,
+#      and those of check-log.sh, which judges the log: its exit status is ours.
+#
+# A panic must end the run at once: panic=-1 reboots, which -no-reboot turns into
+# QEMU's exit; oops=panic makes every oops a panic, as a task that died holding a
+# lock would otherwise hang the guest until the timeout.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+name= log= append= interactive=
+timeout=${KSALLOC_TIMEOUT:-300}
+while [ $# -gt 2 ]; do
+	case $1 in
+	--name) name=$2; shift 2 ;;
+	--log) log=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--append) append=$2; shift 2 ;;
+	--interactive) interactive=1; shift ;;
+	*) break ;;
+	esac
+done
+[ $# -eq 2 ] || { echo "usage: $0 [--name N] [--log F] [--timeout S] [--append ARGS] [--interactive] KERNEL INITRAMFS" >&2; exit 2; }
+kernel=$1 initrd=$2
+name=${name:-$(basename "$kernel")}
+log=$(realpath -m "${log:-$here/../build/logs/$name.log}")
+mkdir -p "$(dirname "$log")"
+
+qemu=(qemu-system-x86_64 -accel tcg -M pc -bios qboot.rom -nodefaults -display none -no-reboot
+	-smp "${KSALLOC_SMP:-2}" -m "${KSALLOC_MEM:-2048}"
+	-kernel "$kernel" -initrd "$initrd"
+	-append "console=ttyS0 panic=-1 oops=panic printk.devkmsg=on $append"
+	-chardev "stdio,id=con,logfile=$log,signal=off" -serial chardev:con)
+
+if [ -n "$interactive" ]; then
+	exec "${qemu[@]}"
+fi
+
+echo "qemu-run: booting $name (timeout ${timeout} s, log $log)"
+start=$SECONDS
+rc=0
+if [ "${KSALLOC_VERBOSE:-}" = 1 ]; then
+	timeout -k 5 "$timeout" "${qemu[@]}" < /dev/null || rc=$?
+else
+	timeout -k 5 "$timeout" "${qemu[@]}" < /dev/null > /dev/null || rc=$?
+fi
+echo "qemu-run: $name ran $((SECONDS - start)) s"
+
+opts=(--name "$name")
+case $rc in
+0) ;;
+124 | 137) opts+=(--timed-out "$timeout") ;;
+*) echo "qemu-run: qemu-system-x86_64 exited with status $rc" ;;
+esac
+exec "$here/check-log.sh" "${opts[@]}" "$log"
