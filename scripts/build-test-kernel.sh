@@ -29,6 +29,11 @@ if [ "${1:-}" = --print ]; then
 	exit 0
 fi
 
+# One builder at a time; a second caller waits and then reuses the result.
+mkdir -p "$cache"
+exec 9> "$cache/.build-test-kernel.lock"
+flock 9
+
 if [ -f "$build/.ksalloc-built" ]; then
 	echo "build-test-kernel: reusing $build" >&2
 	echo "$build"

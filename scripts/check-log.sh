@@ -58,7 +58,10 @@ if grep -q 'KSALLOC-ERROR: ' "$tmp/log"; then
 	sed -n 's/.*KSALLOC-ERROR: /    /p' "$tmp/log"
 fi
 if grep -qE "$bad" "$tmp/log"; then
-	problem "the kernel log has reports ($(grep -cE "$bad" "$tmp/log") lines; first ones with context):"
+	kinds=$(grep -oE "$bad" "$tmp/log" | sort | uniq -c |
+		awk '{ n = $1; $1 = ""; printf "%s\"%s\" x%d", sep, substr($0, 2), n; sep = ", " }')
+	problem "the kernel log has reports: $kinds"
+	echo "    (the first ones with context:)"
 	grep -nE -B 2 -A 20 -m 5 "$bad" "$tmp/log" | sed 's/^/    /'
 fi
 taint=$(sed -n 's/^KSALLOC-TAINT: \([0-9]*\).*/\1/p' "$tmp/log" | tail -n 1)
@@ -85,7 +88,8 @@ if [ -n "${KSALLOC_KUNIT_SUITES:-}" ]; then
 		status = {"PASS": "PASS", "SKIP": "SKIP"}
 		def walk(group, path):
 		    for case in group["test_cases"]:
-		        print(status.get(case["status"], "FAIL"), path + case["name"])
+		        name = case["name"] or "(a result is missing: crashed?)"
+		        print(status.get(case["status"], "FAIL"), path + name)
 		    for sub in group["sub_groups"]:
 		        walk(sub, path + sub["name"] + ".")
 		top = json.load(open(sys.argv[1]))

@@ -62,11 +62,13 @@ build_modules() {
 
 # run_guest NAME KERNEL TIMEOUT GUEST_SCRIPT APPEND FILE...
 run_guest() {
-	local name=$1 kernel=$2 timeout=$3 guest=$4 append=$5
+	local name=$1 kernel=$2 timeout=$3 guest=$4 append=$5 files=() f
 	shift 5
 	header "guest $name"
+	for f; do [ -e "$f" ] && files+=("$f"); done
 	"$scripts/mkinitramfs.sh" "$build/$name/initramfs.cpio.gz" "$scripts/guest/$guest" \
-		"$scripts/guest/lib.sh" "$@"
+		"$scripts/guest/lib.sh" "${files[@]}" ||
+		{ record FAIL "guest $name clean log (mkinitramfs.sh failed)"; return; }
 	"$scripts/qemu-run.sh" --name "$name" --timeout "$timeout" --append "$append" \
 		--log "$build/logs/$name.log" "$kernel" "$build/$name/initramfs.cpio.gz" || true
 }
@@ -101,16 +103,21 @@ if [ -z "$kunit_only" ]; then
 	done
 
 	header "user-space tests"
-	if make -C "$top/tools" O="$build/tools" > "$build/logs/build-tools.log" 2>&1; then
+	rm -rf "$build/tools"
+	if make -k -C "$top/tools" O="$build/tools" > "$build/logs/build-tools.log" 2>&1; then
 		record PASS "build tools -Werror clean"
-		tools=("$build/tools/ksalloc_test")
-		[ -x "$build/tools/ksalloc_test_32" ] && tools+=("$build/tools/ksalloc_test_32") ||
-			record SKIP "ksalloc_test_32: no -m32 compiler (gcc-multilib)"
-		ls -l "${tools[@]}"
 	else
 		cat "$build/logs/build-tools.log"
 		record FAIL "build tools -Werror clean"
 	fi
+	# A test program that did not build is a FAIL "did not run" of each guest.
+	tools=("$build/tools/ksalloc_test")
+	if gcc -m32 -print-file-name=libc.a | grep -q /; then
+		tools+=("$build/tools/ksalloc_test_32")
+	else
+		record SKIP "ksalloc_test_32: no -m32 compiler (gcc-multilib)"
+	fi
+	ls -l "$build/tools" || true
 fi
 
 # What the test kernel runs: KUnit, and the user-space tests it can execute.

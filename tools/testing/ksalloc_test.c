@@ -18,9 +18,10 @@
  * Build, as a 64-bit and as a 32-bit (-m32) program; the layouts of the UAPI
  * structures are checked at compile time, so both builds agree with the ABI:
  *
- *	gcc -static -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude/uapi \
+ *	cd tools/testing && gcc [-m32] -static -O2 -Wall -Wextra -Werror \
+ *		-D_GNU_SOURCE -I../../include/uapi \
  *		-I<linux>/tools/testing/selftests -o ksalloc_test \
- *		tools/testing/ksalloc_test.c -lpthread
+ *		ksalloc_test.c -lpthread
  */
 #include <assert.h>
 #include <errno.h>
@@ -91,7 +92,8 @@ static_assert(KSALLOC_IOC_FREE_FRAME == 0x4010d703, "KSALLOC_IOC_FREE_FRAME");
 
 /* Incremented by ksalloc_waiter_fn() in the order the waiters return. */
 static int ksalloc_completions;
-static volatile sig_atomic_t ksalloc_signals;
+/* Signals caught by ksalloc_on_signal(); atomics are async-signal-safe. */
+static int ksalloc_signals;
 
 static int ksalloc_open(int flags)
 {
@@ -205,6 +207,13 @@ static __u32 wait_for_waiters(int fd, __u32 n)
 	return st.waiters;
 }
 
+static void expect_field(struct __test_metadata *_metadata, int line,
+			 const char *field, __u64 want, __u64 seen)
+{
+	EXPECT_EQ(want, seen)
+		TH_LOG("status field %s, checked at line %d", field, line);
+}
+
 /* Every field of @want, checked; @line is the caller's, for the log. */
 static void expect_status(struct __test_metadata *_metadata, int line, int fd,
 			  struct ksalloc_status want)
@@ -213,24 +222,30 @@ static void expect_status(struct __test_metadata *_metadata, int line, int fd,
 
 	ASSERT_EQ(0, get_status(fd, &st))
 		TH_LOG("GET_STATUS for line %d", line);
-
-#define EXPECT_STATUS_FIELD(field) \
-	EXPECT_EQ(want.field, st.field) \
-		TH_LOG("status field %s, checked at line %d", #field, line)
-
-	EXPECT_STATUS_FIELD(framing.options);
-	EXPECT_STATUS_FIELD(framing.pool_type);
-	EXPECT_STATUS_FIELD(framing.frames);
-	EXPECT_STATUS_FIELD(framing.frame_size);
-	EXPECT_STATUS_FIELD(framing.alignment);
-	EXPECT_STATUS_FIELD(framing.reserved);
-	EXPECT_STATUS_FIELD(allocated_frames);
-	EXPECT_STATUS_FIELD(peak_allocated_frames);
-	EXPECT_STATUS_FIELD(waiters);
-	EXPECT_STATUS_FIELD(misuse_events);
-	EXPECT_STATUS_FIELD(total_allocations);
-	EXPECT_STATUS_FIELD(failed_allocations);
-#undef EXPECT_STATUS_FIELD
+	expect_field(_metadata, line, "framing.options",
+		     want.framing.options, st.framing.options);
+	expect_field(_metadata, line, "framing.pool_type",
+		     want.framing.pool_type, st.framing.pool_type);
+	expect_field(_metadata, line, "framing.frames",
+		     want.framing.frames, st.framing.frames);
+	expect_field(_metadata, line, "framing.frame_size",
+		     want.framing.frame_size, st.framing.frame_size);
+	expect_field(_metadata, line, "framing.alignment",
+		     want.framing.alignment, st.framing.alignment);
+	expect_field(_metadata, line, "framing.reserved",
+		     want.framing.reserved, st.framing.reserved);
+	expect_field(_metadata, line, "allocated_frames",
+		     want.allocated_frames, st.allocated_frames);
+	expect_field(_metadata, line, "peak_allocated_frames",
+		     want.peak_allocated_frames, st.peak_allocated_frames);
+	expect_field(_metadata, line, "waiters",
+		     want.waiters, st.waiters);
+	expect_field(_metadata, line, "misuse_events",
+		     want.misuse_events, st.misuse_events);
+	expect_field(_metadata, line, "total_allocations",
+		     want.total_allocations, st.total_allocations);
+	expect_field(_metadata, line, "failed_allocations",
+		     want.failed_allocations, st.failed_allocations);
 }
 
 /* EXPECT_STATUS(fd, .field = value, ...): fields not named must be 0. */
@@ -383,7 +398,7 @@ static bool wait_done(struct ksalloc_waiter *w)
 static void ksalloc_on_signal(int sig)
 {
 	(void)sig;
-	ksalloc_signals++;
+	__atomic_add_fetch(&ksalloc_signals, 1, __ATOMIC_SEQ_CST);
 }
 
 /* SIGALRM to this process in @ms, caught by a handler with @sa_flags. */
@@ -398,7 +413,7 @@ static int arm_alarm(int sa_flags, unsigned int ms)
 	};
 
 	sigemptyset(&sa.sa_mask);
-	ksalloc_signals = 0;
+	__atomic_store_n(&ksalloc_signals, 0, __ATOMIC_SEQ_CST);
 	if (sigaction(SIGALRM, &sa, NULL))
 		return -errno;
 	return setitimer(ITIMER_REAL, &it, NULL) ? -errno : 0;
@@ -496,62 +511,178 @@ FIXTURE_TEARDOWN(ksalloc_reject)
 		close(self->fd);
 }
 
-#define KSALLOC_REJECT(name, opts, pool, nr, size, align, resv, err)		\
-	FIXTURE_VARIANT_ADD(ksalloc_reject, name) {				\
-		.framing = {							\
-			.options = (opts), .pool_type = (pool),			\
-			.frames = (nr), .frame_size = (size),			\
-			.alignment = (align), .reserved = (resv),		\
-		},								\
-		.error = (err),							\
-	}
+FIXTURE_VARIANT_ADD(ksalloc_reject, reserved_1) {
+	.framing = { .pool_type = KSALLOC_POOL_ATOMIC, .frames = 4, .frame_size = 4096,
+		     .alignment = 63, .reserved = 1 },
+	.error = EINVAL,
+};
 
-#define ATOMIC		KSALLOC_POOL_ATOMIC
-#define SLEEPABLE	KSALLOC_POOL_SLEEPABLE
-#define SYSMEM		KSALLOC_OPTIONF_SYSTEM_MEMORY
-#define MAX_FRAMES	KSALLOC_MAX_FRAMES
-#define MAX_SIZE	KSALLOC_MAX_FRAME_SIZE
+FIXTURE_VARIANT_ADD(ksalloc_reject, reserved_msb) {
+	.framing = { .options = KSALLOC_OPTIONF_SYSTEM_MEMORY,
+		     .pool_type = KSALLOC_POOL_SLEEPABLE, .frames = 4, .frame_size = 4096,
+		     .alignment = 63, .reserved = 1U << 31 },
+	.error = EINVAL,
+};
 
-/*	       name,				options, pool, frames, frame_size, alignment,
- *						reserved, errno
- */
-KSALLOC_REJECT(reserved_1,			0, ATOMIC, 4, 4096, 63, 1, EINVAL);
-KSALLOC_REJECT(reserved_msb,			SYSMEM, SLEEPABLE, 4, 4096, 63, 1U << 31, EINVAL);
-KSALLOC_REJECT(options_bit1,			1U << 1, ATOMIC, 4, 4096, 63, 0, EOPNOTSUPP);
-KSALLOC_REJECT(options_msb,			1U << 31, SLEEPABLE, 4, 4096, 63, 0, EOPNOTSUPP);
-KSALLOC_REJECT(options_all,			~0U, ATOMIC, 4, 4096, 63, 0, EOPNOTSUPP);
-KSALLOC_REJECT(pool_type_2,			0, 2, 4, 4096, 63, 0, EINVAL);
-KSALLOC_REJECT(pool_type_max,			SYSMEM, ~0U, 4, 4096, 63, 0, EINVAL);
-KSALLOC_REJECT(frames_0,			0, ATOMIC, 0, 4096, 63, 0, EINVAL);
-KSALLOC_REJECT(frame_size_0,			0, SLEEPABLE, 4, 0, 63, 0, EINVAL);
-KSALLOC_REJECT(alignment_2,			0, ATOMIC, 4, 4096, 2, 0, EINVAL);
-KSALLOC_REJECT(alignment_5,			0, SLEEPABLE, 4, 4096, 5, 0, EINVAL);
-KSALLOC_REJECT(alignment_4096,			0, ATOMIC, 4, 4096, 4096, 0, EINVAL);
-KSALLOC_REJECT(alignment_8191,			0, SLEEPABLE, 4, 4096, 8191, 0, EINVAL);
-KSALLOC_REJECT(alignment_u32_max,		0, ATOMIC, 4, 4096, ~0U, 0, EINVAL);
-KSALLOC_REJECT(frames_max_plus_1,		0, ATOMIC, MAX_FRAMES + 1, 1, 0, 0, E2BIG);
-KSALLOC_REJECT(frames_u32_max,			0, SLEEPABLE, ~0U, 1, 0, 0, E2BIG);
-KSALLOC_REJECT(frame_size_max_plus_1,		0, SLEEPABLE, 1, MAX_SIZE + 1, 0, 0, E2BIG);
-KSALLOC_REJECT(frame_size_u32_max,		0, ATOMIC, 1, ~0U, 0, 0, E2BIG);
-KSALLOC_REJECT(quota_256m,			0, ATOMIC, 65536, 4096, 0, 0, EDQUOT);
-KSALLOC_REJECT(quota_max_frames_max_size,	0, SLEEPABLE, MAX_FRAMES, MAX_SIZE, 4095, 0,
-	       EDQUOT);
-/* 1025 * 61441 fits in 64 MiB; 1025 frames aligned to 4096 (65536 each) do not. */
-KSALLOC_REJECT(quota_counts_alignment,		0, SLEEPABLE, 1025, 61441, 4095, 0, EDQUOT);
-KSALLOC_REJECT(order_reserved_options,		1U << 1, ATOMIC, 4, 4096, 63, 1, EINVAL);
-KSALLOC_REJECT(order_options_pool_type,		1U << 1, 2, 0, 0, 2, 0, EOPNOTSUPP);
-KSALLOC_REJECT(order_frames_0_size_limit,	0, ATOMIC, 0, MAX_SIZE + 1, 0, 0, EINVAL);
-KSALLOC_REJECT(order_size_0_frames_limit,	0, SLEEPABLE, MAX_FRAMES + 1, 0, 0, 0, EINVAL);
-KSALLOC_REJECT(order_alignment_frames_limit,	0, ATOMIC, MAX_FRAMES + 1, 4096, 2, 0, EINVAL);
-KSALLOC_REJECT(order_align_limit_size_limit,	0, SLEEPABLE, 1, MAX_SIZE + 1, 8191, 0, EINVAL);
-KSALLOC_REJECT(order_frames_limit_quota,	0, ATOMIC, MAX_FRAMES + 1, 4096, 0, 0, E2BIG);
-KSALLOC_REJECT(order_size_limit_quota,		0, SLEEPABLE, 64, MAX_SIZE + 1, 0, 0, E2BIG);
+FIXTURE_VARIANT_ADD(ksalloc_reject, options_bit1) {
+	.framing = { .options = 1U << 1, .pool_type = KSALLOC_POOL_ATOMIC, .frames = 4,
+		     .frame_size = 4096, .alignment = 63 },
+	.error = EOPNOTSUPP,
+};
 
-#undef ATOMIC
-#undef SLEEPABLE
-#undef SYSMEM
-#undef MAX_FRAMES
-#undef MAX_SIZE
+FIXTURE_VARIANT_ADD(ksalloc_reject, options_msb) {
+	.framing = { .options = 1U << 31, .pool_type = KSALLOC_POOL_SLEEPABLE, .frames = 4,
+		     .frame_size = 4096, .alignment = 63 },
+	.error = EOPNOTSUPP,
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_reject, options_all) {
+	.framing = { .options = ~0U, .pool_type = KSALLOC_POOL_ATOMIC, .frames = 4,
+		     .frame_size = 4096, .alignment = 63 },
+	.error = EOPNOTSUPP,
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_reject, pool_type_2) {
+	.framing = { .pool_type = 2, .frames = 4, .frame_size = 4096, .alignment = 63 },
+	.error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_reject, pool_type_max) {
+	.framing = { .options = KSALLOC_OPTIONF_SYSTEM_MEMORY, .pool_type = ~0U, .frames = 4,
+		     .frame_size = 4096, .alignment = 63 },
+	.error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_reject, frames_0) {
+	.framing = { .pool_type = KSALLOC_POOL_ATOMIC, .frames = 0, .frame_size = 4096,
+		     .alignment = 63 },
+	.error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_reject, frame_size_0) {
+	.framing = { .pool_type = KSALLOC_POOL_SLEEPABLE, .frames = 4, .frame_size = 0,
+		     .alignment = 63 },
+	.error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_reject, alignment_2) {
+	.framing = { .pool_type = KSALLOC_POOL_ATOMIC, .frames = 4, .frame_size = 4096,
+		     .alignment = 2 },
+	.error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_reject, alignment_5) {
+	.framing = { .pool_type = KSALLOC_POOL_SLEEPABLE, .frames = 4, .frame_size = 4096,
+		     .alignment = 5 },
+	.error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_reject, alignment_4096) {
+	.framing = { .pool_type = KSALLOC_POOL_ATOMIC, .frames = 4, .frame_size = 4096,
+		     .alignment = 4096 },
+	.error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_reject, alignment_8191) {
+	.framing = { .pool_type = KSALLOC_POOL_SLEEPABLE, .frames = 4, .frame_size = 4096,
+		     .alignment = 8191 },
+	.error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_reject, alignment_u32_max) {
+	.framing = { .pool_type = KSALLOC_POOL_ATOMIC, .frames = 4, .frame_size = 4096,
+		     .alignment = ~0U },
+	.error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_reject, frames_max_plus_1) {
+	.framing = { .pool_type = KSALLOC_POOL_ATOMIC, .frames = KSALLOC_MAX_FRAMES + 1,
+		     .frame_size = 1 },
+	.error = E2BIG,
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_reject, frames_u32_max) {
+	.framing = { .pool_type = KSALLOC_POOL_SLEEPABLE, .frames = ~0U, .frame_size = 1 },
+	.error = E2BIG,
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_reject, frame_size_max_plus_1) {
+	.framing = { .pool_type = KSALLOC_POOL_SLEEPABLE, .frames = 1,
+		     .frame_size = KSALLOC_MAX_FRAME_SIZE + 1 },
+	.error = E2BIG,
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_reject, frame_size_u32_max) {
+	.framing = { .pool_type = KSALLOC_POOL_ATOMIC, .frames = 1, .frame_size = ~0U },
+	.error = E2BIG,
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_reject, quota_256m) {
+	.framing = { .pool_type = KSALLOC_POOL_ATOMIC, .frames = 65536, .frame_size = 4096 },
+	.error = EDQUOT,
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_reject, quota_max_frames_max_size) {
+	.framing = { .pool_type = KSALLOC_POOL_SLEEPABLE, .frames = KSALLOC_MAX_FRAMES,
+		     .frame_size = KSALLOC_MAX_FRAME_SIZE, .alignment = 4095 },
+	.error = EDQUOT,
+};
+
+/* 1025 * 61441 bytes fit in 64 MiB; 1025 frames aligned to 4096 (65536 each) do not. */
+FIXTURE_VARIANT_ADD(ksalloc_reject, quota_counts_alignment) {
+	.framing = { .pool_type = KSALLOC_POOL_SLEEPABLE, .frames = 1025, .frame_size = 61441,
+		     .alignment = 4095 },
+	.error = EDQUOT,
+};
+
+/* Two invalid fields: the first check in the documented order decides. */
+FIXTURE_VARIANT_ADD(ksalloc_reject, order_reserved_options) {
+	.framing = { .options = 1U << 1, .pool_type = KSALLOC_POOL_ATOMIC, .frames = 4,
+		     .frame_size = 4096, .alignment = 63, .reserved = 1 },
+	.error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_reject, order_options_pool_type) {
+	.framing = { .options = 1U << 1, .pool_type = 2, .frames = 0, .frame_size = 0,
+		     .alignment = 2 },
+	.error = EOPNOTSUPP,
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_reject, order_frames_0_size_limit) {
+	.framing = { .pool_type = KSALLOC_POOL_ATOMIC, .frames = 0,
+		     .frame_size = KSALLOC_MAX_FRAME_SIZE + 1 },
+	.error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_reject, order_size_0_frames_limit) {
+	.framing = { .pool_type = KSALLOC_POOL_SLEEPABLE, .frames = KSALLOC_MAX_FRAMES + 1,
+		     .frame_size = 0 },
+	.error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_reject, order_alignment_frames_limit) {
+	.framing = { .pool_type = KSALLOC_POOL_ATOMIC, .frames = KSALLOC_MAX_FRAMES + 1,
+		     .frame_size = 4096, .alignment = 2 },
+	.error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_reject, order_align_limit_size_limit) {
+	.framing = { .pool_type = KSALLOC_POOL_SLEEPABLE, .frames = 1,
+		     .frame_size = KSALLOC_MAX_FRAME_SIZE + 1, .alignment = 8191 },
+	.error = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_reject, order_frames_limit_quota) {
+	.framing = { .pool_type = KSALLOC_POOL_ATOMIC, .frames = KSALLOC_MAX_FRAMES + 1,
+		     .frame_size = 4096 },
+	.error = E2BIG,
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_reject, order_size_limit_quota) {
+	.framing = { .pool_type = KSALLOC_POOL_SLEEPABLE, .frames = 64,
+		     .frame_size = KSALLOC_MAX_FRAME_SIZE + 1 },
+	.error = E2BIG,
+};
 
 TEST_F(ksalloc_reject, set_framing)
 {
@@ -953,7 +1084,7 @@ TEST_F(ksalloc, signal_interrupts_wait)
 	start = now_ms();
 	EXPECT_EQ(-EINTR, alloc_frame(self->fd, &handle));
 	EXPECT_LE(150L, now_ms() - start);
-	EXPECT_EQ(1, ksalloc_signals);
+	EXPECT_EQ(1, __atomic_load_n(&ksalloc_signals, __ATOMIC_SEQ_CST));
 
 	ASSERT_EQ(0, get_status(self->fd, &st));
 	EXPECT_EQ(0U, st.waiters);
@@ -989,7 +1120,7 @@ TEST_F(ksalloc, signal_restarts_wait)
 	EXPECT_EQ(0, alloc_frame(self->fd, &handle))
 		TH_LOG("a wait interrupted by an SA_RESTART handler must restart");
 	EXPECT_LE(400L, now_ms() - start);
-	EXPECT_EQ(1, ksalloc_signals);
+	EXPECT_EQ(1, __atomic_load_n(&ksalloc_signals, __ATOMIC_SEQ_CST));
 	pthread_join(f->thread, NULL);
 	EXPECT_EQ(0, f->ret);
 	EXPECT_NE(0ULL, handle);
@@ -1061,7 +1192,7 @@ TEST_F(ksalloc, close_with_frames_held)
 
 TEST(many_allocators)
 {
-	static int fds[KSALLOC_NR_ALLOCATORS];
+	int fds[KSALLOC_NR_ALLOCATORS];
 	__u64 handles[KSALLOC_TEST_MAX_FRAMES], handle;
 	struct ksalloc_framing framing[KSALLOC_NR_ALLOCATORS];
 	__u32 i, n;

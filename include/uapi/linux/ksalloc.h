@@ -62,7 +62,9 @@ struct ksalloc_framing {
  *	kernel requests).
  * @misuse_events: invalid frees by kernel clients (detected and refused).
  * @total_allocations: frames handed out since the framing was set.
- * @failed_allocations: allocations refused at once because no frame was free.
+ * @failed_allocations: allocations refused at once because no frame was free
+ *	(allocate_frame and O_NONBLOCK KSALLOC_IOC_ALLOC_FRAME); waits that a
+ *	signal ends are not counted.
  */
 struct ksalloc_status {
 	struct ksalloc_framing framing;
@@ -76,8 +78,9 @@ struct ksalloc_status {
 
 /**
  * struct ksalloc_frame_handle - a frame as user space sees it
- * @handle: out of KSALLOC_IOC_ALLOC_FRAME, into KSALLOC_IOC_FREE_FRAME.
- *	Opaque and never 0; it is not an address.
+ * @handle: out of KSALLOC_IOC_ALLOC_FRAME (its input value is ignored),
+ *	into KSALLOC_IOC_FREE_FRAME. Opaque and never 0; it is not an address
+ *	and means something only to the file that issued it.
  * @flags: must be 0.
  * @reserved: must be 0.
  */

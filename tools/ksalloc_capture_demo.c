@@ -1,0 +1,446 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksalloc_capture_demo - stream frames from /dev/ksalloc_capture
+ *
+ * Creates an allocator (by default 8 frames, each a capture header and a
+ * 640x480 YUYV payload, 64-byte aligned, from the atomic pool), gives it to a
+ * capture stream and runs two phases:
+ *
+ *   1. 30 fps, read promptly: every frame should arrive;
+ *   2. 1000 fps, a reader that sleeps between reads: the allocator runs dry
+ *      and the stream must drop frames.
+ *
+ * Every delivered frame is checked: its size, its header (payload size,
+ * strictly increasing sequence, non-decreasing timestamp, first sequence 0)
+ * and every payload byte against ksalloc_capture_pattern(). Once a second a
+ * progress line shows the stream's counters and the allocator's frames in use.
+ *
+ * Exit status 0 only if every frame verified, each phase delivered frames,
+ * the fast phase dropped some, and after each STREAMOFF the counters add up
+ * (produced == delivered + dropped, nothing in flight, delivered as read) and
+ * the allocator has every frame back. Otherwise 1, with a message on stderr.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdnoreturn.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/ksalloc.h>
+#include <linux/ksalloc_capture.h>
+
+#define PROG			"ksalloc_capture_demo"
+#define KSALLOC_DEV		"/dev/ksalloc"
+#define KSALLOC_CAPTURE_DEV	"/dev/ksalloc_capture"
+#define NSEC_PER_SEC		1000000000ULL
+#define NSEC_PER_MSEC		1000000ULL
+#define __printf(a, b)		__attribute__((format(printf, a, b)))
+/* Bad frames described on stderr; the rest are only counted. */
+#define MAX_REPORTED		10
+
+struct demo {
+	int alloc_fd;
+	int cap_fd;
+	struct ksalloc_framing framing;
+	struct ksalloc_capture_format format;
+	__u32 payload_size;
+	unsigned char *buf;
+	size_t buf_size;
+	unsigned int reported;
+};
+
+struct phase {
+	__u32 fps;
+	unsigned int seconds;
+	unsigned int delay_ms;
+	bool must_drop;
+	char name[32];
+	/* What the reader saw. */
+	unsigned long long read, verified, bad;
+	unsigned long long last_sequence;
+	unsigned long long last_timestamp;
+	/* The stream's counters after STREAMOFF. */
+	struct ksalloc_capture_counters counters;
+};
+
+static noreturn void die(const char *what)
+{
+	fprintf(stderr, PROG ": %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: " PROG " [-n frames] [-W width] [-H height] [-b bytes_per_pixel]\n"
+		"       [-F fps] [-f fps] [-t seconds] [-s delay_ms]\n"
+		"Stream frames from %s into a %s allocator, in two phases.\n"
+		"\n"
+		"  -n frames  frames in the allocator (default 8)\n"
+		"  -W width   pixels per line (default 640)\n"
+		"  -H height  lines (default 480)\n"
+		"  -b bpp     bytes per pixel (default 2: YUYV)\n"
+		"  -F fps     frame rate of phase 1, read promptly (default 30)\n"
+		"  -f fps     frame rate of phase 2, read slowly (default 1000)\n"
+		"  -t secs    seconds per phase (default 3)\n"
+		"  -s ms      phase 2: sleep between reads (default 20)\n"
+		"  -h         show this help\n",
+		KSALLOC_CAPTURE_DEV, KSALLOC_DEV);
+}
+
+static __u32 parse_u32(const char *what, const char *arg, __u32 min, __u32 max)
+{
+	unsigned long long val;
+	char *end;
+
+	errno = 0;
+	val = strtoull(arg, &end, 0);
+	if (!errno && (val < min || val > max))
+		errno = ERANGE;
+	if (errno || end == arg || *end || arg[0] == '-') {
+		errno = errno ?: EINVAL;
+		fprintf(stderr, PROG ": %s '%s' (%u to %u): %s\n", what, arg, min, max,
+			strerror(errno));
+		exit(1);
+	}
+	return val;
+}
+
+static unsigned long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = {
+		.tv_sec = ms / 1000,
+		.tv_nsec = (ms % 1000) * NSEC_PER_MSEC,
+	};
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static void xioctl(int fd, unsigned long cmd, void *arg, const char *what)
+{
+	if (ioctl(fd, cmd, arg))
+		die(what);
+}
+
+static struct ksalloc_capture_counters get_counters(struct demo *d)
+{
+	struct ksalloc_capture_counters c;
+
+	xioctl(d->cap_fd, KSALLOC_CAPTURE_IOC_GET_COUNTERS, &c,
+	       "KSALLOC_CAPTURE_IOC_GET_COUNTERS");
+	return c;
+}
+
+static __u32 frames_in_use(struct demo *d)
+{
+	struct ksalloc_status st;
+
+	xioctl(d->alloc_fd, KSALLOC_IOC_GET_STATUS, &st, "KSALLOC_IOC_GET_STATUS");
+	return st.allocated_frames;
+}
+
+static void __printf(3, 4) bad_frame(struct demo *d, struct phase *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	p->bad++;
+	if (d->reported++ >= MAX_REPORTED)
+		return;
+	fprintf(stderr, PROG ": %s: frame %llu: ", p->name, p->read);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* The payload offset of the first byte that breaks the pattern, or -1. */
+static long long payload_mismatch(const unsigned char *payload, __u32 size, __u64 seq)
+{
+	__u32 i, words = size / 8;
+	__u64 got, want;
+
+	for (i = 0; i < words; i++) {
+		memcpy(&got, payload + 8 * i, sizeof(got));
+		if (le64toh(got) != ksalloc_capture_pattern(seq, i))
+			break;
+	}
+	/* The first bad word, or the tail of a payload that is not whole words. */
+	for (i *= 8; i < size; i++) {
+		want = ksalloc_capture_pattern(seq, i / 8) >> (8 * (i % 8));
+		if (payload[i] != (unsigned char)want)
+			return i;
+	}
+	return -1;
+}
+
+static void check_frame(struct demo *d, struct phase *p, ssize_t len)
+{
+	const struct ksalloc_capture_header *h = (const void *)d->buf;
+	unsigned long long seq = h->sequence, ts = h->timestamp_ns;
+	bool first = p->read++ == 0;
+	long long at;
+
+	if ((size_t)len != d->buf_size) {
+		bad_frame(d, p, "read returned %zd bytes, not %zu", len, d->buf_size);
+		return;
+	}
+	if (h->payload_size != d->payload_size) {
+		bad_frame(d, p, "payload_size %u, not %u", h->payload_size, d->payload_size);
+	} else if (first && seq != 0) {
+		bad_frame(d, p, "first sequence %llu, not 0", seq);
+	} else if (!first && seq <= p->last_sequence) {
+		bad_frame(d, p, "sequence %llu after %llu", seq, p->last_sequence);
+	} else if (!first && ts < p->last_timestamp) {
+		bad_frame(d, p, "timestamp %llu ns after %llu ns", ts, p->last_timestamp);
+	} else {
+		at = payload_mismatch(d->buf + sizeof(*h), d->payload_size, seq);
+		if (at >= 0)
+			bad_frame(d, p, "sequence %llu: payload byte %lld is 0x%02x", seq, at,
+				  d->buf[sizeof(*h) + at]);
+		else
+			p->verified++;
+	}
+	p->last_sequence = seq;
+	p->last_timestamp = ts;
+}
+
+static void progress(struct demo *d, struct phase *p, unsigned int t,
+		     unsigned long long frames, unsigned long long ns)
+{
+	struct ksalloc_capture_counters c = get_counters(d);
+
+	printf("phase %s t=%us fps=%.1f delivered=%llu dropped=%llu in_use=%u/%u\n",
+	       p->name, t, ns ? frames * 1e9 / ns : 0.0,
+	       (unsigned long long)c.delivered, (unsigned long long)c.dropped,
+	       frames_in_use(d), d->framing.frames);
+}
+
+static void print_summary(const struct ksalloc_capture_counters *c,
+			  unsigned long long verified, unsigned long long bad)
+{
+	printf("produced=%llu delivered=%llu dropped=%llu in_flight=%u verified=%llu bad=%llu\n",
+	       (unsigned long long)c->produced, (unsigned long long)c->delivered,
+	       (unsigned long long)c->dropped, c->in_flight, verified, bad);
+}
+
+/* Streams for p->seconds; returns whether the phase met every condition. */
+static bool run_phase(struct demo *d, struct phase *p)
+{
+	struct pollfd pfd = { .fd = d->cap_fd, .events = POLLIN };
+	unsigned long long start, now, last, last_read = 0;
+	struct ksalloc_capture_counters *c = &p->counters;
+	unsigned int t = 0;
+	__u32 in_use;
+	bool ok = true;
+	ssize_t len;
+	int ret;
+
+	d->format.fps = p->fps;
+	xioctl(d->cap_fd, KSALLOC_CAPTURE_IOC_SET_FORMAT, &d->format,
+	       "KSALLOC_CAPTURE_IOC_SET_FORMAT");
+	xioctl(d->cap_fd, KSALLOC_CAPTURE_IOC_STREAMON, NULL, "KSALLOC_CAPTURE_IOC_STREAMON");
+	start = now_ns();
+	last = start;
+
+	while (t < p->seconds) {
+		now = now_ns();
+		if (now >= start + (t + 1) * NSEC_PER_SEC) {
+			progress(d, p, ++t, p->read - last_read, now - last);
+			last = now;
+			last_read = p->read;
+			continue;
+		}
+		/* Wait for a frame, but not past the next progress line. */
+		ret = poll(&pfd, 1, (start + (t + 1) * NSEC_PER_SEC - now) / NSEC_PER_MSEC + 1);
+		if (ret < 0 && errno != EINTR)
+			die("poll " KSALLOC_CAPTURE_DEV);
+		if (ret <= 0)
+			continue;
+		len = read(d->cap_fd, d->buf, d->buf_size);
+		if (len < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (len < 0)
+			die("read " KSALLOC_CAPTURE_DEV);
+		if (len == 0) {
+			errno = EPIPE;
+			die("read " KSALLOC_CAPTURE_DEV " while streaming");
+		}
+		check_frame(d, p, len);
+		if (p->delay_ms)
+			sleep_ms(p->delay_ms);
+	}
+
+	xioctl(d->cap_fd, KSALLOC_CAPTURE_IOC_STREAMOFF, NULL, "KSALLOC_CAPTURE_IOC_STREAMOFF");
+	*c = get_counters(d);
+	in_use = frames_in_use(d);
+	printf("phase %s: ", p->name);
+	print_summary(c, p->verified, p->bad);
+
+	if (p->bad) {
+		fprintf(stderr, PROG ": %s: %llu bad frames\n", p->name, p->bad);
+		ok = false;
+	}
+	if (!p->read) {
+		fprintf(stderr, PROG ": %s: no frame delivered\n", p->name);
+		ok = false;
+	}
+	if (p->must_drop && !c->dropped) {
+		fprintf(stderr, PROG ": %s: no frame dropped by a slow reader\n", p->name);
+		ok = false;
+	}
+	if (c->streaming || c->in_flight || c->produced != c->delivered + c->dropped) {
+		fprintf(stderr, PROG ": %s: after STREAMOFF: streaming=%u in_flight=%u %s=%lld\n",
+			p->name, c->streaming, c->in_flight, "produced-delivered-dropped",
+			(long long)(c->produced - c->delivered - c->dropped));
+		ok = false;
+	}
+	if (c->delivered != p->read) {
+		fprintf(stderr, PROG ": %s: %llu frames read, the counters say %llu\n",
+			p->name, p->read, (unsigned long long)c->delivered);
+		ok = false;
+	}
+	if (in_use) {
+		fprintf(stderr, PROG ": %s: %u frames still allocated after STREAMOFF\n",
+			p->name, in_use);
+		ok = false;
+	}
+	return ok;
+}
+
+int main(int argc, char **argv)
+{
+	struct phase phases[2] = {
+		{ .fps = 30, .seconds = 3 },
+		{ .fps = 1000, .seconds = 3, .delay_ms = 20, .must_drop = true },
+	};
+	struct ksalloc_capture_allocator arg = { 0 };
+	struct ksalloc_capture_counters total = { 0 };
+	unsigned long long verified = 0, bad = 0;
+	struct demo d = {
+		.framing = {
+			.pool_type = KSALLOC_POOL_ATOMIC,
+			.frames = 8,
+			.alignment = 63,
+		},
+		.format = { .width = 640, .height = 480, .bytes_per_pixel = 2 },
+	};
+	bool ok = true;
+	unsigned int i;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "n:W:H:b:f:F:t:s:h")) != -1) {
+		switch (opt) {
+		case 'n':
+			d.framing.frames = parse_u32("frames", optarg, 1, KSALLOC_MAX_FRAMES);
+			break;
+		case 'W':
+			d.format.width = parse_u32("width", optarg, 1, KSALLOC_CAPTURE_MAX_DIM);
+			break;
+		case 'H':
+			d.format.height = parse_u32("height", optarg, 1, KSALLOC_CAPTURE_MAX_DIM);
+			break;
+		case 'b':
+			d.format.bytes_per_pixel = parse_u32("bytes per pixel", optarg, 1,
+							     KSALLOC_CAPTURE_MAX_BPP);
+			break;
+		case 'F':
+			phases[0].fps = parse_u32("fps", optarg, 1, KSALLOC_CAPTURE_MAX_FPS);
+			break;
+		case 'f':
+			phases[1].fps = parse_u32("fps", optarg, 1, KSALLOC_CAPTURE_MAX_FPS);
+			break;
+		case 't':
+			phases[0].seconds = parse_u32("seconds", optarg, 1, 3600);
+			phases[1].seconds = phases[0].seconds;
+			break;
+		case 's':
+			phases[1].delay_ms = parse_u32("delay", optarg, 0, 10000);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, PROG ": argument '%s': %s\n", argv[optind], strerror(EINVAL));
+		usage(stderr);
+		return 1;
+	}
+	/* The output usually goes to a file: keep it in order with stderr. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	/* At most 16384 * 16384 * 4 bytes: no overflow in 32 bits. */
+	d.payload_size = d.format.width * d.format.height * d.format.bytes_per_pixel;
+	d.buf_size = sizeof(struct ksalloc_capture_header) + d.payload_size;
+	if (d.buf_size > KSALLOC_MAX_FRAME_SIZE) {
+		errno = E2BIG;
+		die("frame size above KSALLOC_MAX_FRAME_SIZE");
+	}
+	d.framing.frame_size = d.buf_size;
+	d.buf = aligned_alloc(64, (d.buf_size + 63) & ~(size_t)63);
+	if (!d.buf)
+		die("allocating the frame buffer");
+	for (i = 0; i < 2; i++)
+		snprintf(phases[i].name, sizeof(phases[i].name), "%ufps", phases[i].fps);
+
+	d.alloc_fd = open(KSALLOC_DEV, O_RDWR | O_CLOEXEC);
+	if (d.alloc_fd < 0)
+		die("open " KSALLOC_DEV);
+	xioctl(d.alloc_fd, KSALLOC_IOC_SET_FRAMING, &d.framing, "KSALLOC_IOC_SET_FRAMING");
+	/* Nonblocking: poll() bounds every wait, so a stalled stream cannot hang us. */
+	d.cap_fd = open(KSALLOC_CAPTURE_DEV, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (d.cap_fd < 0)
+		die("open " KSALLOC_CAPTURE_DEV);
+	arg.fd = d.alloc_fd;
+	xioctl(d.cap_fd, KSALLOC_CAPTURE_IOC_SET_ALLOCATOR, &arg,
+	       "KSALLOC_CAPTURE_IOC_SET_ALLOCATOR");
+	printf("allocator: %u frames of %u bytes, alignment %u, atomic pool\n",
+	       d.framing.frames, d.framing.frame_size, d.framing.alignment);
+	printf("format: %ux%u, %u bytes per pixel: %u bytes of payload\n", d.format.width,
+	       d.format.height, d.format.bytes_per_pixel, d.payload_size);
+
+	for (i = 0; i < 2; i++) {
+		struct phase *p = &phases[i];
+
+		printf("phase %s: %u s, sleeping %u ms after each read\n", p->name, p->seconds,
+		       p->delay_ms);
+		ok &= run_phase(&d, p);
+		total.produced += p->counters.produced;
+		total.delivered += p->counters.delivered;
+		total.dropped += p->counters.dropped;
+		total.in_flight += p->counters.in_flight;
+		verified += p->verified;
+		bad += p->bad;
+	}
+	printf("total: ");
+	print_summary(&total, verified, bad);
+
+	if (close(d.cap_fd))
+		die("close " KSALLOC_CAPTURE_DEV);
+	if (close(d.alloc_fd))
+		die("close " KSALLOC_DEV);
+	free(d.buf);
+	printf(PROG ": %s\n", ok ? "PASS" : "FAIL");
+	return ok ? 0 : 1;
+}
