@@ -62,6 +62,8 @@ MODULE_IMPORT_NS(KSALLOC);
  * @filled: next frame for the fill work.
  * @tail: next free ring slot.
  * @counters: the counters; @counters.streaming mirrors @streaming.
+ * @epoch: counts STREAMONs, which reset @counters: a reader that took a
+ *	frame before one must not correct the new counters.
  */
 struct ksalloc_capture {
 	struct mutex lock; /* serialises configuration, see above */
@@ -83,6 +85,7 @@ struct ksalloc_capture {
 	u64 filled;
 	u64 tail;
 	struct ksalloc_capture_counters counters;
+	u32 epoch;
 };
 
 static enum hrtimer_restart ksalloc_capture_tick(struct hrtimer *timer)
@@ -301,6 +304,7 @@ static long ksalloc_capture_streamon(struct ksalloc_capture *c)
 		raw_spin_lock_irq(&c->qlock);
 		memset(&c->counters, 0, sizeof(c->counters));
 		c->counters.streaming = 1;
+		c->epoch++;
 		c->streaming = true;
 		raw_spin_unlock_irq(&c->qlock);
 		hrtimer_start(&c->timer, c->period, HRTIMER_MODE_REL_HARD);
@@ -364,7 +368,7 @@ static ssize_t ksalloc_capture_read(struct file *file, char __user *buf,
 	struct file *alloc;
 	ssize_t ret;
 	void *frame;
-	u32 bytes;
+	u32 bytes, epoch;
 
 	for (;;) {
 		raw_spin_lock_irq(&c->qlock);
@@ -385,22 +389,27 @@ static ssize_t ksalloc_capture_read(struct file *file, char __user *buf,
 		return -EINVAL;
 	}
 	frame = c->ring[c->head++ % c->ring_size];
+	/* Counted now, so that every snapshot of the counters adds up. */
+	c->counters.in_flight--;
+	c->counters.delivered++;
+	epoch = c->epoch;
 	/* The stream may switch allocators once stopped: pin this one. */
 	alloc = get_file(c->alloc);
 	free_frame = c->table.free_frame;
 	raw_spin_unlock_irq(&c->qlock);
 
-	ret = copy_to_user(buf, frame, bytes) ? -EFAULT : bytes;
+	ret = copy_to_user(buf, frame, bytes) ? -EFAULT : (ssize_t)bytes;
 	free_frame(alloc, frame);
 	fput(alloc);
 
-	raw_spin_lock_irq(&c->qlock);
-	c->counters.in_flight--;
-	if (ret < 0)
-		c->counters.dropped++;
-	else
-		c->counters.delivered++;
-	raw_spin_unlock_irq(&c->qlock);
+	if (ret < 0) {
+		raw_spin_lock_irq(&c->qlock);
+		if (epoch == c->epoch) {
+			c->counters.delivered--;
+			c->counters.dropped++;
+		}
+		raw_spin_unlock_irq(&c->qlock);
+	}
 	return ret;
 }
 
@@ -413,6 +422,9 @@ static __poll_t ksalloc_capture_poll(struct file *file,
 	poll_wait(file, &c->wait, pt);
 	raw_spin_lock_irq(&c->qlock);
 	mask = c->head != c->filled ? EPOLLIN | EPOLLRDNORM : 0;
+	/* A stopped stream reads as end of file. */
+	if (!c->streaming)
+		mask |= EPOLLIN | EPOLLRDNORM | EPOLLHUP;
 	raw_spin_unlock_irq(&c->qlock);
 	return mask;
 }

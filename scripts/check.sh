@@ -7,6 +7,8 @@
 #   test-6.12   the debug kernel (KASAN, lockdep, kmemleak, ...): KUnit suites,
 #               user-space tests, kmemleak scan after rmmod
 #   stock-6.12, stock-6.1   Debian's kernels: user-space tests
+# Guests load every module built (ksalloc first) and run every test program:
+# tools/testing/NAME.c is built as NAME and NAME_32 (-m32), both must print TAP.
 # --kunit: the test kernel and its KUnit suites only.
 #
 # Each kernel's modules are built in its own copy of the tree, build/<kernel>/src;
@@ -28,11 +30,11 @@ mkdir -p "$build/logs"
 start=$SECONDS
 tools=() stock_kernels=
 
-header() { printf '\n==== %s ====\n' "$*"; }
+header() { printf '\n==== %s [%d s] ====\n' "$*" $((SECONDS - start)); }
 record() { echo "$1 $2" >> "$KSALLOC_RESULTS"; }
 count() { grep -c "^$1 " "$KSALLOC_RESULTS" || true; }
 summary() {
-	header "summary ($((SECONDS - start)) s)"
+	header summary
 	sed -n 's/^SKIP /skipped: /p; s/^FAIL /FAILED: /p' "$KSALLOC_RESULTS"
 	echo "$(count SKIP) skipped"
 	echo "$(count PASS) passed, $(count FAIL) failed"
@@ -110,13 +112,18 @@ if [ -z "$kunit_only" ]; then
 		cat "$build/logs/build-tools.log"
 		record FAIL "build tools -Werror clean"
 	fi
-	# A test program that did not build is a FAIL "did not run" of each guest.
-	tools=("$build/tools/ksalloc_test")
-	if gcc -m32 -print-file-name=libc.a | grep -q /; then
-		tools+=("$build/tools/ksalloc_test_32")
-	else
-		record SKIP "ksalloc_test_32: no -m32 compiler (gcc-multilib)"
-	fi
+	# Every tools/testing/NAME.c is a test, NAME and NAME_32 (-m32); one that
+	# did not build is a FAIL "did not run" in each guest.
+	m32=$(gcc -m32 -print-file-name=libc.a | grep / || true)
+	for c in "$top"/tools/testing/*.c; do
+		t=$build/tools/$(basename "$c" .c)
+		tools+=("$t")
+		if [ -n "$m32" ]; then
+			tools+=("${t}_32")
+		else
+			record SKIP "$(basename "$t")_32: no -m32 compiler (gcc-multilib)"
+		fi
+	done
 	ls -l "$build/tools" || true
 fi
 
@@ -125,7 +132,7 @@ if [ -n "$test_ok" ]; then
 	test_tools=() tap=
 	for t in "${tools[@]}"; do
 		if [[ $t = *_32 ]] && ! grep -q '^CONFIG_IA32_EMULATION=y' "$test_kdir/.config"; then
-			record SKIP "test-6.12 ksalloc_test_32: the test kernel has no CONFIG_IA32_EMULATION"
+			record SKIP "test-6.12 $(basename "$t"): the test kernel has no CONFIG_IA32_EMULATION"
 			continue
 		fi
 		test_tools+=("$t") tap+=" $(basename "$t")"
@@ -147,7 +154,7 @@ if [ -z "$kunit_only" ]; then
 		fi
 		kvar=${k//[-.]/_}_vmlinuz
 		KSALLOC_TAP_EXPECT=$tap run_guest "$k" "${!kvar}" "${KSALLOC_STOCK_TIMEOUT:-180}" \
-			stock.sh "" "$build/$k/src/module/ksalloc.ko" "${tools[@]}"
+			stock.sh "" "$build/$k/src/module/"*.ko "${tools[@]}"
 	done
 fi
 

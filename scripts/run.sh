@@ -5,8 +5,8 @@
 # Builds ksalloc.ko against the stock 6.12 headers (in build/run/src) and the
 # static demo, boots them with scripts/guest/demo.sh and prints the demo's output.
 # Exit status: the demo's, or 1 when the guest's kernel log is not clean.
-#   --shell  instead, an interactive busybox shell in that guest, ksalloc.ko loaded
-#            (leave it with `exit`); /bin holds the demo and the tests when built.
+#   --shell  instead, an interactive busybox shell in that guest, our modules loaded
+#            (leave it with `exit`); /bin holds whatever build/tools/ has.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,15 +28,14 @@ make -C "$top/tools" O="$build/tools" demo > "$build/logs/build-run-tools.log" 2
 
 initrd=$build/run/initramfs.cpio.gz
 if [ "${1:-}" = --shell ]; then
-	progs=$(ls "$build"/tools/ksalloc_{demo,test,test_32} 2>/dev/null || true)
 	"$scripts/mkinitramfs.sh" "$initrd" "$scripts/guest/shell.sh" "$scripts/guest/lib.sh" \
-		"$src/module/ksalloc.ko" $progs
+		"$src"/module/*.ko "$build"/tools/*
 	exec "$scripts/qemu-run.sh" --interactive --log "$build/logs/shell.log" \
 		"$stock_6_12_vmlinuz" "$initrd"
 fi
 
 "$scripts/mkinitramfs.sh" "$initrd" "$scripts/guest/demo.sh" "$scripts/guest/lib.sh" \
-	"$src/module/ksalloc.ko" "$build/tools/ksalloc_demo"
+	"$src"/module/*.ko "$build/tools/ksalloc_demo"
 log=$build/logs/run-stock-6.12.log
 verdict=$("$scripts/qemu-run.sh" --name run-stock-6.12 --timeout 180 --log "$log" \
 	"$stock_6_12_vmlinuz" "$initrd") && clean=1 || clean=

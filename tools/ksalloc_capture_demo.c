@@ -2,23 +2,18 @@
 /*
  * ksalloc_capture_demo - stream frames from /dev/ksalloc_capture
  *
- * Creates an allocator (by default 8 frames, each a capture header and a
- * 640x480 YUYV payload, 64-byte aligned, from the atomic pool), gives it to a
- * capture stream and runs two phases:
- *
- *   1. 30 fps, read promptly: every frame should arrive;
- *   2. 1000 fps, a reader that sleeps between reads: the allocator runs dry
- *      and the stream must drop frames.
- *
- * Every delivered frame is checked: its size, its header (payload size,
- * strictly increasing sequence, non-decreasing timestamp, first sequence 0)
- * and every payload byte against ksalloc_capture_pattern(). Once a second a
- * progress line shows the stream's counters and the allocator's frames in use.
+ * Gives a capture stream an allocator (by default 8 frames, each a capture
+ * header and a 640x480 YUYV payload, 64-byte aligned, atomic pool) and runs
+ * two phases: 30 fps read promptly, then 1000 fps with a reader that sleeps
+ * 20 ms between reads, so that the allocator runs dry and frames are dropped.
+ * Every delivered frame is checked: size, header (payload size, sequence 0
+ * first then strictly increasing, non-decreasing timestamps) and every payload
+ * byte against ksalloc_capture_pattern(). A progress line comes every second.
  *
  * Exit status 0 only if every frame verified, each phase delivered frames,
  * the fast phase dropped some, and after each STREAMOFF the counters add up
- * (produced == delivered + dropped, nothing in flight, delivered as read) and
- * the allocator has every frame back. Otherwise 1, with a message on stderr.
+ * (produced == delivered + dropped, none in flight, delivered as read) and
+ * the allocator has every frame back; else 1, with a message on stderr.
  */
 #include <endian.h>
 #include <errno.h>
@@ -157,18 +152,19 @@ static __u32 frames_in_use(struct demo *d)
 	return st.allocated_frames;
 }
 
-static void __printf(3, 4) bad_frame(struct demo *d, struct phase *p, const char *fmt, ...)
+/* Prints why the phase failed, unless @ok; returns @ok. */
+static bool __printf(3, 4) check(bool ok, const struct phase *p, const char *fmt, ...)
 {
 	va_list ap;
 
-	p->bad++;
-	if (d->reported++ >= MAX_REPORTED)
-		return;
-	fprintf(stderr, PROG ": %s: frame %llu: ", p->name, p->read);
+	if (ok)
+		return true;
+	fprintf(stderr, PROG ": phase %s: ", p->name);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	return false;
 }
 
 /* The payload offset of the first byte that breaks the pattern, or -1. */
@@ -196,27 +192,34 @@ static void check_frame(struct demo *d, struct phase *p, ssize_t len)
 	const struct ksalloc_capture_header *h = (const void *)d->buf;
 	unsigned long long seq = h->sequence, ts = h->timestamp_ns;
 	bool first = p->read++ == 0;
+	char why[96] = "";
 	long long at;
 
-	if ((size_t)len != d->buf_size) {
-		bad_frame(d, p, "read returned %zd bytes, not %zu", len, d->buf_size);
-		return;
-	}
-	if (h->payload_size != d->payload_size) {
-		bad_frame(d, p, "payload_size %u, not %u", h->payload_size, d->payload_size);
-	} else if (first && seq != 0) {
-		bad_frame(d, p, "first sequence %llu, not 0", seq);
-	} else if (!first && seq <= p->last_sequence) {
-		bad_frame(d, p, "sequence %llu after %llu", seq, p->last_sequence);
-	} else if (!first && ts < p->last_timestamp) {
-		bad_frame(d, p, "timestamp %llu ns after %llu ns", ts, p->last_timestamp);
-	} else {
+	if ((size_t)len != d->buf_size)
+		snprintf(why, sizeof(why), "read returned %zd bytes, not %zu", len, d->buf_size);
+	else if (h->payload_size != d->payload_size)
+		snprintf(why, sizeof(why), "payload_size %u, not %u", h->payload_size,
+			 d->payload_size);
+	else if (first && seq != 0)
+		snprintf(why, sizeof(why), "first sequence %llu, not 0", seq);
+	else if (!first && seq <= p->last_sequence)
+		snprintf(why, sizeof(why), "sequence %llu after %llu", seq, p->last_sequence);
+	else if (!first && ts < p->last_timestamp)
+		snprintf(why, sizeof(why), "timestamp %llu ns after %llu ns", ts,
+			 p->last_timestamp);
+
+	if (!why[0]) {
 		at = payload_mismatch(d->buf + sizeof(*h), d->payload_size, seq);
 		if (at >= 0)
-			bad_frame(d, p, "sequence %llu: payload byte %lld is 0x%02x", seq, at,
-				  d->buf[sizeof(*h) + at]);
-		else
-			p->verified++;
+			snprintf(why, sizeof(why), "sequence %llu: payload byte %lld is 0x%02x",
+				 seq, at, d->buf[sizeof(*h) + at]);
+	}
+	if (why[0]) {
+		p->bad++;
+		if (d->reported++ < MAX_REPORTED)
+			check(false, p, "frame %llu: %s", p->read, why);
+	} else {
+		p->verified++;
 	}
 	p->last_sequence = seq;
 	p->last_timestamp = ts;
@@ -248,6 +251,7 @@ static bool run_phase(struct demo *d, struct phase *p)
 	unsigned long long start, now, last, last_read = 0;
 	struct ksalloc_capture_counters *c = &p->counters;
 	unsigned int t = 0;
+	long long unaccounted;
 	__u32 in_use;
 	bool ok = true;
 	ssize_t len;
@@ -280,8 +284,8 @@ static bool run_phase(struct demo *d, struct phase *p)
 		if (len < 0)
 			die("read " KSALLOC_CAPTURE_DEV);
 		if (len == 0) {
-			errno = EPIPE;
-			die("read " KSALLOC_CAPTURE_DEV " while streaming");
+			errno = ENODATA;
+			die("read " KSALLOC_CAPTURE_DEV ": end of stream while streaming");
 		}
 		check_frame(d, p, len);
 		if (p->delay_ms)
@@ -291,37 +295,19 @@ static bool run_phase(struct demo *d, struct phase *p)
 	xioctl(d->cap_fd, KSALLOC_CAPTURE_IOC_STREAMOFF, NULL, "KSALLOC_CAPTURE_IOC_STREAMOFF");
 	*c = get_counters(d);
 	in_use = frames_in_use(d);
+	unaccounted = c->produced - c->delivered - c->dropped;
 	printf("phase %s: ", p->name);
 	print_summary(c, p->verified, p->bad);
 
-	if (p->bad) {
-		fprintf(stderr, PROG ": %s: %llu bad frames\n", p->name, p->bad);
-		ok = false;
-	}
-	if (!p->read) {
-		fprintf(stderr, PROG ": %s: no frame delivered\n", p->name);
-		ok = false;
-	}
-	if (p->must_drop && !c->dropped) {
-		fprintf(stderr, PROG ": %s: no frame dropped by a slow reader\n", p->name);
-		ok = false;
-	}
-	if (c->streaming || c->in_flight || c->produced != c->delivered + c->dropped) {
-		fprintf(stderr, PROG ": %s: after STREAMOFF: streaming=%u in_flight=%u %s=%lld\n",
-			p->name, c->streaming, c->in_flight, "produced-delivered-dropped",
-			(long long)(c->produced - c->delivered - c->dropped));
-		ok = false;
-	}
-	if (c->delivered != p->read) {
-		fprintf(stderr, PROG ": %s: %llu frames read, the counters say %llu\n",
-			p->name, p->read, (unsigned long long)c->delivered);
-		ok = false;
-	}
-	if (in_use) {
-		fprintf(stderr, PROG ": %s: %u frames still allocated after STREAMOFF\n",
-			p->name, in_use);
-		ok = false;
-	}
+	ok &= check(!p->bad, p, "%llu bad frames", p->bad);
+	ok &= check(p->read, p, "no frame delivered");
+	ok &= check(!p->must_drop || c->dropped, p, "no frame dropped: the reader kept up");
+	ok &= check(!c->streaming && !c->in_flight && !unaccounted, p,
+		    "after STREAMOFF: streaming=%u in_flight=%u %s=%lld", c->streaming,
+		    c->in_flight, "produced-delivered-dropped", unaccounted);
+	ok &= check(c->delivered == p->read, p, "%llu frames read, the counters say %llu",
+		    p->read, (unsigned long long)c->delivered);
+	ok &= check(!in_use, p, "%u frames still allocated after STREAMOFF", in_use);
 	return ok;
 }
 
@@ -436,10 +422,8 @@ int main(int argc, char **argv)
 	printf("total: ");
 	print_summary(&total, verified, bad);
 
-	if (close(d.cap_fd))
-		die("close " KSALLOC_CAPTURE_DEV);
-	if (close(d.alloc_fd))
-		die("close " KSALLOC_DEV);
+	close(d.cap_fd);
+	close(d.alloc_fd);
 	free(d.buf);
 	printf(PROG ": %s\n", ok ? "PASS" : "FAIL");
 	return ok ? 0 : 1;

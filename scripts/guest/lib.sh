@@ -2,14 +2,34 @@
 # Helpers for the guest scripts (busybox sh), sourced from /lib/ksalloc/lib.sh.
 # The host reads the console log by these markers (see scripts/check-log.sh).
 
+# The kernel prints straight to the UART, cutting into any line that user space
+# has queued in the tty: wait until the console has sent it. (stty sets the
+# mode with TCSADRAIN, which waits for the output to drain.)
+drain() { stty -F /dev/console "$(stty -F /dev/console -g)" 2> /dev/null || sleep 1; }
+
 # Stage markers go through /dev/kmsg, so they sit in order among kernel messages.
-stage() { echo "KSALLOC-STAGE: $1" > /dev/kmsg; }
+stage() {
+	drain
+	echo "KSALLOC-STAGE: $1" > /dev/kmsg
+}
 
 # An error the host must count as a failed run.
 error() { echo "KSALLOC-ERROR: $*"; }
 
 load() { insmod "/lib/ksalloc/$1.ko" || error "insmod $1.ko failed"; }
 unload() { rmmod "$1" || error "rmmod $1 failed"; }
+
+# The modules in /lib/ksalloc but the KUnit ones: ksalloc first, as the
+# others (companion drivers) use its exports; unloaded in reverse.
+modules() {
+	echo ksalloc
+	for m in /lib/ksalloc/*.ko; do
+		m=${m##*/} && m=${m%.ko}
+		case $m in ksalloc | *_kunit) ;; *) echo "$m" ;; esac
+	done
+}
+load_all() { for m in $(modules); do load "$m"; done; }
+unload_all() { for m in $(modules | sed -n '1!G;h;$p'); do unload "$m"; done; }
 
 # capture KIND NAME CMD...: run CMD with its output in a file, then print that
 # output between markers with kernel messages kept off the console meanwhile
@@ -26,22 +46,26 @@ capture() {
 	echo "KSALLOC-$kind-BEGIN: $name"
 	cat "/tmp/$name.out"
 	echo "KSALLOC-$kind-END: $name exit=$rc"
+	drain
 	dmesg -n "$level"
 	dmesg -c
 	return $rc
 }
 
-# Run each user-space test program present in /bin.
+# Run each user-space test program in /bin: *_test and their -m32 builds *_test_32.
 run_tests() {
-	for t in ksalloc_test ksalloc_test_32; do
-		[ -x "/bin/$t" ] && capture TAP "$t" "/bin/$t"
+	for t in /bin/*_test /bin/*_test_32; do
+		[ -x "$t" ] && capture TAP "${t##*/}" "$t"
 	done
 	return 0
 }
 
-# The last words of every guest: taint, then the success marker.
+# The last words of every guest: taint, then the success marker, with the
+# kernel kept quiet so that nothing cuts into them.
 finish() {
 	stage done
+	dmesg -n 1
 	echo "KSALLOC-TAINT: $(cat /proc/sys/kernel/tainted)"
 	echo "KSALLOC-GUEST-DONE"
+	drain
 }

@@ -1,11 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Guest script for Debian's stock kernels: the user-space tests against ksalloc.ko.
+# Guest script for Debian's stock kernels: the user-space tests against our modules.
 . /lib/ksalloc/lib.sh
 
 stage load
-load ksalloc
+load_all
 run_tests
 stage unload
-unload ksalloc
+unload_all
 finish

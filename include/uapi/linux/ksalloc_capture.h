@@ -10,8 +10,16 @@
  * completed frame, header first, then gives the frame back to the allocator.
  * When the allocator has no free frame the frame is dropped and counted.
  *
- * Counters: produced = delivered + dropped + in_flight at all times. Frames
- * discarded at STREAMOFF or close count as dropped.
+ * Counters: produced = delivered + dropped + in_flight in every snapshot.
+ * Timer ticks the machine missed count as produced and dropped. Frames
+ * discarded at STREAMOFF or close, or lost to a faulting read(), count as
+ * dropped. The counters keep their values after STREAMOFF; STREAMON resets
+ * them.
+ *
+ * read() returns one whole frame, or 0 when the stream is stopped (poll()
+ * then reports EPOLLIN | EPOLLHUP); a buffer too small for the frame gets
+ * -EINVAL and leaves the frame queued. When several errors apply, the
+ * argument checks come first, then -EBUSY (streaming), then -EMSGSIZE.
  */
 #ifndef _UAPI_LINUX_KSALLOC_CAPTURE_H
 #define _UAPI_LINUX_KSALLOC_CAPTURE_H

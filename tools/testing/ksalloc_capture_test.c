@@ -1,0 +1,1339 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksalloc_capture_test - kselftest of /dev/ksalloc_capture
+ *
+ * Every open() of /dev/ksalloc_capture is a capture stream that fills the
+ * frames of a /dev/ksalloc allocator from a timer. These tests check every
+ * errno of SET_ALLOCATOR, SET_FORMAT and STREAMON, each invalid argument
+ * alone; read() and poll(); that delivered frames verify (whole size, header,
+ * strictly increasing sequence, timestamps between STREAMON and the read,
+ * every payload byte against ksalloc_capture_pattern()); the counters
+ * invariant produced == delivered + dropped + in_flight; and that frames
+ * always find their way back to the allocator: at STREAMOFF, at close, when
+ * the allocator's fd is closed under a running stream, when two streams share
+ * an allocator, and when a stream switches allocators.
+ *
+ * Both modules are supposed to be loaded: a missing /dev/ksalloc_capture is a
+ * failure, not a skip. Time: a stream's timer runs in a slow (TCG, KASAN)
+ * guest, so the tests wait for what they need (frames, in_flight) under a
+ * deadline instead of assuming a rate; only upper bounds are taken from the
+ * frame rate.
+ *
+ * Build, as a 64-bit and as a 32-bit (-m32) program:
+ *
+ *	cd tools/testing && gcc [-m32] -static -O2 -Wall -Wextra -Werror \
+ *		-D_GNU_SOURCE -I../../include/uapi \
+ *		-I<linux>/tools/testing/selftests -o ksalloc_capture_test \
+ *		ksalloc_capture_test.c -lpthread
+ */
+#include <assert.h>
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/ksalloc.h>
+#include <linux/ksalloc_capture.h>
+
+/* See ksalloc_test.c: these warnings are about the 6.12 harness. */
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wclobbered"
+#include "kselftest_harness.h"
+
+#define KSALLOC_DEV		"/dev/ksalloc"
+#define CAPTURE_DEV		"/dev/ksalloc_capture"
+#define HDR_SIZE		sizeof(struct ksalloc_capture_header)
+/* How long anything expected may take, even on a slow KASAN guest. */
+#define CAPTURE_TEST_WAIT_MS	5000
+#define NSEC_PER_MSEC		1000000ULL
+/* The capture fixture: 4 frames of 64x48 YUYV. */
+#define CAPTURE_FRAMES		4U
+#define CAPTURE_PAYLOAD		(64 * 48 * 2)
+/* Frames to see delivered before a stream is judged to work. */
+#define CAPTURE_ENOUGH		(3 * CAPTURE_FRAMES)
+
+/* The UAPI structures are ABI: identical for 32-bit and 64-bit user space. */
+static_assert(sizeof(struct ksalloc_capture_allocator) == 8, "allocator size");
+static_assert(offsetof(struct ksalloc_capture_allocator, fd) == 0, "fd");
+static_assert(offsetof(struct ksalloc_capture_allocator, flags) == 4, "flags");
+
+static_assert(sizeof(struct ksalloc_capture_format) == 16, "format size");
+static_assert(offsetof(struct ksalloc_capture_format, width) == 0, "width");
+static_assert(offsetof(struct ksalloc_capture_format, height) == 4, "height");
+static_assert(offsetof(struct ksalloc_capture_format, bytes_per_pixel) == 8, "bpp");
+static_assert(offsetof(struct ksalloc_capture_format, fps) == 12, "fps");
+
+static_assert(sizeof(struct ksalloc_capture_header) == 24, "header size");
+static_assert(offsetof(struct ksalloc_capture_header, sequence) == 0, "sequence");
+static_assert(offsetof(struct ksalloc_capture_header, timestamp_ns) == 8, "timestamp");
+static_assert(offsetof(struct ksalloc_capture_header, payload_size) == 16, "payload_size");
+static_assert(offsetof(struct ksalloc_capture_header, reserved) == 20, "header reserved");
+
+static_assert(sizeof(struct ksalloc_capture_counters) == 32, "counters size");
+static_assert(offsetof(struct ksalloc_capture_counters, produced) == 0, "produced");
+static_assert(offsetof(struct ksalloc_capture_counters, delivered) == 8, "delivered");
+static_assert(offsetof(struct ksalloc_capture_counters, dropped) == 16, "dropped");
+static_assert(offsetof(struct ksalloc_capture_counters, in_flight) == 24, "in_flight");
+static_assert(offsetof(struct ksalloc_capture_counters, streaming) == 28, "streaming");
+
+static_assert(KSALLOC_CAPTURE_IOC_SET_ALLOCATOR == 0x4008d800, "SET_ALLOCATOR");
+static_assert(KSALLOC_CAPTURE_IOC_SET_FORMAT == 0x4010d801, "SET_FORMAT");
+static_assert(KSALLOC_CAPTURE_IOC_STREAMON == 0xd802, "STREAMON");
+static_assert(KSALLOC_CAPTURE_IOC_STREAMOFF == 0xd803, "STREAMOFF");
+static_assert(KSALLOC_CAPTURE_IOC_GET_COUNTERS == 0x8020d804, "GET_COUNTERS");
+
+/* 0 or -errno: the errno is the contract, so the tests compare it directly. */
+static int ks_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+static unsigned long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = {
+		.tv_sec = ms / 1000,
+		.tv_nsec = (ms % 1000) * NSEC_PER_MSEC,
+	};
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* A framed allocator, or -errno. */
+static int allocator_open(__u32 pool_type, __u32 frames, __u32 frame_size, __u32 alignment)
+{
+	struct ksalloc_framing framing = {
+		.pool_type = pool_type,
+		.frames = frames,
+		.frame_size = frame_size,
+		.alignment = alignment,
+	};
+	int fd, ret;
+
+	fd = open(KSALLOC_DEV, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = ks_ioctl(fd, KSALLOC_IOC_SET_FRAMING, &framing);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static int capture_open(int flags)
+{
+	return open(CAPTURE_DEV, O_RDWR | O_CLOEXEC | flags);
+}
+
+static int set_allocator_flags(int cap, int fd, __u32 flags)
+{
+	struct ksalloc_capture_allocator arg = { .fd = fd, .flags = flags };
+
+	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_SET_ALLOCATOR, &arg);
+}
+
+static int set_allocator(int cap, int fd)
+{
+	return set_allocator_flags(cap, fd, 0);
+}
+
+static int set_format(int cap, __u32 width, __u32 height, __u32 bpp, __u32 fps)
+{
+	struct ksalloc_capture_format fmt = {
+		.width = width,
+		.height = height,
+		.bytes_per_pixel = bpp,
+		.fps = fps,
+	};
+
+	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_SET_FORMAT, &fmt);
+}
+
+static int streamon(int cap)
+{
+	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_STREAMON, NULL);
+}
+
+static int streamoff(int cap)
+{
+	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_STREAMOFF, NULL);
+}
+
+static int get_counters(int cap, struct ksalloc_capture_counters *c)
+{
+	/* Garbage in, so that a field the module forgets to fill shows. */
+	memset(c, 0xa5, sizeof(*c));
+	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_GET_COUNTERS, c);
+}
+
+static int get_status(int fd, struct ksalloc_status *st)
+{
+	memset(st, 0xa5, sizeof(*st));
+	return ks_ioctl(fd, KSALLOC_IOC_GET_STATUS, st);
+}
+
+/* Frames the allocator has out, UINT32_MAX if it cannot say. */
+static __u32 allocated_frames(int fd)
+{
+	struct ksalloc_status st;
+
+	return get_status(fd, &st) ? UINT32_MAX : st.allocated_frames;
+}
+
+static __u64 total_allocations(int fd)
+{
+	struct ksalloc_status st;
+
+	return get_status(fd, &st) ? UINT64_MAX : st.total_allocations;
+}
+
+/* The revents of a POLLIN poll(), 0 on a timeout, or -errno. */
+static int poll_in(int fd, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLRDNORM };
+	int ret;
+
+	ret = poll(&pfd, 1, timeout_ms);
+	if (ret < 0)
+		return -errno;
+	return ret ? pfd.revents : 0;
+}
+
+/* One read() once poll() says a frame is there: bytes, 0, -errno or -ETIME. */
+static ssize_t read_frame(int cap, void *buf, size_t size, int timeout_ms)
+{
+	ssize_t ret;
+
+	ret = poll_in(cap, timeout_ms);
+	if (ret < 0)
+		return ret;
+	if (!ret)
+		return -ETIME;
+	ret = read(cap, buf, size);
+	return ret < 0 ? -errno : ret;
+}
+
+/*
+ * read() on a stream that is not streaming: 0, also on an O_NONBLOCK file, so
+ * one is used for a module that would wrongly block (read_not_streaming_eof
+ * checks a blocking file).
+ */
+static ssize_t read_eof(int cap, void *buf, size_t size)
+{
+	int flags = fcntl(cap, F_GETFL);
+	ssize_t ret;
+
+	if (flags < 0 || fcntl(cap, F_SETFL, flags | O_NONBLOCK))
+		return -errno;
+	ret = read(cap, buf, size);
+	if (ret < 0)
+		ret = -errno;
+	fcntl(cap, F_SETFL, flags);
+	return ret;
+}
+
+/* GET_COUNTERS, asserting that it works and that the invariant holds. */
+static struct ksalloc_capture_counters counters(struct __test_metadata *_metadata, int cap)
+{
+	struct ksalloc_capture_counters c;
+
+	EXPECT_EQ(0, get_counters(cap, &c));
+	EXPECT_EQ(c.produced, c.delivered + c.dropped + c.in_flight)
+		TH_LOG("produced %llu delivered %llu dropped %llu in_flight %u",
+		       (unsigned long long)c.produced, (unsigned long long)c.delivered,
+		       (unsigned long long)c.dropped, c.in_flight);
+	EXPECT_GE(1U, c.streaming);
+	return c;
+}
+
+/* Polls GET_COUNTERS until @n frames are in flight; returns the last counters. */
+static struct ksalloc_capture_counters wait_in_flight(struct __test_metadata *_metadata,
+						      int cap, __u32 n)
+{
+	unsigned long long deadline = now_ns() + CAPTURE_TEST_WAIT_MS * NSEC_PER_MSEC;
+	struct ksalloc_capture_counters c;
+
+	do {
+		c = counters(_metadata, cap);
+		if (c.in_flight >= n)
+			break;
+		sleep_ms(1);
+	} while (now_ns() < deadline);
+	EXPECT_EQ(n, c.in_flight);
+	return c;
+}
+
+/* What a reader of one stream has seen, to check each new frame against. */
+struct reader {
+	int cap;
+	__u32 payload_size;
+	bool first_is_zero;	/* no other stream can exhaust the allocator */
+	unsigned long long since;	/* CLOCK_MONOTONIC before STREAMON */
+	__u64 frames;
+	__u64 last_sequence;
+	__u64 last_timestamp;
+	unsigned char *buf;
+	size_t size;
+};
+
+static void reader_init(struct __test_metadata *_metadata, struct reader *r, int cap,
+			__u32 payload_size)
+{
+	*r = (struct reader){
+		.cap = cap,
+		.payload_size = payload_size,
+		.first_is_zero = true,
+		.size = HDR_SIZE + payload_size,
+	};
+	r->buf = malloc(r->size);
+	ASSERT_TRUE(!!r->buf);
+}
+
+/* STREAMON, remembering when, for the timestamps. */
+static void reader_start(struct __test_metadata *_metadata, struct reader *r)
+{
+	r->since = now_ns();
+	r->frames = 0;
+	ASSERT_EQ(0, streamon(r->cap));
+}
+
+/* The payload offset of the first byte that breaks the pattern, or -1. */
+static long long payload_mismatch(const unsigned char *payload, __u32 size, __u64 seq)
+{
+	__u32 i, words = size / 8;
+	__u64 got, want;
+
+	for (i = 0; i < words; i++) {
+		memcpy(&got, payload + 8 * i, sizeof(got));
+		if (le64toh(got) != ksalloc_capture_pattern(seq, i))
+			break;
+	}
+	for (i *= 8; i < size; i++) {
+		want = ksalloc_capture_pattern(seq, i / 8) >> (8 * (i % 8));
+		if (payload[i] != (unsigned char)want)
+			return i;
+	}
+	return -1;
+}
+
+/* Checks the frame just read into r->buf (@len bytes). */
+static void check_frame(struct __test_metadata *_metadata, struct reader *r, ssize_t len)
+{
+	const struct ksalloc_capture_header *h = (const void *)r->buf;
+	unsigned long long now = now_ns();
+	long long at;
+
+	ASSERT_EQ((ssize_t)r->size, len)
+		TH_LOG("frame %llu", (unsigned long long)r->frames);
+	ASSERT_EQ(r->payload_size, h->payload_size);
+	EXPECT_EQ(0U, h->reserved);
+	if (r->frames == 0 && r->first_is_zero)
+		ASSERT_EQ(0ULL, h->sequence);
+	if (r->frames > 0) {
+		ASSERT_LT(r->last_sequence, h->sequence);
+		ASSERT_LE(r->last_timestamp, h->timestamp_ns);
+	}
+	ASSERT_LE(r->since, h->timestamp_ns)
+		TH_LOG("frame %llu: timestamp before STREAMON", (unsigned long long)h->sequence);
+	ASSERT_GE(now, h->timestamp_ns)
+		TH_LOG("frame %llu: timestamp after the read", (unsigned long long)h->sequence);
+	at = payload_mismatch(r->buf + HDR_SIZE, r->payload_size, h->sequence);
+	ASSERT_EQ(-1, at)
+		TH_LOG("frame %llu: payload byte %lld is 0x%02x", (unsigned long long)h->sequence,
+		       at, r->buf[HDR_SIZE + at]);
+	r->frames++;
+	r->last_sequence = h->sequence;
+	r->last_timestamp = h->timestamp_ns;
+}
+
+/* Reads and checks one frame, waiting for it. */
+static void read_one(struct __test_metadata *_metadata, struct reader *r)
+{
+	ssize_t len = read_frame(r->cap, r->buf, r->size, CAPTURE_TEST_WAIT_MS);
+
+	ASSERT_LT(0, len)
+		TH_LOG("read after %llu frames: %s", (unsigned long long)r->frames,
+		       len ? strerror(-len) : "end of stream");
+	check_frame(_metadata, r, len);
+}
+
+/* Reads and checks frames for @ms, and until at least @min have come. */
+static void read_for(struct __test_metadata *_metadata, struct reader *r, unsigned int ms,
+		     __u64 min)
+{
+	unsigned long long end = now_ns() + ms * NSEC_PER_MSEC;
+	__u64 start = r->frames;
+
+	while (now_ns() < end || r->frames - start < min)
+		read_one(_metadata, r);
+}
+
+/* STREAMOFF, then the final counters must add up with nothing in flight. */
+static struct ksalloc_capture_counters reader_stop(struct __test_metadata *_metadata,
+						   struct reader *r)
+{
+	struct ksalloc_capture_counters c;
+
+	EXPECT_EQ(0, streamoff(r->cap));
+	c = counters(_metadata, r->cap);
+	EXPECT_EQ(0U, c.streaming);
+	EXPECT_EQ(0U, c.in_flight);
+	EXPECT_EQ(r->frames, c.delivered);
+	if (r->frames)
+		EXPECT_LT(r->last_sequence, c.produced);
+	/* Nothing is left to read: end of stream. */
+	EXPECT_EQ(0, read_eof(r->cap, r->buf, r->size));
+	return c;
+}
+
+TEST(device_node)
+{
+	struct ksalloc_capture_counters c;
+	struct stat st;
+	int fd;
+
+	ASSERT_EQ(0, stat(CAPTURE_DEV, &st))
+		TH_LOG("%s: %s (is ksalloc_capture loaded?)", CAPTURE_DEV, strerror(errno));
+	EXPECT_TRUE(S_ISCHR(st.st_mode));
+	fd = capture_open(0);
+	ASSERT_LE(0, fd)
+		TH_LOG("open %s: %s", CAPTURE_DEV, strerror(errno));
+	/* A new stream: nothing produced, not streaming. */
+	ASSERT_EQ(0, get_counters(fd, &c));
+	EXPECT_EQ(0ULL, c.produced);
+	EXPECT_EQ(0ULL, c.delivered);
+	EXPECT_EQ(0ULL, c.dropped);
+	EXPECT_EQ(0U, c.in_flight);
+	EXPECT_EQ(0U, c.streaming);
+	EXPECT_EQ(0, close(fd));
+}
+
+/*
+ * A stream and an atomic allocator of CAPTURE_FRAMES frames that hold a
+ * header and a 64x48 YUYV payload exactly; neither is attached nor set.
+ */
+FIXTURE(capture) {
+	int cap;
+	int alloc;
+	struct reader r;
+};
+
+FIXTURE_SETUP(capture)
+{
+	self->cap = capture_open(0);
+	ASSERT_LE(0, self->cap)
+		TH_LOG("open %s: %s (is ksalloc_capture loaded?)", CAPTURE_DEV, strerror(errno));
+	self->alloc = allocator_open(KSALLOC_POOL_ATOMIC, CAPTURE_FRAMES,
+				     HDR_SIZE + CAPTURE_PAYLOAD, 63);
+	ASSERT_LE(0, self->alloc)
+		TH_LOG("allocator: %s", strerror(-self->alloc));
+	reader_init(_metadata, &self->r, self->cap, CAPTURE_PAYLOAD);
+}
+
+FIXTURE_TEARDOWN(capture)
+{
+	if (self->cap >= 0)
+		close(self->cap);
+	if (self->alloc >= 0)
+		close(self->alloc);
+	free(self->r.buf);
+}
+
+/* Allocator and format of the capture fixture set, at @fps. */
+static void attach(struct __test_metadata *_metadata, int cap, int alloc, __u32 fps)
+{
+	ASSERT_EQ(0, set_allocator(cap, alloc));
+	ASSERT_EQ(0, set_format(cap, 64, 48, 2, fps));
+}
+
+/* The stream has no allocator: STREAMON with a format set says so. */
+static void expect_no_allocator(struct __test_metadata *_metadata, int cap)
+{
+	ASSERT_EQ(0, set_format(cap, 1, 1, 1, 1));
+	EXPECT_EQ(-EBADFD, streamon(cap));
+}
+
+TEST_F(capture, set_allocator_flags_einval)
+{
+	EXPECT_EQ(-EINVAL, set_allocator_flags(self->cap, self->alloc, 1));
+	EXPECT_EQ(-EINVAL, set_allocator_flags(self->cap, self->alloc, 1U << 31));
+	EXPECT_EQ(-EINVAL, set_allocator_flags(self->cap, self->alloc, ~0U));
+	expect_no_allocator(_metadata, self->cap);
+}
+
+TEST_F(capture, set_allocator_bad_fd_ebadf)
+{
+	int closed = dup(self->alloc);
+
+	ASSERT_LE(0, closed);
+	ASSERT_EQ(0, close(closed));
+	EXPECT_EQ(-EBADF, set_allocator(self->cap, -1));
+	EXPECT_EQ(-EBADF, set_allocator(self->cap, INT_MIN));
+	EXPECT_EQ(-EBADF, set_allocator(self->cap, INT_MAX));
+	EXPECT_EQ(-EBADF, set_allocator(self->cap, closed));
+	expect_no_allocator(_metadata, self->cap);
+}
+
+TEST_F(capture, set_allocator_not_ksalloc_einval)
+{
+	int null, other, pipefd[2];
+
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, null);
+	other = capture_open(0);
+	ASSERT_LE(0, other);
+	ASSERT_EQ(0, pipe(pipefd));
+
+	EXPECT_EQ(-EINVAL, set_allocator(self->cap, null));
+	EXPECT_EQ(-EINVAL, set_allocator(self->cap, pipefd[0]));
+	EXPECT_EQ(-EINVAL, set_allocator(self->cap, other));
+	EXPECT_EQ(-EINVAL, set_allocator(self->cap, self->cap));
+	expect_no_allocator(_metadata, self->cap);
+	close(null);
+	close(other);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
+TEST_F(capture, set_allocator_unframed_ebadfd)
+{
+	int fd = open(KSALLOC_DEV, O_RDWR | O_CLOEXEC);
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-EBADFD, set_allocator(self->cap, fd));
+	expect_no_allocator(_metadata, self->cap);
+	close(fd);
+}
+
+TEST_F(capture, set_allocator_sleepable_eopnotsupp)
+{
+	int fd = allocator_open(KSALLOC_POOL_SLEEPABLE, CAPTURE_FRAMES,
+				HDR_SIZE + CAPTURE_PAYLOAD, 63);
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-EOPNOTSUPP, set_allocator(self->cap, fd));
+	expect_no_allocator(_metadata, self->cap);
+	close(fd);
+}
+
+TEST_F(capture, set_allocator_frame_too_small_emsgsize)
+{
+	int small, exact;
+
+	small = allocator_open(KSALLOC_POOL_ATOMIC, CAPTURE_FRAMES,
+			       HDR_SIZE + CAPTURE_PAYLOAD - 1, 63);
+	ASSERT_LE(0, small);
+	exact = allocator_open(KSALLOC_POOL_ATOMIC, 1, HDR_SIZE + CAPTURE_PAYLOAD, 0);
+	ASSERT_LE(0, exact);
+
+	ASSERT_EQ(0, set_format(self->cap, 64, 48, 2, 100));
+	EXPECT_EQ(-EMSGSIZE, set_allocator(self->cap, small));
+	EXPECT_EQ(-EBADFD, streamon(self->cap));
+	/* Exactly a header and the payload fits. */
+	EXPECT_EQ(0, set_allocator(self->cap, exact));
+	/* A refused allocator does not drop the one set. */
+	EXPECT_EQ(-EMSGSIZE, set_allocator(self->cap, small));
+	reader_start(_metadata, &self->r);
+	read_one(_metadata, &self->r);
+	reader_stop(_metadata, &self->r);
+	EXPECT_EQ(0U, allocated_frames(exact));
+	EXPECT_EQ(0ULL, total_allocations(small));
+	EXPECT_LT(0ULL, total_allocations(exact));
+	close(small);
+	close(exact);
+}
+
+TEST_F(capture, set_allocator_streaming_ebusy)
+{
+	int other = allocator_open(KSALLOC_POOL_ATOMIC, CAPTURE_FRAMES,
+				   HDR_SIZE + CAPTURE_PAYLOAD, 63);
+
+	ASSERT_LE(0, other);
+	attach(_metadata, self->cap, self->alloc, 100);
+	reader_start(_metadata, &self->r);
+	EXPECT_EQ(-EBUSY, set_allocator(self->cap, other));
+	EXPECT_EQ(-EBUSY, set_allocator(self->cap, self->alloc));
+	read_one(_metadata, &self->r);
+	reader_stop(_metadata, &self->r);
+	EXPECT_EQ(0ULL, total_allocations(other));
+	/* Stopped, it may change. */
+	EXPECT_EQ(0, set_allocator(self->cap, other));
+	close(other);
+}
+
+/* Each invalid format alone, with no allocator set. */
+FIXTURE(capture_bad_format) {
+	int cap;
+};
+
+FIXTURE_VARIANT(capture_bad_format) {
+	struct ksalloc_capture_format format;
+};
+
+FIXTURE_SETUP(capture_bad_format)
+{
+	self->cap = capture_open(0);
+	ASSERT_LE(0, self->cap)
+		TH_LOG("open %s: %s (is ksalloc_capture loaded?)", CAPTURE_DEV, strerror(errno));
+}
+
+FIXTURE_TEARDOWN(capture_bad_format)
+{
+	if (self->cap >= 0)
+		close(self->cap);
+}
+
+FIXTURE_VARIANT_ADD(capture_bad_format, width_0) {
+	.format = { .width = 0, .height = 48, .bytes_per_pixel = 2, .fps = 30 },
+};
+
+FIXTURE_VARIANT_ADD(capture_bad_format, width_max_plus_1) {
+	.format = { .width = KSALLOC_CAPTURE_MAX_DIM + 1, .height = 1, .bytes_per_pixel = 1,
+		    .fps = 30 },
+};
+
+FIXTURE_VARIANT_ADD(capture_bad_format, width_u32_max) {
+	.format = { .width = ~0U, .height = 1, .bytes_per_pixel = 1, .fps = 30 },
+};
+
+FIXTURE_VARIANT_ADD(capture_bad_format, height_0) {
+	.format = { .width = 64, .height = 0, .bytes_per_pixel = 2, .fps = 30 },
+};
+
+FIXTURE_VARIANT_ADD(capture_bad_format, height_max_plus_1) {
+	.format = { .width = 1, .height = KSALLOC_CAPTURE_MAX_DIM + 1, .bytes_per_pixel = 1,
+		    .fps = 30 },
+};
+
+FIXTURE_VARIANT_ADD(capture_bad_format, bpp_0) {
+	.format = { .width = 64, .height = 48, .bytes_per_pixel = 0, .fps = 30 },
+};
+
+FIXTURE_VARIANT_ADD(capture_bad_format, bpp_max_plus_1) {
+	.format = { .width = 64, .height = 48, .bytes_per_pixel = KSALLOC_CAPTURE_MAX_BPP + 1,
+		    .fps = 30 },
+};
+
+FIXTURE_VARIANT_ADD(capture_bad_format, fps_0) {
+	.format = { .width = 64, .height = 48, .bytes_per_pixel = 2, .fps = 0 },
+};
+
+FIXTURE_VARIANT_ADD(capture_bad_format, fps_max_plus_1) {
+	.format = { .width = 64, .height = 48, .bytes_per_pixel = 2,
+		    .fps = KSALLOC_CAPTURE_MAX_FPS + 1 },
+};
+
+FIXTURE_VARIANT_ADD(capture_bad_format, fps_u32_max) {
+	.format = { .width = 64, .height = 48, .bytes_per_pixel = 2, .fps = ~0U },
+};
+
+FIXTURE_VARIANT_ADD(capture_bad_format, all_zero) {
+	.format = { 0 },
+};
+
+TEST_F(capture_bad_format, set_format_einval)
+{
+	struct ksalloc_capture_format fmt = variant->format;
+	struct reader r;
+	int alloc;
+
+	/* Without a format set, then with one: refused alike. */
+	EXPECT_EQ(-EINVAL, ks_ioctl(self->cap, KSALLOC_CAPTURE_IOC_SET_FORMAT, &fmt));
+	ASSERT_EQ(0, set_format(self->cap, 1, 1, 1, 100));
+	fmt = variant->format;
+	EXPECT_EQ(-EINVAL, ks_ioctl(self->cap, KSALLOC_CAPTURE_IOC_SET_FORMAT, &fmt));
+
+	/* The 1x1 format stays: a frame of one payload byte fits, and comes. */
+	alloc = allocator_open(KSALLOC_POOL_ATOMIC, 2, HDR_SIZE + 1, 0);
+	ASSERT_LE(0, alloc);
+	ASSERT_EQ(0, set_allocator(self->cap, alloc));
+	reader_init(_metadata, &r, self->cap, 1);
+	reader_start(_metadata, &r);
+	read_one(_metadata, &r);
+	reader_stop(_metadata, &r);
+	free(r.buf);
+	close(alloc);
+}
+
+/* With no allocator nothing limits the size: the largest formats are valid. */
+TEST(set_format_limits)
+{
+	static const struct ksalloc_capture_format good[] = {
+		{ KSALLOC_CAPTURE_MAX_DIM, 1, 1, 1 },
+		{ 1, KSALLOC_CAPTURE_MAX_DIM, 1, 1 },
+		{ 1, 1, KSALLOC_CAPTURE_MAX_BPP, 1 },
+		{ 1, 1, 1, KSALLOC_CAPTURE_MAX_FPS },
+		{ KSALLOC_CAPTURE_MAX_DIM, KSALLOC_CAPTURE_MAX_DIM, KSALLOC_CAPTURE_MAX_BPP,
+		  KSALLOC_CAPTURE_MAX_FPS },
+		{ 1, 1, 1, 1 },
+	};
+	struct ksalloc_capture_format fmt;
+	size_t i;
+	int cap;
+
+	cap = capture_open(0);
+	ASSERT_LE(0, cap)
+		TH_LOG("open %s: %s (is ksalloc_capture loaded?)", CAPTURE_DEV, strerror(errno));
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
+		fmt = good[i];
+		EXPECT_EQ(0, ks_ioctl(cap, KSALLOC_CAPTURE_IOC_SET_FORMAT, &fmt))
+			TH_LOG("%ux%u, %u bytes per pixel, %u fps", fmt.width, fmt.height,
+			       fmt.bytes_per_pixel, fmt.fps);
+	}
+	EXPECT_EQ(0, close(cap));
+}
+
+TEST_F(capture, set_format_too_big_emsgsize)
+{
+	ASSERT_EQ(0, set_allocator(self->cap, self->alloc));
+	ASSERT_EQ(0, set_format(self->cap, 64, 48, 2, 100));
+	EXPECT_EQ(-EMSGSIZE, set_format(self->cap, 64, 49, 2, 100));
+	EXPECT_EQ(-EMSGSIZE, set_format(self->cap, 65, 48, 2, 100));
+	EXPECT_EQ(-EMSGSIZE, set_format(self->cap, 64, 48, 3, 100));
+	EXPECT_EQ(-EMSGSIZE, set_format(self->cap, KSALLOC_CAPTURE_MAX_DIM,
+					KSALLOC_CAPTURE_MAX_DIM, KSALLOC_CAPTURE_MAX_BPP, 100));
+	/* The 64x48 format stays. */
+	reader_start(_metadata, &self->r);
+	read_one(_metadata, &self->r);
+	reader_stop(_metadata, &self->r);
+}
+
+/* A payload smaller than the frame: read() returns the payload, not the frame. */
+TEST_F(capture, set_format_smaller_than_frame)
+{
+	struct reader r;
+
+	ASSERT_EQ(0, set_allocator(self->cap, self->alloc));
+	ASSERT_EQ(0, set_format(self->cap, 32, 48, 2, 200));
+	reader_init(_metadata, &r, self->cap, 32 * 48 * 2);
+	reader_start(_metadata, &r);
+	read_for(_metadata, &r, 0, CAPTURE_ENOUGH);
+	reader_stop(_metadata, &r);
+	free(r.buf);
+}
+
+TEST_F(capture, set_format_streaming_ebusy)
+{
+	attach(_metadata, self->cap, self->alloc, 100);
+	reader_start(_metadata, &self->r);
+	EXPECT_EQ(-EBUSY, set_format(self->cap, 64, 48, 2, 100));
+	EXPECT_EQ(-EBUSY, set_format(self->cap, 64, 48, 2, 200));
+	EXPECT_EQ(-EBUSY, set_format(self->cap, 32, 48, 2, 100));
+	read_one(_metadata, &self->r);
+	reader_stop(_metadata, &self->r);
+	EXPECT_EQ(0, set_format(self->cap, 32, 48, 2, 200));
+}
+
+TEST_F(capture, streamon_unset_ebadfd)
+{
+	struct ksalloc_capture_counters c;
+
+	EXPECT_EQ(-EBADFD, streamon(self->cap));
+	c = counters(_metadata, self->cap);
+	EXPECT_EQ(0U, c.streaming);
+}
+
+TEST_F(capture, streamon_no_allocator_ebadfd)
+{
+	struct ksalloc_capture_counters c;
+
+	ASSERT_EQ(0, set_format(self->cap, 64, 48, 2, 100));
+	EXPECT_EQ(-EBADFD, streamon(self->cap));
+	c = counters(_metadata, self->cap);
+	EXPECT_EQ(0U, c.streaming);
+}
+
+TEST_F(capture, streamon_no_format_ebadfd)
+{
+	struct ksalloc_capture_counters c;
+
+	ASSERT_EQ(0, set_allocator(self->cap, self->alloc));
+	EXPECT_EQ(-EBADFD, streamon(self->cap));
+	c = counters(_metadata, self->cap);
+	EXPECT_EQ(0U, c.streaming);
+	EXPECT_EQ(0U, allocated_frames(self->alloc));
+}
+
+TEST_F(capture, streamon_twice_ebusy)
+{
+	struct ksalloc_capture_counters c;
+
+	attach(_metadata, self->cap, self->alloc, 100);
+	reader_start(_metadata, &self->r);
+	EXPECT_EQ(-EBUSY, streamon(self->cap));
+	c = counters(_metadata, self->cap);
+	EXPECT_EQ(1U, c.streaming);
+	/* Still streaming. */
+	read_one(_metadata, &self->r);
+	read_one(_metadata, &self->r);
+	reader_stop(_metadata, &self->r);
+}
+
+TEST_F(capture, streamoff_not_streaming)
+{
+	EXPECT_EQ(0, streamoff(self->cap));
+	attach(_metadata, self->cap, self->alloc, 100);
+	EXPECT_EQ(0, streamoff(self->cap));
+	reader_start(_metadata, &self->r);
+	reader_stop(_metadata, &self->r);
+	EXPECT_EQ(0, streamoff(self->cap));
+	EXPECT_EQ(0U, allocated_frames(self->alloc));
+}
+
+/* STREAMON starts over: counters zero, and sequence 0 first. */
+TEST_F(capture, streamon_resets_counters)
+{
+	struct ksalloc_capture_counters c;
+
+	attach(_metadata, self->cap, self->alloc, 200);
+	reader_start(_metadata, &self->r);
+	read_for(_metadata, &self->r, 0, CAPTURE_ENOUGH);
+	c = reader_stop(_metadata, &self->r);
+	EXPECT_LE(CAPTURE_ENOUGH, c.produced);
+
+	/* At 1 fps, at most one tick can come before GET_COUNTERS. */
+	ASSERT_EQ(0, set_format(self->cap, 64, 48, 2, 1));
+	reader_start(_metadata, &self->r);
+	c = counters(_metadata, self->cap);
+	EXPECT_GE(1ULL, c.produced);
+	EXPECT_EQ(0ULL, c.delivered);
+	EXPECT_EQ(0ULL, c.dropped);
+	EXPECT_EQ(1U, c.streaming);
+	read_one(_metadata, &self->r);
+	reader_stop(_metadata, &self->r);
+}
+
+TEST_F(capture, read_not_streaming_eof)
+{
+	/* Never started, then started and stopped: 0, at once, even blocking. */
+	EXPECT_EQ(0, read(self->cap, self->r.buf, self->r.size));
+	attach(_metadata, self->cap, self->alloc, 100);
+	EXPECT_EQ(0, read(self->cap, self->r.buf, self->r.size));
+	reader_start(_metadata, &self->r);
+	read_one(_metadata, &self->r);
+	reader_stop(_metadata, &self->r);
+	EXPECT_EQ(0, read(self->cap, self->r.buf, self->r.size));
+}
+
+TEST_F(capture, read_nonblock_eagain)
+{
+	int fd, i;
+
+	fd = capture_open(O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, set_allocator(fd, self->alloc));
+	ASSERT_EQ(0, set_format(fd, 64, 48, 2, 1));
+	self->r.cap = fd;
+	reader_start(_metadata, &self->r);
+	/* At 1 fps, once a queued frame (if any) is read, nothing is there. */
+	for (i = 0; i < 3; i++) {
+		if (read(fd, self->r.buf, self->r.size) < 0)
+			break;
+	}
+	EXPECT_EQ(-1, read(fd, self->r.buf, self->r.size));
+	EXPECT_EQ(EAGAIN, errno);
+	reader_stop(_metadata, &self->r);
+	EXPECT_EQ(0, close(fd));
+}
+
+TEST_F(capture, read_count_too_small_einval)
+{
+	struct ksalloc_capture_counters c;
+
+	attach(_metadata, self->cap, self->alloc, 100);
+	reader_start(_metadata, &self->r);
+	ASSERT_NE(0, poll_in(self->cap, CAPTURE_TEST_WAIT_MS) & POLLIN);
+	EXPECT_EQ(-1, read(self->cap, self->r.buf, self->r.size - 1));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, read(self->cap, self->r.buf, HDR_SIZE));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, read(self->cap, self->r.buf, 1));
+	EXPECT_EQ(EINVAL, errno);
+	c = counters(_metadata, self->cap);
+	EXPECT_EQ(0ULL, c.delivered);
+	/* A larger buffer than a frame is fine: one frame per read. */
+	self->r.size += 4096;
+	self->r.buf = realloc(self->r.buf, self->r.size);
+	ASSERT_TRUE(!!self->r.buf);
+	self->r.first_is_zero = false;
+	ASSERT_EQ((ssize_t)(HDR_SIZE + CAPTURE_PAYLOAD),
+		  read_frame(self->cap, self->r.buf, self->r.size, CAPTURE_TEST_WAIT_MS));
+	self->r.size -= 4096;
+	check_frame(_metadata, &self->r, HDR_SIZE + CAPTURE_PAYLOAD);
+	reader_stop(_metadata, &self->r);
+}
+
+TEST_F(capture, poll_states)
+{
+	int i;
+
+	attach(_metadata, self->cap, self->alloc, 1);
+	reader_start(_metadata, &self->r);
+	EXPECT_EQ(POLLIN, poll_in(self->cap, CAPTURE_TEST_WAIT_MS) & POLLIN);
+	ASSERT_EQ(0, fcntl(self->cap, F_SETFL, O_NONBLOCK));
+	for (i = 0; i < 3; i++) {
+		if (read(self->cap, self->r.buf, self->r.size) < 0)
+			break;
+	}
+	/* Drained at 1 fps: nothing queued for the next second. */
+	EXPECT_EQ(0, poll_in(self->cap, 0));
+	/* A sleeping poller is woken by the next frame. */
+	EXPECT_EQ(POLLIN, poll_in(self->cap, CAPTURE_TEST_WAIT_MS) & POLLIN);
+	EXPECT_EQ(0, streamoff(self->cap));
+}
+
+struct blocked_reader {
+	pthread_t thread;
+	int cap;
+	void *buf;
+	size_t size;
+	ssize_t ret;
+	int done;
+};
+
+/* Reads until end of stream or an error. */
+static void *blocked_reader_fn(void *arg)
+{
+	struct blocked_reader *b = arg;
+
+	do {
+		b->ret = read(b->cap, b->buf, b->size);
+	} while (b->ret > 0);
+	if (b->ret < 0)
+		b->ret = -errno;
+	__atomic_store_n(&b->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+TEST_F(capture, streamoff_wakes_blocked_reader)
+{
+	struct blocked_reader b = {
+		.cap = self->cap,
+		.buf = self->r.buf,
+		.size = self->r.size,
+	};
+	unsigned long long deadline;
+
+	attach(_metadata, self->cap, self->alloc, 1);
+	reader_start(_metadata, &self->r);
+	ASSERT_EQ(0, pthread_create(&b.thread, NULL, blocked_reader_fn, &b));
+	sleep_ms(300);
+	EXPECT_EQ(0, __atomic_load_n(&b.done, __ATOMIC_ACQUIRE));
+	EXPECT_EQ(0, streamoff(self->cap));
+	deadline = now_ns() + CAPTURE_TEST_WAIT_MS * NSEC_PER_MSEC;
+	while (!__atomic_load_n(&b.done, __ATOMIC_ACQUIRE) && now_ns() < deadline)
+		sleep_ms(1);
+	ASSERT_TRUE(__atomic_load_n(&b.done, __ATOMIC_ACQUIRE))
+		TH_LOG("a read blocked on the stream did not return after STREAMOFF");
+	pthread_join(b.thread, NULL);
+	EXPECT_EQ(0, b.ret);
+	EXPECT_EQ(0U, allocated_frames(self->alloc));
+}
+
+/* Every frame verifies, for shapes of payload and frame alignments. */
+FIXTURE(capture_stream) {
+	int cap;
+	int alloc;
+	struct reader r;
+};
+
+FIXTURE_VARIANT(capture_stream) {
+	__u32 width, height, bytes_per_pixel, fps;
+	__u32 frames, alignment;
+};
+
+FIXTURE_VARIANT_ADD(capture_stream, yuyv_64x48) {
+	.width = 64, .height = 48, .bytes_per_pixel = 2, .fps = 200,
+	.frames = CAPTURE_FRAMES, .alignment = 63,
+};
+
+FIXTURE_VARIANT_ADD(capture_stream, yuyv_vga) {
+	.width = 640, .height = 480, .bytes_per_pixel = 2, .fps = 50,
+	.frames = 8, .alignment = 63,
+};
+
+FIXTURE_VARIANT_ADD(capture_stream, gray_3x3_byte_aligned) {
+	.width = 3, .height = 3, .bytes_per_pixel = 1, .fps = 200,
+	.frames = 2, .alignment = 0,
+};
+
+FIXTURE_VARIANT_ADD(capture_stream, rgb24_17x5_align_8) {
+	.width = 17, .height = 5, .bytes_per_pixel = 3, .fps = 200,
+	.frames = 3, .alignment = 7,
+};
+
+FIXTURE_VARIANT_ADD(capture_stream, xrgb_1x1_page_aligned) {
+	.width = 1, .height = 1, .bytes_per_pixel = 4, .fps = 200,
+	.frames = 1, .alignment = 4095,
+};
+
+FIXTURE_SETUP(capture_stream)
+{
+	__u32 payload = variant->width * variant->height * variant->bytes_per_pixel;
+
+	self->cap = capture_open(0);
+	ASSERT_LE(0, self->cap)
+		TH_LOG("open %s: %s (is ksalloc_capture loaded?)", CAPTURE_DEV, strerror(errno));
+	self->alloc = allocator_open(KSALLOC_POOL_ATOMIC, variant->frames, HDR_SIZE + payload,
+				     variant->alignment);
+	ASSERT_LE(0, self->alloc)
+		TH_LOG("allocator: %s", strerror(-self->alloc));
+	ASSERT_EQ(0, set_allocator(self->cap, self->alloc));
+	ASSERT_EQ(0, set_format(self->cap, variant->width, variant->height,
+				variant->bytes_per_pixel, variant->fps));
+	reader_init(_metadata, &self->r, self->cap, payload);
+}
+
+FIXTURE_TEARDOWN(capture_stream)
+{
+	if (self->cap >= 0)
+		close(self->cap);
+	if (self->alloc >= 0)
+		close(self->alloc);
+	free(self->r.buf);
+}
+
+TEST_F(capture_stream, frames_verify)
+{
+	struct ksalloc_capture_counters c;
+	unsigned long long ns;
+
+	reader_start(_metadata, &self->r);
+	read_for(_metadata, &self->r, 300, 1);
+	c = reader_stop(_metadata, &self->r);
+	ns = now_ns() - self->r.since;
+	/* No more ticks than the frame rate allows (plus one for the edges). */
+	EXPECT_GE(variant->fps * ns / 1000000000ULL + 1, c.produced);
+	EXPECT_EQ(0U, allocated_frames(self->alloc));
+	EXPECT_LE(self->r.frames, total_allocations(self->alloc));
+	EXPECT_GE(c.produced, total_allocations(self->alloc));
+	TH_LOG("%llu produced, %llu delivered, %llu dropped in %llu ms",
+	       (unsigned long long)c.produced, (unsigned long long)c.delivered,
+	       (unsigned long long)c.dropped, ns / NSEC_PER_MSEC);
+
+	/* And once more: the sequence starts over. */
+	reader_start(_metadata, &self->r);
+	read_for(_metadata, &self->r, 100, 2);
+	reader_stop(_metadata, &self->r);
+	EXPECT_EQ(0U, allocated_frames(self->alloc));
+}
+
+/* The stream holds the allocator: its fd may be closed. */
+TEST_F(capture, allocator_closed_before_streamon)
+{
+	attach(_metadata, self->cap, self->alloc, 200);
+	ASSERT_EQ(0, close(self->alloc));
+	self->alloc = -1;
+	reader_start(_metadata, &self->r);
+	read_for(_metadata, &self->r, 0, CAPTURE_ENOUGH);
+	reader_stop(_metadata, &self->r);
+}
+
+TEST_F(capture, allocator_closed_while_streaming)
+{
+	struct reader r;
+	int cap, alloc;
+
+	attach(_metadata, self->cap, self->alloc, 200);
+	reader_start(_metadata, &self->r);
+	read_for(_metadata, &self->r, 0, 2);
+	ASSERT_EQ(0, close(self->alloc));
+	self->alloc = -1;
+	/* Frames keep coming: more than the allocator has, so they are recycled. */
+	read_for(_metadata, &self->r, 100, CAPTURE_ENOUGH);
+	reader_stop(_metadata, &self->r);
+	ASSERT_EQ(0, close(self->cap));
+	self->cap = -1;
+
+	/* The world is still fine: a new allocator and a new stream work. */
+	alloc = allocator_open(KSALLOC_POOL_ATOMIC, CAPTURE_FRAMES, HDR_SIZE + CAPTURE_PAYLOAD,
+			       63);
+	ASSERT_LE(0, alloc);
+	EXPECT_EQ(0U, allocated_frames(alloc));
+	cap = capture_open(0);
+	ASSERT_LE(0, cap);
+	ASSERT_EQ(0, set_allocator(cap, alloc));
+	ASSERT_EQ(0, set_format(cap, 64, 48, 2, 200));
+	reader_init(_metadata, &r, cap, CAPTURE_PAYLOAD);
+	reader_start(_metadata, &r);
+	read_for(_metadata, &r, 0, CAPTURE_ENOUGH);
+	reader_stop(_metadata, &r);
+	EXPECT_EQ(0U, allocated_frames(alloc));
+	free(r.buf);
+	EXPECT_EQ(0, close(cap));
+	EXPECT_EQ(0, close(alloc));
+}
+
+TEST_F(capture, two_streams_one_allocator)
+{
+	struct ksalloc_capture_counters c[2];
+	struct ksalloc_status st;
+	struct pollfd pfd[2];
+	struct reader r[2];
+	unsigned long long end, deadline;
+	__u64 total;
+	ssize_t len;
+	int i, ret;
+
+	r[0] = self->r;
+	self->r.buf = NULL;
+	r[1].buf = NULL;
+	r[1].cap = capture_open(0);
+	ASSERT_LE(0, r[1].cap);
+	reader_init(_metadata, &r[1], r[1].cap, CAPTURE_PAYLOAD);
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, set_allocator(r[i].cap, self->alloc));
+		ASSERT_EQ(0, set_format(r[i].cap, 64, 48, 2, 200));
+		/* The other stream may have taken every frame at the first tick. */
+		r[i].first_is_zero = false;
+		pfd[i] = (struct pollfd){ .fd = r[i].cap, .events = POLLIN };
+	}
+	reader_start(_metadata, &r[0]);
+	reader_start(_metadata, &r[1]);
+
+	/* 0.5 s, and longer (up to the deadline) until both delivered. */
+	end = now_ns() + 500 * NSEC_PER_MSEC;
+	deadline = now_ns() + CAPTURE_TEST_WAIT_MS * NSEC_PER_MSEC;
+	while (now_ns() < end || ((!r[0].frames || !r[1].frames) && now_ns() < deadline)) {
+		ASSERT_EQ(0, get_status(self->alloc, &st));
+		ASSERT_GE(CAPTURE_FRAMES, st.allocated_frames);
+		ASSERT_GE(CAPTURE_FRAMES, st.peak_allocated_frames);
+		ret = poll(pfd, 2, CAPTURE_TEST_WAIT_MS);
+		ASSERT_LT(0, ret);
+		for (i = 0; i < 2; i++) {
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			len = read(r[i].cap, r[i].buf, r[i].size);
+			ASSERT_LT(0, len)
+				TH_LOG("stream %d: %s", i, len ? strerror(errno) : "end of stream");
+			check_frame(_metadata, &r[i], len);
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		c[i] = reader_stop(_metadata, &r[i]);
+		EXPECT_LT(0ULL, c[i].delivered);
+	}
+	EXPECT_EQ(0U, allocated_frames(self->alloc));
+	total = total_allocations(self->alloc);
+	EXPECT_LE(c[0].delivered + c[1].delivered, total);
+	EXPECT_GE(c[0].produced + c[1].produced, total);
+
+	close(r[1].cap);
+	self->r = r[0];
+	free(r[1].buf);
+}
+
+TEST_F(capture, switch_allocator_while_stopped)
+{
+	struct ksalloc_capture_counters c;
+	__u64 old_total, new_total;
+	int other;
+
+	/* Six frames, not four: in_flight tells which allocator is in use. */
+	other = allocator_open(KSALLOC_POOL_ATOMIC, CAPTURE_FRAMES + 2,
+			       HDR_SIZE + CAPTURE_PAYLOAD, 63);
+	ASSERT_LE(0, other);
+	attach(_metadata, self->cap, self->alloc, 500);
+	reader_start(_metadata, &self->r);
+	read_for(_metadata, &self->r, 0, CAPTURE_ENOUGH);
+	reader_stop(_metadata, &self->r);
+	old_total = total_allocations(self->alloc);
+	EXPECT_LE(CAPTURE_ENOUGH, old_total);
+	EXPECT_EQ(0ULL, total_allocations(other));
+
+	ASSERT_EQ(0, set_allocator(self->cap, other));
+	reader_start(_metadata, &self->r);
+	read_for(_metadata, &self->r, 0, CAPTURE_ENOUGH);
+	/* Stop reading: the new allocator's frames fill up, not the old one's. */
+	c = wait_in_flight(_metadata, self->cap, CAPTURE_FRAMES + 2);
+	EXPECT_EQ(CAPTURE_FRAMES + 2, allocated_frames(other));
+	EXPECT_EQ(0U, allocated_frames(self->alloc));
+	reader_stop(_metadata, &self->r);
+	EXPECT_EQ(old_total, total_allocations(self->alloc));
+	new_total = total_allocations(other);
+	EXPECT_LE(CAPTURE_ENOUGH + c.in_flight, new_total);
+	EXPECT_EQ(0U, allocated_frames(other));
+
+	/* And back. */
+	ASSERT_EQ(0, set_allocator(self->cap, self->alloc));
+	reader_start(_metadata, &self->r);
+	read_for(_metadata, &self->r, 0, CAPTURE_ENOUGH);
+	reader_stop(_metadata, &self->r);
+	EXPECT_EQ(new_total, total_allocations(other));
+	EXPECT_LT(old_total, total_allocations(self->alloc));
+	close(other);
+}
+
+/* A reader that does not read: the allocator runs dry, the stream drops. */
+TEST_F(capture, drops_when_not_read)
+{
+	struct ksalloc_capture_counters c1, c2;
+	__u64 i;
+
+	attach(_metadata, self->cap, self->alloc, 500);
+	reader_start(_metadata, &self->r);
+	c1 = wait_in_flight(_metadata, self->cap, CAPTURE_FRAMES);
+	EXPECT_EQ(CAPTURE_FRAMES, allocated_frames(self->alloc));
+	sleep_ms(100);
+	c2 = counters(_metadata, self->cap);
+	EXPECT_LT(c1.dropped, c2.dropped);
+	EXPECT_LT(c1.produced, c2.produced);
+	EXPECT_EQ(CAPTURE_FRAMES, c2.in_flight);
+	EXPECT_EQ(0ULL, c2.delivered);
+	EXPECT_EQ(CAPTURE_FRAMES, allocated_frames(self->alloc));
+
+	/* The frames kept are the first ones; the ticks after them were dropped. */
+	for (i = 0; i < CAPTURE_FRAMES; i++) {
+		read_one(_metadata, &self->r);
+		EXPECT_EQ(i, self->r.last_sequence);
+	}
+	read_one(_metadata, &self->r);
+	EXPECT_LT(CAPTURE_FRAMES, self->r.last_sequence);
+	reader_stop(_metadata, &self->r);
+	EXPECT_EQ(0U, allocated_frames(self->alloc));
+}
+
+/* Frames held by another user of the allocator are not the stream's. */
+TEST_F(capture, drops_when_allocator_held)
+{
+	struct ksalloc_frame_handle fh[CAPTURE_FRAMES];
+	struct ksalloc_capture_counters c;
+	__u32 i;
+
+	for (i = 0; i < CAPTURE_FRAMES; i++) {
+		fh[i] = (struct ksalloc_frame_handle){ 0 };
+		ASSERT_EQ(0, ks_ioctl(self->alloc, KSALLOC_IOC_ALLOC_FRAME, &fh[i]));
+	}
+	attach(_metadata, self->cap, self->alloc, 500);
+	reader_start(_metadata, &self->r);
+	sleep_ms(100);
+	c = counters(_metadata, self->cap);
+	EXPECT_LT(0ULL, c.produced);
+	EXPECT_EQ(c.produced, c.dropped);
+	EXPECT_EQ(0U, c.in_flight);
+	EXPECT_EQ(0, poll_in(self->cap, 0));
+
+	/* One frame back: the stream gets it. */
+	ASSERT_EQ(0, ks_ioctl(self->alloc, KSALLOC_IOC_FREE_FRAME, &fh[0]));
+	self->r.first_is_zero = false;
+	read_one(_metadata, &self->r);
+	EXPECT_LT(0ULL, self->r.last_sequence);
+	reader_stop(_metadata, &self->r);
+	EXPECT_EQ(CAPTURE_FRAMES - 1, allocated_frames(self->alloc));
+	for (i = 1; i < CAPTURE_FRAMES; i++)
+		ASSERT_EQ(0, ks_ioctl(self->alloc, KSALLOC_IOC_FREE_FRAME, &fh[i]));
+	EXPECT_EQ(0U, allocated_frames(self->alloc));
+}
+
+TEST_F(capture, streamoff_returns_queued_frames)
+{
+	struct ksalloc_capture_counters c1, c2;
+
+	attach(_metadata, self->cap, self->alloc, 500);
+	reader_start(_metadata, &self->r);
+	c1 = wait_in_flight(_metadata, self->cap, CAPTURE_FRAMES);
+	EXPECT_EQ(CAPTURE_FRAMES, allocated_frames(self->alloc));
+	c2 = reader_stop(_metadata, &self->r);
+	/* The queued frames were dropped, back in the allocator. */
+	EXPECT_LE(c1.dropped + CAPTURE_FRAMES, c2.dropped);
+	EXPECT_EQ(0ULL, c2.delivered);
+	EXPECT_EQ(0U, allocated_frames(self->alloc));
+
+	/* Every frame can be filled again. */
+	reader_start(_metadata, &self->r);
+	wait_in_flight(_metadata, self->cap, CAPTURE_FRAMES);
+	EXPECT_EQ(CAPTURE_FRAMES, allocated_frames(self->alloc));
+	reader_stop(_metadata, &self->r);
+	EXPECT_EQ(0U, allocated_frames(self->alloc));
+}
+
+TEST_F(capture, close_while_streaming_returns_frames)
+{
+	attach(_metadata, self->cap, self->alloc, 500);
+	reader_start(_metadata, &self->r);
+	wait_in_flight(_metadata, self->cap, CAPTURE_FRAMES);
+	EXPECT_EQ(CAPTURE_FRAMES, allocated_frames(self->alloc));
+	ASSERT_EQ(0, close(self->cap));
+	EXPECT_EQ(0U, allocated_frames(self->alloc));
+
+	/* A fresh stream on the same allocator fd has every frame. */
+	self->cap = capture_open(0);
+	ASSERT_LE(0, self->cap);
+	self->r.cap = self->cap;
+	attach(_metadata, self->cap, self->alloc, 500);
+	EXPECT_EQ(0U, allocated_frames(self->alloc));
+	reader_start(_metadata, &self->r);
+	wait_in_flight(_metadata, self->cap, CAPTURE_FRAMES);
+	EXPECT_EQ(CAPTURE_FRAMES, allocated_frames(self->alloc));
+	read_for(_metadata, &self->r, 0, CAPTURE_ENOUGH);
+	reader_stop(_metadata, &self->r);
+	EXPECT_EQ(0U, allocated_frames(self->alloc));
+}
+
+TEST_F(capture, unknown_ioctls_enotty)
+{
+	static const unsigned long cmds[] = {
+		_IO(KSALLOC_CAPTURE_IOC_MAGIC, 0x05),
+		_IO(KSALLOC_CAPTURE_IOC_MAGIC, 0xff),
+		_IOW(KSALLOC_CAPTURE_IOC_MAGIC, 0x00, __u32),
+		_IOR(KSALLOC_CAPTURE_IOC_MAGIC, 0x01, struct ksalloc_capture_format),
+		_IOW(KSALLOC_CAPTURE_IOC_MAGIC, 0x02, __u32),
+		_IOR(KSALLOC_CAPTURE_IOC_MAGIC, 0x04, __u64),
+		KSALLOC_IOC_GET_STATUS,
+		KSALLOC_IOC_SET_FRAMING,
+	};
+	__u64 buf[64];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
+		memset(buf, 0, sizeof(buf));
+		EXPECT_EQ(-ENOTTY, ks_ioctl(self->cap, cmds[i], buf))
+			TH_LOG("cmd 0x%lx", cmds[i]);
+	}
+	/* And the other way round. */
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(-ENOTTY, ks_ioctl(self->alloc, KSALLOC_CAPTURE_IOC_GET_COUNTERS, buf));
+}
+
+TEST_F(capture, bad_user_pointers_efault)
+{
+	EXPECT_EQ(-EFAULT, ks_ioctl(self->cap, KSALLOC_CAPTURE_IOC_SET_ALLOCATOR, NULL));
+	EXPECT_EQ(-EFAULT, ks_ioctl(self->cap, KSALLOC_CAPTURE_IOC_SET_FORMAT, NULL));
+	EXPECT_EQ(-EFAULT, ks_ioctl(self->cap, KSALLOC_CAPTURE_IOC_GET_COUNTERS, NULL));
+	expect_no_allocator(_metadata, self->cap);
+
+	/* A read into nowhere fails; no frame may leak. */
+	attach(_metadata, self->cap, self->alloc, 200);
+	reader_start(_metadata, &self->r);
+	ASSERT_NE(0, poll_in(self->cap, CAPTURE_TEST_WAIT_MS) & POLLIN);
+	EXPECT_EQ(-1, read(self->cap, NULL, self->r.size));
+	EXPECT_EQ(EFAULT, errno);
+	counters(_metadata, self->cap);
+	self->r.first_is_zero = false;
+	read_one(_metadata, &self->r);
+	EXPECT_EQ(0, streamoff(self->cap));
+	counters(_metadata, self->cap);
+	EXPECT_EQ(0U, allocated_frames(self->alloc));
+}
+
+TEST_HARNESS_MAIN
