@@ -2,7 +2,9 @@
 # Thin wrapper around kbuild and the scripts/ test bench.
 #
 #   make              build the modules against $(KDIR)
-#   make run          the main job: boot Debian's stock 6.12 kernel in QEMU and demo ksalloc
+#   make run          the main job: boot Debian's stock 6.12 kernel in QEMU, stream frames
+#                     through a capture stream and a ksalloc allocator (ARGS="-t 5" etc.)
+#   make shell        an interactive shell in that guest, both modules loaded
 #   make check        THE test command: install, build, boot, test, count
 #   make kunit        only the KUnit suites, on the debug test kernel
 #   make clean
@@ -21,7 +23,10 @@ modules:
 	$(MAKE) -C $(KDIR) M=$(TOP) modules
 
 run:
-	$(TOP)/scripts/run.sh
+	$(TOP)/scripts/run.sh $(ARGS)
+
+shell:
+	$(TOP)/scripts/run.sh --shell
 
 check:
 	$(TOP)/scripts/check.sh
@@ -33,4 +38,4 @@ clean:
 	-[ -z "$(KDIR)" ] || $(MAKE) -C $(KDIR) M=$(TOP) clean
 	rm -rf $(TOP)/build
 
-.PHONY: all modules run check kunit clean
+.PHONY: all modules run shell check kunit clean

@@ -21,7 +21,7 @@
 # Exit: 0 when the guest is clean and no result failed.
 set -euo pipefail
 
-name= timed_out=
+name='' timed_out=''
 while [ $# -gt 1 ]; do
 	case $1 in
 	--name) name=$2; shift 2 ;;

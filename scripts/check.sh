@@ -8,7 +8,8 @@
 #               user-space tests, kmemleak scan after rmmod
 #   stock-6.12, stock-6.1   Debian's kernels: user-space tests
 # Guests load every module built (ksalloc first) and run every test program:
-# tools/testing/NAME.c is built as NAME and NAME_32 (-m32), both must print TAP.
+# tools/testing/NAME.c is built as NAME and NAME_32 (-m32), and each
+# tools/testing/NAME.sh runs under busybox sh; all must print TAP.
 # --kunit: the test kernel and its KUnit suites only.
 #
 # Each kernel's modules are built in its own copy of the tree, build/<kernel>/src;
@@ -28,7 +29,7 @@ export KSALLOC_RESULTS=$build/results.txt
 mkdir -p "$build/logs"
 : > "$KSALLOC_RESULTS"
 start=$SECONDS
-tools=() stock_kernels=
+tools=() demos=() stock_kernels=
 
 header() { printf '\n==== %s [%d s] ====\n' "$*" $((SECONDS - start)); }
 record() { echo "$1 $2" >> "$KSALLOC_RESULTS"; }
@@ -124,6 +125,10 @@ if [ -z "$kunit_only" ]; then
 			record SKIP "$(basename "$t")_32: no -m32 compiler (gcc-multilib)"
 		fi
 	done
+	# TAP shell tests run in the guests too (see run_tests in guest/lib.sh);
+	# the demos (tools/NAME.c) go along in /bin, for tests that use them.
+	for t in "$top"/tools/testing/*.sh; do [ -e "$t" ] && tools+=("$t"); done
+	for c in "$top"/tools/*.c; do demos+=("$build/tools/$(basename "$c" .c)"); done
 	ls -l "$build/tools" || true
 fi
 
@@ -135,18 +140,18 @@ if [ -n "$test_ok" ]; then
 			record SKIP "test-6.12 $(basename "$t"): the test kernel has no CONFIG_IA32_EMULATION"
 			continue
 		fi
-		test_tools+=("$t") tap+=" $(basename "$t")"
+		test_tools+=("$t") tap+=" $(basename "$t" .sh)"
 	done
 	KSALLOC_KUNIT_SUITES=$suites KSALLOC_TAP_EXPECT=$tap \
 		run_guest test-6.12 "$test_kdir/arch/x86/boot/bzImage" "${KSALLOC_TEST_TIMEOUT:-900}" \
-		test-kernel.sh kmemleak=on "$build"/test-6.12/src/*/*.ko "${test_tools[@]}"
+		test-kernel.sh kmemleak=on "$build"/test-6.12/src/*/*.ko "${test_tools[@]}" "${demos[@]}"
 else
 	record FAIL "guest test-6.12 clean log (not run: the module build failed)"
 fi
 
 if [ -z "$kunit_only" ]; then
 	tap=
-	for t in "${tools[@]}"; do tap+=" $(basename "$t")"; done
+	for t in "${tools[@]}"; do tap+=" $(basename "$t" .sh)"; done
 	for k in $stock_kernels; do
 		if [[ " $stock_ok " != *" $k "* ]]; then
 			record FAIL "guest $k clean log (not run: the module build failed)"
@@ -154,7 +159,7 @@ if [ -z "$kunit_only" ]; then
 		fi
 		kvar=${k//[-.]/_}_vmlinuz
 		KSALLOC_TAP_EXPECT=$tap run_guest "$k" "${!kvar}" "${KSALLOC_STOCK_TIMEOUT:-180}" \
-			stock.sh "" "$build/$k/src/module/"*.ko "${tools[@]}"
+			stock.sh "" "$build/$k/src/module/"*.ko "${tools[@]}" "${demos[@]}"
 	done
 fi
 

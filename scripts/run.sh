@@ -1,12 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# `make run`: boot Debian's stock 6.12 kernel in QEMU, load ksalloc.ko, run the demo.
+# `make run`: boot Debian's stock 6.12 kernel in QEMU, load ksalloc.ko and
+# ksalloc_capture.ko, run the capture demo.
 #
-# Builds ksalloc.ko against the stock 6.12 headers (in build/run/src) and the
+#   run.sh [DEMO OPTIONS]   (make run ARGS="..."; see ksalloc_capture_demo -h)
+#   run.sh --shell          (make shell) an interactive busybox shell in that guest,
+#                           our modules loaded (leave it with `exit`); /bin holds
+#                           whatever build/tools/ has.
+#
+# Builds the modules against the stock 6.12 headers (in build/run/src) and the
 # static demo, boots them with scripts/guest/demo.sh and prints the demo's output.
 # Exit status: the demo's, or 1 when the guest's kernel log is not clean.
-#   --shell  instead, an interactive busybox shell in that guest, our modules loaded
-#            (leave it with `exit`); /bin holds whatever build/tools/ has.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,7 +19,7 @@ build=$top/build
 mkdir -p "$build/logs" "$build/run"
 
 "$scripts/install-deps.sh" -q
-eval "$("$scripts/stock-kernels.sh" --env)"
+eval "$("$scripts/stock-kernels.sh" --env)"  # stock_6_12_vmlinuz, stock_6_12_kdir, ...
 
 src=$build/run/src
 rm -rf "$src"
@@ -34,16 +38,20 @@ if [ "${1:-}" = --shell ]; then
 		"$stock_6_12_vmlinuz" "$initrd"
 fi
 
+# The demo's options reach the guest as a file its script sources.
+printf 'demo_args=%q\n' "$*" > "$build/run/demo_args.sh"
 "$scripts/mkinitramfs.sh" "$initrd" "$scripts/guest/demo.sh" "$scripts/guest/lib.sh" \
-	"$src"/module/*.ko "$build/tools/ksalloc_demo"
+	"$src"/module/*.ko "$build/tools/ksalloc_capture_demo" "$build/run/demo_args.sh"
 log=$build/logs/run-stock-6.12.log
-verdict=$("$scripts/qemu-run.sh" --name run-stock-6.12 --timeout 180 --log "$log" \
+echo "run: booting Debian's stock 6.12 kernel in QEMU; the demo's output follows when it ends"
+verdict=$("$scripts/qemu-run.sh" --name run-stock-6.12 --timeout 600 --log "$log" \
 	"$stock_6_12_vmlinuz" "$initrd") && clean=1 || clean=
-sed -n '/^KSALLOC-OUTPUT-BEGIN: ksalloc_demo/,/^KSALLOC-OUTPUT-END: /{//!p}' "$log" | tr -d '\r'
-status=$(tr -d '\r' < "$log" | sed -n 's/^KSALLOC-OUTPUT-END: ksalloc_demo exit=//p')
+sed -n '/^KSALLOC-OUTPUT-BEGIN: ksalloc_capture_demo/,/^KSALLOC-OUTPUT-END: /{//!p}' "$log" |
+	tr -d '\r'
+status=$(tr -d '\r' < "$log" | sed -n 's/^KSALLOC-OUTPUT-END: ksalloc_capture_demo exit=//p')
 if [ -z "$clean" ]; then
 	echo "$verdict"
 	[ "${status:-1}" -ne 0 ] || status=1
 fi
-echo "run: ksalloc_demo exit status ${status:-none: it did not run} (console log: $log)"
+echo "run: ksalloc_capture_demo exit status ${status:-none: it did not run} (console log: $log)"
 exit "${status:-1}"

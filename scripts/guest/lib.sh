@@ -52,10 +52,16 @@ capture() {
 	return $rc
 }
 
-# Run each user-space test program in /bin: *_test and their -m32 builds *_test_32.
+# Run each user-space test program in /bin (*_test and their -m32 builds
+# *_test_32), then each TAP shell test NAME.sh in /lib/ksalloc, given that
+# directory of modules as $1.
 run_tests() {
 	for t in /bin/*_test /bin/*_test_32; do
 		[ -x "$t" ] && capture TAP "${t##*/}" "$t"
+	done
+	for t in /lib/ksalloc/*.sh; do
+		n=${t##*/} && n=${n%.sh}
+		[ "$n" = lib ] || capture TAP "$n" sh "$t" /lib/ksalloc
 	done
 	return 0
 }
@@ -63,7 +69,7 @@ run_tests() {
 # The last words of every guest: taint, then the success marker, with the
 # kernel kept quiet so that nothing cuts into them.
 finish() {
-	stage done
+	stage "done"
 	dmesg -n 1
 	echo "KSALLOC-TAINT: $(cat /proc/sys/kernel/tainted)"
 	echo "KSALLOC-GUEST-DONE"

@@ -1,0 +1,1432 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksalloc_bench - the cost of a frame from ksalloc, next to the kernel's
+ * other object pools. A benchmark, not a test: it prints figures and judges
+ * nothing. scripts/bench.sh builds it, boots it in QEMU and makes the table.
+ *
+ * Contenders (bench_contenders[]): ksalloc through its function table and
+ * through its exported calls, kmem_cache, mempool, objpool and a free list
+ * under a spinlock, all behind the same {alloc, free} pair, called through
+ * a function pointer. "empty" is a contender whose alloc and free do nothing:
+ * the cost of the loop and of those two calls, subtracted from the others.
+ *
+ * Patterns (bench_patterns[]): an allocate+free pair; bursts of 16, 64 and
+ * 256 frames freed LIFO or in a fixed shuffled order; "cross": a producer in
+ * hard IRQ context on one CPU allocates frames into a ring, a consumer on
+ * another CPU frees them.
+ *
+ * Contexts: each timed call runs with interrupts disabled in a task, in a
+ * softirq (a soft hrtimer) or in hard IRQ context (a hard hrtimer). For
+ * "cross" that is the consumer's context; the producer's is always hard IRQ.
+ *
+ * Modes:
+ * - icount: under QEMU's -icount shift=0,sleep=off the TSC advances by one
+ *   per guest instruction, so get_cycles() differences count instructions
+ *   exactly (ktime_get_ns() would, to the TSC calibration's 1 ppm). A figure
+ *   is the fastest of @runs timed calls of @pairs pairs each, after one
+ *   untimed warm-up call, minus the same for "empty", per pair. Interrupts
+ *   that hit a softirq call lengthen it; the fastest call is one they missed.
+ *   Local patterns run on the first CPU. "cross" alternates rounds between
+ *   the two CPUs, each timed while the other one is idle; it needs 2 CPUs.
+ * - wall: every online CPU runs the pattern at once on the shared pool for
+ *   a window of @duration_ms, after one warm-up call each; a figure is the
+ *   fastest of @runs windows. A window's rate is the sum over the CPUs of
+ *   pairs per second of time inside the timed calls (the hrtimer round
+ *   trips between calls are left out). "cross" runs its producer and
+ *   consumer concurrently, each call keeping the ring moving for 2 ms (by
+ *   the TSC: x86 only), and counts frames freed per second of wall time.
+ *
+ * Extras (@extras): what each pool costs in memory (its frames' pages, and
+ * the rest, per frame and fixed), and the cost of creating and releasing an
+ * allocator of 1024 frames of 4 KiB next to 1024 kmem_cache_alloc()+free.
+ *
+ * Output: one "result" line of key=value pairs per figure, "memory" and
+ * "create" lines for the extras, and a closing "done errors=N".
+ *
+ * Limits: one pool of each contender is shared by all the figures of that
+ * contender; "wall" figures under TCG vary by several percent between runs.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/completion.h>
+#include <linux/cpumask.h>
+#include <linux/err.h>
+#include <linux/file.h>
+#include <linux/hrtimer.h>
+#include <linux/ksalloc.h>
+#include <linux/kthread.h>
+#include <linux/list.h>
+#include <linux/math64.h>
+#include <linux/mempool.h>
+#include <linux/mm.h>
+#include <linux/mmzone.h>
+#include <linux/module.h>
+#include <linux/objpool.h>
+#include <linux/prandom.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/spinlock.h>
+#include <linux/tick.h>
+#include <linux/timex.h>
+#include <linux/vmalloc.h>
+#include <linux/workqueue.h>
+
+#include <asm/tsc.h>
+
+MODULE_IMPORT_NS(KSALLOC);
+
+#define BENCH_MAX_BURST		256U
+/* Frames in flight between the producer and the consumer of "cross". */
+#define BENCH_RING_SIZE		256U
+/* wall: how long one call of "cross" keeps filling or emptying the ring. */
+#define BENCH_CROSS_SLICE_MS	2
+/* The memory extra also measures a pool this many times larger. */
+#define BENCH_MEMORY_SCALE	16U
+#define BENCH_CREATE_FRAMES	1024U
+#define BENCH_CREATE_SIZE	4096U
+
+static char *mode = "icount";
+module_param(mode, charp, 0444);
+MODULE_PARM_DESC(mode,
+		 "icount: instructions per pair (boot under QEMU -icount shift=0,sleep=off); wall: Mops/s on all online CPUs");
+
+static ulong contenders = ~0UL;
+module_param(contenders, ulong, 0444);
+MODULE_PARM_DESC(contenders,
+		 "Mask: 0x2 ksalloc_table, 0x4 ksalloc_direct, 0x8 kmem_cache, 0x10 mempool, 0x20 objpool, 0x40 spinlock_list (0x1 empty always runs in icount mode)");
+
+static ulong patterns = ~0UL;
+module_param(patterns, ulong, 0444);
+MODULE_PARM_DESC(patterns,
+		 "Mask: 0x1 pair, 0x2/0x4 burst16 lifo/shuffled, 0x8/0x10 burst64, 0x20/0x40 burst256, 0x80 cross");
+
+static ulong contexts = ~0UL;
+module_param(contexts, ulong, 0444);
+MODULE_PARM_DESC(contexts, "Mask: 0x1 irqsoff, 0x2 softirq, 0x4 hardirq");
+
+static uint pairs = 4096;
+module_param(pairs, uint, 0444);
+MODULE_PARM_DESC(pairs, "Pairs per timed call, rounded up to a multiple of 256 (default 4096)");
+
+static uint runs = 5;
+module_param(runs, uint, 0444);
+MODULE_PARM_DESC(runs, "Timed calls (icount) or windows (wall) per figure; the fastest counts (default 5)");
+
+static uint duration_ms = 20;
+module_param(duration_ms, uint, 0444);
+MODULE_PARM_DESC(duration_ms, "wall: length of a window (default 20 ms)");
+
+static uint frames = 1024;
+module_param(frames, uint, 0444);
+MODULE_PARM_DESC(frames, "Frames per pool (default 1024)");
+
+static uint frame_size = 256;
+module_param(frame_size, uint, 0444);
+MODULE_PARM_DESC(frame_size, "Bytes per frame (default 256)");
+
+static uint alignment;
+module_param(alignment, uint, 0444);
+MODULE_PARM_DESC(alignment, "Frame alignment mask 2^n - 1 (default 0)");
+
+static bool extras;
+module_param(extras, bool, 0444);
+MODULE_PARM_DESC(extras, "Also measure memory and the cost of creating an allocator");
+
+/* mode=icount: get_cycles() counts instructions. */
+static bool bench_icount;
+static unsigned int bench_errors;
+
+/**
+ * struct bench_pool - the pool of one contender
+ * @contender: the contender.
+ * @frames: number of frames.
+ * @file: ksalloc: the allocator.
+ * @table: ksalloc: its function table.
+ * @cache: kmem_cache, mempool: the slab cache.
+ * @mempool: mempool: the pool.
+ * @objpool: objpool: the pool.
+ * @lock: spinlock_list: protects @free_list.
+ * @free_list: spinlock_list: the free frames, linked through their first bytes.
+ * @mem: spinlock_list: the frames.
+ */
+struct bench_pool {
+	const struct bench_contender *contender;
+	unsigned int frames;
+	struct file *file;
+	struct ksalloc_functiontable table;
+	struct kmem_cache *cache;
+	mempool_t *mempool;
+	struct objpool_head objpool;
+	spinlock_t lock;		/* protects @free_list */
+	struct list_head free_list;
+	void *mem;
+};
+
+/**
+ * struct bench_contender - a frame allocator under test
+ * @name: its name in the results.
+ * @pooled: alloc hands out the frames that @init preallocated, and fails
+ *	when they are all out; the memory extra measures such pools.
+ * @init: makes a pool of @pool->frames frames (optional).
+ * @exit: frees it; every frame is back (optional).
+ * @alloc: takes a frame; 0 or -errno. Any context.
+ * @free: returns a frame. Any context.
+ */
+struct bench_contender {
+	const char *name;
+	bool pooled;
+	int (*init)(struct bench_pool *pool);
+	void (*exit)(struct bench_pool *pool);
+	int (*alloc)(struct bench_pool *pool, void **frame);
+	void (*free)(struct bench_pool *pool, void *frame);
+};
+
+enum bench_context {
+	BENCH_IRQSOFF,
+	BENCH_SOFTIRQ,
+	BENCH_HARDIRQ,
+	BENCH_NR_CONTEXTS
+};
+
+static const char * const bench_context_names[BENCH_NR_CONTEXTS] = {
+	[BENCH_IRQSOFF] = "irqsoff",
+	[BENCH_SOFTIRQ] = "softirq",
+	[BENCH_HARDIRQ] = "hardirq",
+};
+
+/* Pinned: the callback runs on the CPU of the task that starts the timer. */
+static const enum hrtimer_mode bench_timer_modes[BENCH_NR_CONTEXTS] = {
+	[BENCH_SOFTIRQ] = HRTIMER_MODE_REL_PINNED_SOFT,
+	[BENCH_HARDIRQ] = HRTIMER_MODE_REL_PINNED_HARD,
+};
+
+/**
+ * struct bench_ring - the frames in flight of "cross"
+ * @head: where the producer puts its next frame; written by it only.
+ * @tail: where the consumer takes its next frame; written by it only.
+ * @frame: the frames, at index modulo BENCH_RING_SIZE.
+ */
+struct bench_ring {
+	unsigned int head ____cacheline_aligned_in_smp;
+	unsigned int tail ____cacheline_aligned_in_smp;
+	void *frame[BENCH_RING_SIZE] ____cacheline_aligned_in_smp;
+};
+
+/**
+ * struct bench_sync - the start and the end of a wall-clock figure
+ * @ready: workers still warming up.
+ * @all_ready: completed when @ready reaches 0.
+ * @go: the timed part starts.
+ * @deadline: ktime_get_ns() at which the workers stop, set before @go.
+ */
+struct bench_sync {
+	atomic_t ready;
+	struct completion all_ready;
+	struct completion go;
+	u64 deadline;
+};
+
+/**
+ * struct bench_job - the part of a figure that runs on one CPU
+ * @pool: the pool.
+ * @step: the pattern: does @quota pairs (cross: fills or empties the ring).
+ * @order: bursts: the order in which the frames of a burst are freed.
+ * @burst: bursts: frames held at once.
+ * @quota: pairs per call.
+ * @ctx: the context of each call.
+ * @cpu: the CPU it runs on.
+ * @ring: cross: the ring.
+ * @sync: wall: start and end.
+ * @until: wall, cross: the current call keeps going until this TSC value.
+ * @ns: duration of the last call (icount: instructions).
+ * @busy_ns: wall: total of @ns over the timed calls.
+ * @done: pairs done (cross: frames moved) since it was last reset.
+ * @err: the first error, or 0.
+ * @exited: wall: completed when the worker thread exits.
+ * @frame: bursts: the frames held.
+ */
+struct bench_job {
+	struct bench_pool *pool;
+	int (*step)(struct bench_job *job);
+	const u16 *order;
+	unsigned int burst;
+	unsigned int quota;
+	enum bench_context ctx;
+	unsigned int cpu;
+	struct bench_ring *ring;
+	struct bench_sync *sync;
+	u64 until;
+	u64 ns;
+	u64 busy_ns;
+	u64 done;
+	int err;
+	struct completion exited;
+	void *frame[BENCH_MAX_BURST];
+};
+
+/**
+ * struct bench_pattern - how frames are taken and returned
+ * @name: its name in the results.
+ * @burst: frames held at once (cross: the ring's size).
+ * @shuffled: a burst is freed in a shuffled order, not LIFO.
+ * @cross: producer and consumer on two CPUs; @step is unused.
+ * @step: the loop, one call's worth.
+ */
+struct bench_pattern {
+	const char *name;
+	unsigned int burst;
+	bool shuffled;
+	bool cross;
+	int (*step)(struct bench_job *job);
+};
+
+/* ---- The contenders ---------------------------------------------------- */
+
+static size_t bench_aligned_size(void)
+{
+	return ALIGN(frame_size, alignment + 1);
+}
+
+static int bench_empty_alloc(struct bench_pool *pool, void **frame)
+{
+	*frame = pool;
+	return 0;
+}
+
+static void bench_empty_free(struct bench_pool *pool, void *frame)
+{
+}
+
+/*
+ * __fput_sync(), not fput(): the bench holds the only reference and wants
+ * the release done now, to time it and count its memory. fput() from
+ * insmod's task would put it off until insmod returns to user space.
+ */
+static void bench_ksalloc_exit(struct bench_pool *pool)
+{
+	__fput_sync(pool->file);
+}
+
+static int bench_ksalloc_init(struct bench_pool *pool)
+{
+	struct ksalloc_framing framing = {
+		.pool_type = KSALLOC_POOL_ATOMIC,
+		.frames = pool->frames,
+		.frame_size = frame_size,
+		.alignment = alignment,
+	};
+	int err;
+
+	pool->file = ksalloc_create(&framing);
+	if (IS_ERR(pool->file))
+		return PTR_ERR(pool->file);
+	err = ksalloc_get_functiontable(pool->file, &pool->table);
+	if (err)
+		bench_ksalloc_exit(pool);
+	return err;
+}
+
+static int bench_ksalloc_table_alloc(struct bench_pool *pool, void **frame)
+{
+	return pool->table.allocate_frame(pool->file, frame);
+}
+
+static void bench_ksalloc_table_free(struct bench_pool *pool, void *frame)
+{
+	pool->table.free_frame(pool->file, frame);
+}
+
+static int bench_ksalloc_direct_alloc(struct bench_pool *pool, void **frame)
+{
+	return ksalloc_allocate_frame(pool->file, frame);
+}
+
+static void bench_ksalloc_direct_free(struct bench_pool *pool, void *frame)
+{
+	ksalloc_free_frame(pool->file, frame);
+}
+
+static int bench_cache_init(struct bench_pool *pool)
+{
+	pool->cache = kmem_cache_create("ksalloc_bench", frame_size,
+					alignment + 1, 0, NULL);
+	return pool->cache ? 0 : -ENOMEM;
+}
+
+static void bench_cache_exit(struct bench_pool *pool)
+{
+	kmem_cache_destroy(pool->cache);
+}
+
+static int bench_cache_alloc(struct bench_pool *pool, void **frame)
+{
+	*frame = kmem_cache_alloc(pool->cache, GFP_ATOMIC);
+	return *frame ? 0 : -ENOMEM;
+}
+
+static void bench_cache_free(struct bench_pool *pool, void *frame)
+{
+	kmem_cache_free(pool->cache, frame);
+}
+
+/* A reserve of @frames elements, as a driver would keep for its frames. */
+static int bench_mempool_init(struct bench_pool *pool)
+{
+	int err = bench_cache_init(pool);
+
+	if (err)
+		return err;
+	pool->mempool = mempool_create_slab_pool(pool->frames, pool->cache);
+	if (!pool->mempool) {
+		bench_cache_exit(pool);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void bench_mempool_exit(struct bench_pool *pool)
+{
+	mempool_destroy(pool->mempool);
+	bench_cache_exit(pool);
+}
+
+static int bench_mempool_alloc(struct bench_pool *pool, void **frame)
+{
+	*frame = mempool_alloc(pool->mempool, GFP_ATOMIC);
+	return *frame ? 0 : -ENOMEM;
+}
+
+static void bench_mempool_free(struct bench_pool *pool, void *frame)
+{
+	mempool_free(frame, pool->mempool);
+}
+
+static int bench_objpool_init(struct bench_pool *pool)
+{
+	return objpool_init(&pool->objpool, pool->frames, bench_aligned_size(),
+			    GFP_KERNEL, NULL, NULL, NULL);
+}
+
+static void bench_objpool_exit(struct bench_pool *pool)
+{
+	objpool_fini(&pool->objpool);
+}
+
+static int bench_objpool_alloc(struct bench_pool *pool, void **frame)
+{
+	*frame = objpool_pop(&pool->objpool);
+	return *frame ? 0 : -EAGAIN;
+}
+
+static void bench_objpool_free(struct bench_pool *pool, void *frame)
+{
+	objpool_push(frame, &pool->objpool);
+}
+
+static int bench_list_init(struct bench_pool *pool)
+{
+	size_t size = bench_aligned_size();
+	unsigned int i;
+
+	pool->mem = kvmalloc_array(pool->frames, size, GFP_KERNEL);
+	if (!pool->mem)
+		return -ENOMEM;
+	spin_lock_init(&pool->lock);
+	INIT_LIST_HEAD(&pool->free_list);
+	for (i = 0; i < pool->frames; i++)
+		list_add_tail(pool->mem + i * size, &pool->free_list);
+	return 0;
+}
+
+static void bench_list_exit(struct bench_pool *pool)
+{
+	kvfree(pool->mem);
+}
+
+static int bench_list_alloc(struct bench_pool *pool, void **frame)
+{
+	unsigned long flags;
+	int err = 0;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	if (list_empty(&pool->free_list)) {
+		*frame = NULL;
+		err = -EAGAIN;
+	} else {
+		*frame = pool->free_list.next;
+		list_del(*frame);
+	}
+	spin_unlock_irqrestore(&pool->lock, flags);
+	return err;
+}
+
+static void bench_list_free(struct bench_pool *pool, void *frame)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	list_add(frame, &pool->free_list);
+	spin_unlock_irqrestore(&pool->lock, flags);
+}
+
+/* Bit n of the contenders parameter selects entry n. "empty" comes first. */
+static const struct bench_contender bench_contenders[] = {
+	{
+		.name = "empty",
+		.alloc = bench_empty_alloc,
+		.free = bench_empty_free,
+	}, {
+		.name = "ksalloc_table",
+		.pooled = true,
+		.init = bench_ksalloc_init,
+		.exit = bench_ksalloc_exit,
+		.alloc = bench_ksalloc_table_alloc,
+		.free = bench_ksalloc_table_free,
+	}, {
+		.name = "ksalloc_direct",
+		.init = bench_ksalloc_init,
+		.exit = bench_ksalloc_exit,
+		.alloc = bench_ksalloc_direct_alloc,
+		.free = bench_ksalloc_direct_free,
+	}, {
+		.name = "kmem_cache",
+		.init = bench_cache_init,
+		.exit = bench_cache_exit,
+		.alloc = bench_cache_alloc,
+		.free = bench_cache_free,
+	}, {
+		.name = "mempool",
+		.init = bench_mempool_init,
+		.exit = bench_mempool_exit,
+		.alloc = bench_mempool_alloc,
+		.free = bench_mempool_free,
+	}, {
+		.name = "objpool",
+		.pooled = true,
+		.init = bench_objpool_init,
+		.exit = bench_objpool_exit,
+		.alloc = bench_objpool_alloc,
+		.free = bench_objpool_free,
+	}, {
+		.name = "spinlock_list",
+		.pooled = true,
+		.init = bench_list_init,
+		.exit = bench_list_exit,
+		.alloc = bench_list_alloc,
+		.free = bench_list_free,
+	},
+};
+
+static int bench_pool_init(struct bench_pool *pool,
+			   const struct bench_contender *c,
+			   unsigned int nr_frames)
+{
+	*pool = (struct bench_pool){ .contender = c, .frames = nr_frames };
+	return c->init ? c->init(pool) : 0;
+}
+
+static void bench_pool_exit(struct bench_pool *pool)
+{
+	if (pool->contender->exit)
+		pool->contender->exit(pool);
+}
+
+/* ---- The patterns ------------------------------------------------------ */
+
+/*
+ * The loops keep alloc and free in locals: the calls they make could change
+ * the contender as far as the compiler knows, and reloading them would cost
+ * instructions that are not the allocator's.
+ */
+static int bench_pair(struct bench_job *job)
+{
+	int (*alloc)(struct bench_pool *, void **) = job->pool->contender->alloc;
+	void (*free)(struct bench_pool *, void *) = job->pool->contender->free;
+	struct bench_pool *pool = job->pool;
+	unsigned int i;
+	void *frame;
+	int err;
+
+	for (i = 0; i < job->quota; i++) {
+		err = alloc(pool, &frame);
+		if (err)
+			return err;
+		free(pool, frame);
+	}
+	job->done += job->quota;
+	return 0;
+}
+
+/* LIFO and shuffled bursts run the same code: only @job->order differs. */
+static int bench_burst(struct bench_job *job)
+{
+	int (*alloc)(struct bench_pool *, void **) = job->pool->contender->alloc;
+	void (*free)(struct bench_pool *, void *) = job->pool->contender->free;
+	struct bench_pool *pool = job->pool;
+	unsigned int n, i;
+	int err;
+
+	for (n = 0; n < job->quota; n += job->burst) {
+		for (i = 0; i < job->burst; i++) {
+			err = alloc(pool, &job->frame[i]);
+			if (err)
+				goto err_free;
+		}
+		for (i = 0; i < job->burst; i++)
+			free(pool, job->frame[job->order[i]]);
+	}
+	job->done += job->quota;
+	return 0;
+
+err_free:
+	while (i--)
+		free(pool, job->frame[i]);
+	return err;
+}
+
+/*
+ * A call of "cross" goes on until @job->until; in icount mode, once. It
+ * spins on the TSC, without cpu_relax(): under TCG both ktime_get_ns() (the
+ * guests' clocksource is the HPET) and PAUSE take QEMU's big lock, and two
+ * vCPUs doing that in a loop starve each other for milliseconds.
+ */
+static bool bench_cross_again(const struct bench_job *job)
+{
+	return job->until && get_cycles() < job->until;
+}
+
+/* cross, producer side: fills the ring, as often as the consumer empties it. */
+static int bench_cross_produce(struct bench_job *job)
+{
+	int (*alloc)(struct bench_pool *, void **) = job->pool->contender->alloc;
+	struct bench_ring *ring = job->ring;
+	unsigned int head = ring->head;
+	unsigned int start = head;
+	unsigned int tail;
+	int err = 0;
+
+	do {
+		/* Pairs with the release in bench_cross_consume(): free slots. */
+		tail = smp_load_acquire(&ring->tail);
+		while (head - tail < BENCH_RING_SIZE) {
+			err = alloc(job->pool,
+				    &ring->frame[head % BENCH_RING_SIZE]);
+			if (err)
+				break;
+			head++;
+		}
+		/* Pairs with the acquire in bench_cross_consume(): frames in. */
+		smp_store_release(&ring->head, head);
+	} while (!err && bench_cross_again(job));
+	job->done += head - start;
+	return err;
+}
+
+/* cross, consumer side: empties the ring. Also drains it at the end. */
+static int bench_cross_consume(struct bench_job *job)
+{
+	void (*free)(struct bench_pool *, void *) = job->pool->contender->free;
+	struct bench_ring *ring = job->ring;
+	unsigned int tail = ring->tail;
+	unsigned int start = tail;
+	unsigned int head;
+
+	do {
+		/* Pairs with the release in bench_cross_produce(). */
+		head = smp_load_acquire(&ring->head);
+		for (; tail != head; tail++)
+			free(job->pool, ring->frame[tail % BENCH_RING_SIZE]);
+		/* Pairs with the acquire in bench_cross_produce(): reuse them. */
+		smp_store_release(&ring->tail, tail);
+	} while (bench_cross_again(job));
+	job->done += tail - start;
+	return 0;
+}
+
+/* Bit n of the patterns parameter selects entry n. */
+static const struct bench_pattern bench_patterns[] = {
+	{ "pair", 1, false, false, bench_pair },
+	{ "burst16-lifo", 16, false, false, bench_burst },
+	{ "burst16-shuffled", 16, true, false, bench_burst },
+	{ "burst64-lifo", 64, false, false, bench_burst },
+	{ "burst64-shuffled", 64, true, false, bench_burst },
+	{ "burst256-lifo", 256, false, false, bench_burst },
+	{ "burst256-shuffled", 256, true, false, bench_burst },
+	{ "cross", BENCH_RING_SIZE, false, true, NULL },
+};
+
+#define BENCH_NR_PATTERNS ARRAY_SIZE(bench_patterns)
+
+/* The order in which each pattern frees a burst; the same in every run. */
+static u16 bench_order[BENCH_NR_PATTERNS][BENCH_MAX_BURST];
+
+/* icount: the empty loop's instructions, by pattern and context. */
+static u64 bench_empty_ns[BENCH_NR_PATTERNS][BENCH_NR_CONTEXTS];
+
+static void bench_make_orders(void)
+{
+	struct rnd_state rnd;
+	unsigned int p, i, j, burst;
+	u16 *order;
+
+	prandom_seed_state(&rnd, 5);
+	for (p = 0; p < BENCH_NR_PATTERNS; p++) {
+		order = bench_order[p];
+		burst = bench_patterns[p].burst;
+		for (i = 0; i < burst; i++)
+			order[i] = burst - 1 - i;
+		if (!bench_patterns[p].shuffled)
+			continue;
+		for (i = burst - 1; i > 0; i--) {
+			j = prandom_u32_state(&rnd) % (i + 1);
+			swap(order[i], order[j]);
+		}
+	}
+}
+
+/* ---- Running in a context ---------------------------------------------- */
+
+static u64 bench_clock(void)
+{
+	return bench_icount ? get_cycles() : ktime_get_ns();
+}
+
+/* One call of the job's step, timed; in the job's context already. */
+static void bench_job_step(struct bench_job *job)
+{
+	u64 start = bench_clock();
+	int err;
+
+	job->until = bench_icount ? 0 :
+		     get_cycles() + (u64)tsc_khz * BENCH_CROSS_SLICE_MS;
+	err = job->step(job);
+
+	job->ns = bench_clock() - start;
+	if (err && !job->err)
+		job->err = err;
+}
+
+struct bench_timer {
+	struct hrtimer timer;
+	struct bench_job *job;
+	struct completion done;
+};
+
+static enum hrtimer_restart bench_timer_fn(struct hrtimer *timer)
+{
+	struct bench_timer *t = container_of(timer, struct bench_timer, timer);
+
+	bench_job_step(t->job);
+	complete(&t->done);
+	return HRTIMER_NORESTART;
+}
+
+/*
+ * Runs one timed call of the job's step in its context, on this CPU, which
+ * must be the job's: the caller is a task bound to it.
+ */
+static int bench_job_call(struct bench_job *job)
+{
+	enum hrtimer_mode timer_mode = bench_timer_modes[job->ctx];
+	struct bench_timer t = { .job = job };
+	unsigned long flags;
+
+	if (job->ctx == BENCH_IRQSOFF) {
+		local_irq_save(flags);
+		bench_job_step(job);
+		local_irq_restore(flags);
+		return job->err;
+	}
+	init_completion(&t.done);
+	hrtimer_init_on_stack(&t.timer, CLOCK_MONOTONIC, timer_mode);
+	t.timer.function = bench_timer_fn;
+	hrtimer_start(&t.timer, 0, timer_mode);
+	wait_for_completion(&t.done);
+	/* The callback may still be on its way out of complete(). */
+	hrtimer_cancel(&t.timer);
+	destroy_hrtimer_on_stack(&t.timer);
+	return job->err;
+}
+
+static long bench_job_call_fn(void *job)
+{
+	return bench_job_call(job);
+}
+
+/* For work_on_cpu(): a warm-up call, then the fastest of @runs calls. */
+static long bench_fastest_fn(void *arg)
+{
+	struct bench_job *job = arg;
+	u64 best = U64_MAX;
+	unsigned int i;
+
+	for (i = 0; i <= runs; i++) {
+		if (bench_job_call(job))
+			return job->err;
+		if (i)
+			best = min(best, job->ns);
+	}
+	job->ns = best;
+	return 0;
+}
+
+/* A kthread of a wall-clock figure: calls the step until the deadline. */
+static int bench_wall_worker(void *arg)
+{
+	struct bench_job *job = arg;
+	struct bench_sync *sync = job->sync;
+
+	bench_job_call(job);
+	job->done = 0;
+	if (atomic_dec_and_test(&sync->ready))
+		complete(&sync->all_ready);
+	wait_for_completion(&sync->go);
+
+	while (!job->err && ktime_get_ns() < sync->deadline) {
+		bench_job_call(job);
+		job->busy_ns += job->ns;
+		cond_resched();
+	}
+	kthread_complete_and_exit(&job->exited, 0);
+}
+
+/*
+ * Runs @n jobs at once, each on its CPU, for duration_ms after their
+ * warm-up. Returns the wall time of the timed part, in ns.
+ */
+static u64 bench_wall_run(struct bench_job *jobs, unsigned int n)
+{
+	struct bench_sync sync;
+	struct task_struct *task;
+	unsigned int i, started;
+	u64 start;
+
+	atomic_set(&sync.ready, n);
+	init_completion(&sync.all_ready);
+	init_completion(&sync.go);
+	for (started = 0; started < n; started++) {
+		jobs[started].sync = &sync;
+		init_completion(&jobs[started].exited);
+		task = kthread_run_on_cpu(bench_wall_worker, &jobs[started],
+					  jobs[started].cpu, "ksalloc_bench/%u");
+		if (IS_ERR(task)) {
+			jobs[started].err = PTR_ERR(task);
+			break;
+		}
+	}
+	if (started < n && atomic_sub_and_test(n - started, &sync.ready))
+		complete(&sync.all_ready);
+	wait_for_completion(&sync.all_ready);
+
+	start = ktime_get_ns();
+	sync.deadline = started < n ? 0 : start + duration_ms * NSEC_PER_MSEC;
+	complete_all(&sync.go);
+	for (i = 0; i < started; i++)
+		wait_for_completion(&jobs[i].exited);
+	return ktime_get_ns() - start;
+}
+
+/**
+ * struct bench_window - a wall-clock window of a figure
+ * @pairs: pairs done (cross: frames freed).
+ * @ns: its wall time.
+ * @mops_x1000: its rate: for local patterns the sum over the CPUs of pairs
+ *	per time inside their timed calls; for cross, @pairs per @ns.
+ */
+struct bench_window {
+	u64 pairs;
+	u64 ns;
+	u64 mops_x1000;
+};
+
+/* wall: @runs windows, each after its own warm-up; the fastest one counts. */
+static int bench_wall_best(struct bench_job *jobs, unsigned int n, bool cross,
+			   struct bench_window *best)
+{
+	struct bench_window w;
+	unsigned int run, i;
+
+	*best = (struct bench_window){};
+	for (run = 0; run < runs; run++) {
+		for (i = 0; i < n; i++)
+			jobs[i].busy_ns = 0;
+		w = (struct bench_window){ .ns = bench_wall_run(jobs, n) };
+		for (i = 0; i < n; i++) {
+			if (jobs[i].err)
+				return jobs[i].err;
+			if (cross || !jobs[i].busy_ns)
+				continue;
+			w.pairs += jobs[i].done;
+			w.mops_x1000 += div64_u64(jobs[i].done * 1000000,
+						  jobs[i].busy_ns);
+		}
+		if (cross) {
+			/* jobs[1] is the consumer. */
+			w.pairs = jobs[1].done;
+			w.mops_x1000 = div64_u64(w.pairs * 1000000, w.ns);
+		}
+		if (w.mops_x1000 >= best->mops_x1000)
+			*best = w;
+	}
+	return 0;
+}
+
+/* ---- Figures ----------------------------------------------------------- */
+
+static void bench_job_init(struct bench_job *job, struct bench_pool *pool,
+			   unsigned int p, enum bench_context ctx,
+			   unsigned int cpu)
+{
+	*job = (struct bench_job){
+		.pool = pool,
+		.step = bench_patterns[p].step,
+		.order = bench_order[p],
+		.burst = bench_patterns[p].burst,
+		.quota = pairs,
+		.ctx = ctx,
+		.cpu = cpu,
+	};
+}
+
+/* @value / @div, with two decimals. */
+static void bench_fixed2(char *buf, size_t len, s64 value, u64 div)
+{
+	s64 x100 = div64_s64(value * 100, div);
+
+	snprintf(buf, len, "%s%lld.%02lld", x100 < 0 ? "-" : "",
+		 abs(x100) / 100, abs(x100) % 100);
+}
+
+static void bench_report_error(const struct bench_pool *pool, unsigned int p,
+			       enum bench_context ctx, int err)
+{
+	bench_errors++;
+	pr_err("error mode=%s name=%s pattern=%s context=%s err=%d\n", mode,
+	       pool->contender->name, bench_patterns[p].name,
+	       bench_context_names[ctx], err);
+}
+
+/* @ns: the fastest run of @nr_pairs pairs. The empty loop's is subtracted. */
+static void bench_report_icount(const struct bench_pool *pool, unsigned int p,
+				enum bench_context ctx, unsigned int cpus,
+				u64 nr_pairs, u64 ns)
+{
+	u64 empty = bench_empty_ns[p][ctx];
+	char per_pair[24];
+
+	if (pool->contender == &bench_contenders[0]) {
+		bench_empty_ns[p][ctx] = ns;
+		empty = 0;
+	}
+	bench_fixed2(per_pair, sizeof(per_pair), (s64)(ns - empty), nr_pairs);
+	pr_info("result mode=icount cpus=%u name=%s pattern=%s context=%s pairs=%llu ns=%llu empty_ns=%llu instr_per_pair=%s\n",
+		cpus, pool->contender->name, bench_patterns[p].name,
+		bench_context_names[ctx], nr_pairs, ns, empty, per_pair);
+}
+
+static void bench_report_wall(const struct bench_pool *pool, unsigned int p,
+			      enum bench_context ctx, unsigned int cpus,
+			      const struct bench_window *best)
+{
+	pr_info("result mode=wall cpus=%u name=%s pattern=%s context=%s pairs=%llu ns=%llu mops=%llu.%03llu\n",
+		cpus, pool->contender->name, bench_patterns[p].name,
+		bench_context_names[ctx], best->pairs, best->ns,
+		best->mops_x1000 / 1000, best->mops_x1000 % 1000);
+}
+
+static void bench_local(struct bench_pool *pool, unsigned int p,
+			enum bench_context ctx)
+{
+	unsigned int n = bench_icount ? 1 : num_online_cpus();
+	struct bench_window best;
+	unsigned int i = 0, cpu;
+	struct bench_job *jobs;
+	int err = 0;
+
+	jobs = kcalloc(n, sizeof(*jobs), GFP_KERNEL);
+	if (!jobs) {
+		bench_report_error(pool, p, ctx, -ENOMEM);
+		return;
+	}
+	for_each_online_cpu(cpu) {
+		if (i == n)
+			break;
+		bench_job_init(&jobs[i++], pool, p, ctx, cpu);
+	}
+
+	if (bench_icount) {
+		err = work_on_cpu(jobs[0].cpu, bench_fastest_fn, &jobs[0]);
+		if (err)
+			bench_report_error(pool, p, ctx, err);
+		else
+			bench_report_icount(pool, p, ctx, n, pairs, jobs[0].ns);
+		goto out;
+	}
+
+	err = bench_wall_best(jobs, n, false, &best);
+	if (err)
+		bench_report_error(pool, p, ctx, err);
+	else
+		bench_report_wall(pool, p, ctx, n, &best);
+out:
+	kfree(jobs);
+}
+
+/*
+ * icount: a round is the producer filling the ring, then the consumer
+ * emptying it; work_on_cpu() waits, so one CPU is idle while the other is
+ * timed. Returns the instructions of the fastest run of @pairs frames.
+ */
+static int bench_cross_icount(struct bench_job *prod, struct bench_job *cons,
+			      u64 *best)
+{
+	unsigned int rounds = pairs / BENCH_RING_SIZE, run, r;
+	long err;
+	u64 ns;
+
+	*best = U64_MAX;
+	for (run = 0; run <= runs; run++) {
+		ns = 0;
+		for (r = 0; r < (run ? rounds : 1); r++) {
+			err = work_on_cpu(prod->cpu, bench_job_call_fn, prod) ?:
+			      work_on_cpu(cons->cpu, bench_job_call_fn, cons);
+			if (err)
+				return err;
+			ns += prod->ns + cons->ns;
+		}
+		if (run)
+			*best = min(*best, ns);
+	}
+	return 0;
+}
+
+static void bench_cross(struct bench_pool *pool, unsigned int p,
+			enum bench_context ctx)
+{
+	unsigned int first = cpumask_first(cpu_online_mask);
+	struct bench_job *jobs, *prod, *cons;
+	struct bench_window best;
+	struct bench_ring *ring;
+	u64 ns;
+	int err;
+
+	if (num_online_cpus() < 2) {
+		pr_info("skip mode=%s name=%s pattern=%s context=%s: needs 2 CPUs\n",
+			mode, pool->contender->name, bench_patterns[p].name,
+			bench_context_names[ctx]);
+		return;
+	}
+	jobs = kcalloc(2, sizeof(*jobs), GFP_KERNEL);
+	ring = kzalloc(sizeof(*ring), GFP_KERNEL);
+	if (!jobs || !ring) {
+		bench_report_error(pool, p, ctx, -ENOMEM);
+		goto out;
+	}
+	prod = &jobs[0];
+	cons = &jobs[1];
+	bench_job_init(prod, pool, p, BENCH_HARDIRQ, first);
+	bench_job_init(cons, pool, p, ctx, cpumask_next(first, cpu_online_mask));
+	prod->step = bench_cross_produce;
+	cons->step = bench_cross_consume;
+	prod->ring = ring;
+	cons->ring = ring;
+
+	if (bench_icount) {
+		err = bench_cross_icount(prod, cons, &ns);
+		if (!err)
+			bench_report_icount(pool, p, ctx, 2, pairs, ns);
+	} else {
+		err = bench_wall_best(jobs, 2, true, &best);
+		if (!err)
+			bench_report_wall(pool, p, ctx, 2, &best);
+	}
+	if (err)
+		bench_report_error(pool, p, ctx, err);
+	/* Frames the consumer did not get to. */
+	cons->until = 0;
+	bench_cross_consume(cons);
+out:
+	kfree(ring);
+	kfree(jobs);
+}
+
+static void bench_run_contender(const struct bench_contender *c)
+{
+	struct bench_pool pool;
+	enum bench_context ctx;
+	unsigned int p;
+	int err;
+
+	err = bench_pool_init(&pool, c, frames);
+	if (err) {
+		bench_errors++;
+		pr_err("error mode=%s name=%s: init failed: %d\n", mode, c->name,
+		       err);
+		return;
+	}
+	for (p = 0; p < BENCH_NR_PATTERNS; p++) {
+		if (!(patterns & BIT(p)))
+			continue;
+		for (ctx = 0; ctx < BENCH_NR_CONTEXTS; ctx++) {
+			if (!(contexts & BIT(ctx)))
+				continue;
+			if (bench_patterns[p].cross)
+				bench_cross(&pool, p, ctx);
+			else
+				bench_local(&pool, p, ctx);
+		}
+	}
+	bench_pool_exit(&pool);
+}
+
+/* ---- Extras: memory ---------------------------------------------------- */
+
+/*
+ * Pages taken from the page allocator: neither free nor on a per-CPU free
+ * list. The per-CPU counter deltas not yet folded are added in, so this is
+ * exact to the page on a quiet machine, whatever kind of memory a pool uses
+ * (slab, large kmalloc, vmalloc, per-CPU).
+ */
+static long bench_used_pages(void)
+{
+	struct per_cpu_zonestat *stats;
+	struct per_cpu_pages *pcp;
+	unsigned long flags;
+	struct zone *zone;
+	long used = 0;
+	int nid, cpu;
+
+	local_irq_save(flags);
+	for_each_online_node(nid) {
+		struct zone *zones = NODE_DATA(nid)->node_zones;
+
+		for (zone = zones; zone < zones + MAX_NR_ZONES; zone++) {
+			if (!populated_zone(zone))
+				continue;
+			used += zone_managed_pages(zone) -
+				atomic_long_read(&zone->vm_stat[NR_FREE_PAGES]);
+			for_each_online_cpu(cpu) {
+				stats = per_cpu_ptr(zone->per_cpu_zonestats, cpu);
+				pcp = per_cpu_ptr(zone->per_cpu_pageset, cpu);
+				used -= stats->vm_stat_diff[NR_FREE_PAGES];
+				used -= READ_ONCE(pcp->count);
+			}
+		}
+	}
+	local_irq_restore(flags);
+	return used;
+}
+
+struct bench_extent {
+	unsigned long pfn;
+	unsigned long nr;
+};
+
+static int bench_extent_cmp(const void *a, const void *b)
+{
+	const struct bench_extent *x = a, *y = b;
+
+	return x->pfn < y->pfn ? -1 : x->pfn > y->pfn;
+}
+
+/*
+ * Bytes of the pages that hold @n frames: the whole slab (or large kmalloc)
+ * of a frame from the direct map, each page of a vmalloc'ed frame. @ext has
+ * room for n * (DIV_ROUND_UP(size, PAGE_SIZE) + 1) extents.
+ */
+static u64 bench_frame_bytes(void **frame, unsigned int n, size_t size,
+			     struct bench_extent *ext)
+{
+	unsigned int i, nr = 0;
+	unsigned long addr;
+	u64 bytes = 0;
+
+	for (i = 0; i < n; i++) {
+		if (is_vmalloc_addr(frame[i])) {
+			addr = (unsigned long)frame[i] & PAGE_MASK;
+			for (; addr < (unsigned long)frame[i] + size; addr += PAGE_SIZE)
+				ext[nr++] = (struct bench_extent){
+					vmalloc_to_pfn((void *)addr), 1 };
+		} else {
+			struct folio *folio = virt_to_folio(frame[i]);
+
+			ext[nr++] = (struct bench_extent){
+				folio_pfn(folio), folio_nr_pages(folio) };
+		}
+	}
+	sort(ext, nr, sizeof(*ext), bench_extent_cmp, NULL);
+	for (i = 0; i < nr; i++)
+		if (!i || ext[i].pfn != ext[i - 1].pfn)
+			bytes += (u64)ext[i].nr * PAGE_SIZE;
+	return bytes;
+}
+
+/*
+ * Makes a pool of @n frames, takes all its frames and gives them back.
+ * @used: set to the bytes the pool took; @pool_bytes: those of its frames.
+ */
+static int bench_memory_of(const struct bench_contender *c, unsigned int n,
+			   long *used, u64 *pool_bytes)
+{
+	size_t per_frame = DIV_ROUND_UP(bench_aligned_size(), PAGE_SIZE) + 1;
+	struct bench_extent *ext;
+	struct bench_pool pool;
+	unsigned int i = 0;
+	void **frame;
+	long before;
+	int err;
+
+	frame = kvcalloc(n, sizeof(*frame), GFP_KERNEL);
+	ext = kvcalloc(n, per_frame * sizeof(*ext), GFP_KERNEL);
+	if (!frame || !ext) {
+		err = -ENOMEM;
+		goto out;
+	}
+	before = bench_used_pages();
+	err = bench_pool_init(&pool, c, n);
+	if (err)
+		goto out;
+	*used = (bench_used_pages() - before) * PAGE_SIZE;
+
+	for (i = 0; i < n; i++) {
+		err = c->alloc(&pool, &frame[i]);
+		if (err)
+			break;
+	}
+	if (!err)
+		*pool_bytes = bench_frame_bytes(frame, n, bench_aligned_size(),
+						ext);
+	while (i--)
+		c->free(&pool, frame[i]);
+	bench_pool_exit(&pool);
+out:
+	kvfree(ext);
+	kvfree(frame);
+	return err;
+}
+
+/*
+ * The memory of a pool: its frames' pages against frames x aligned size,
+ * and the rest (metadata) as bytes per frame plus a fixed part, from pools
+ * of @frames and of BENCH_MEMORY_SCALE times as many frames.
+ */
+static void bench_memory(const struct bench_contender *c)
+{
+	unsigned int n[2] = { frames, frames * BENCH_MEMORY_SCALE };
+	long used[2], meta[2];
+	u64 pool_bytes[2];
+	char per_frame[24];
+	s64 fixed;
+	int i, err;
+
+	for (i = 0; i < 2; i++) {
+		err = bench_memory_of(c, n[i], &used[i], &pool_bytes[i]);
+		if (err) {
+			bench_errors++;
+			pr_err("error name=%s memory of %u frames: %d\n",
+			       c->name, n[i], err);
+			return;
+		}
+		meta[i] = used[i] - pool_bytes[i];
+		pr_info("memory name=%s frames=%u frame_size=%u aligned_size=%zu used_bytes=%ld pool_bytes=%llu ideal_bytes=%llu\n",
+			c->name, n[i], frame_size, bench_aligned_size(),
+			used[i], pool_bytes[i],
+			(u64)n[i] * bench_aligned_size());
+	}
+	bench_fixed2(per_frame, sizeof(per_frame), meta[1] - meta[0],
+		     n[1] - n[0]);
+	fixed = meta[0] - div64_s64((s64)(meta[1] - meta[0]) * n[0],
+				    n[1] - n[0]);
+	pr_info("metadata name=%s bytes_per_frame=%s fixed_bytes=%lld\n",
+		c->name, per_frame, fixed);
+}
+
+/* ---- Extras: creating an allocator -------------------------------------- */
+
+static u64 bench_idle_ns(void)
+{
+	u64 idle = 0;
+	int cpu;
+
+	for_each_online_cpu(cpu)
+		idle += get_cpu_idle_time_us(cpu, NULL) * NSEC_PER_USEC;
+	return idle;
+}
+
+enum bench_create_kind {
+	BENCH_CREATE_KSALLOC,
+	BENCH_CREATE_CACHE_COLD,
+	BENCH_CREATE_CACHE_WARM,
+	BENCH_NR_CREATE_KINDS
+};
+
+static const char * const bench_create_names[BENCH_NR_CREATE_KINDS] = {
+	[BENCH_CREATE_KSALLOC] = "ksalloc_create_release",
+	[BENCH_CREATE_CACHE_COLD] = "kmem_cache_create_alloc_free_destroy",
+	[BENCH_CREATE_CACHE_WARM] = "kmem_cache_alloc_free",
+};
+
+static int bench_cache_rounds(struct kmem_cache *cache, void **frame)
+{
+	unsigned int i;
+	int err = 0;
+
+	for (i = 0; i < BENCH_CREATE_FRAMES; i++) {
+		frame[i] = kmem_cache_alloc(cache, GFP_KERNEL);
+		if (!frame[i]) {
+			err = -ENOMEM;
+			break;
+		}
+	}
+	while (i--)
+		kmem_cache_free(cache, frame[i]);
+	return err;
+}
+
+static int bench_create_once(enum bench_create_kind kind,
+			     struct kmem_cache *warm, void **frame)
+{
+	struct ksalloc_framing framing = {
+		.pool_type = KSALLOC_POOL_ATOMIC,
+		.frames = BENCH_CREATE_FRAMES,
+		.frame_size = BENCH_CREATE_SIZE,
+	};
+	struct kmem_cache *cache;
+	struct file *file;
+	int err;
+
+	switch (kind) {
+	case BENCH_CREATE_KSALLOC:
+		file = ksalloc_create(&framing);
+		if (IS_ERR(file))
+			return PTR_ERR(file);
+		__fput_sync(file);	/* see bench_ksalloc_exit() */
+		return 0;
+	case BENCH_CREATE_CACHE_COLD:
+		cache = kmem_cache_create("ksalloc_bench_4k", BENCH_CREATE_SIZE,
+					  0, 0, NULL);
+		if (!cache)
+			return -ENOMEM;
+		err = bench_cache_rounds(cache, frame);
+		kmem_cache_destroy(cache);
+		return err;
+	default:
+		return bench_cache_rounds(warm, frame);
+	}
+}
+
+/*
+ * Each kind once untimed, then the fastest of @runs. "busy" leaves out the
+ * time the CPUs were idle (waiting for an RCU grace period, say): under
+ * icount it is the instructions executed, by any task.
+ */
+static void bench_create(void)
+{
+	struct kmem_cache *warm;
+	enum bench_create_kind kind;
+	u64 start, idle, ns, busy, best_ns, best_busy;
+	unsigned int i;
+	void **frame;
+	int err = 0;
+
+	frame = kcalloc(BENCH_CREATE_FRAMES, sizeof(*frame), GFP_KERNEL);
+	warm = kmem_cache_create("ksalloc_bench_warm", BENCH_CREATE_SIZE, 0, 0,
+				 NULL);
+	if (!frame || !warm) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (kind = 0; kind < BENCH_NR_CREATE_KINDS; kind++) {
+		best_ns = U64_MAX;
+		best_busy = U64_MAX;
+		for (i = 0; i <= runs; i++) {
+			idle = bench_idle_ns();
+			start = bench_clock();
+			err = bench_create_once(kind, warm, frame);
+			ns = bench_clock() - start;
+			busy = ns - min(ns, bench_idle_ns() - idle);
+			if (err)
+				goto out;
+			if (i) {
+				best_ns = min(best_ns, ns);
+				best_busy = min(best_busy, busy);
+			}
+		}
+		pr_info("create mode=%s name=%s frames=%u frame_size=%u busy=%llu elapsed=%llu unit=%s\n",
+			mode, bench_create_names[kind], BENCH_CREATE_FRAMES,
+			BENCH_CREATE_SIZE, best_busy, best_ns,
+			bench_icount ? "instr" : "ns");
+	}
+out:
+	if (err) {
+		bench_errors++;
+		pr_err("error mode=%s create: %d\n", mode, err);
+	}
+	kmem_cache_destroy(warm);
+	kfree(frame);
+}
+
+/* ---- The module -------------------------------------------------------- */
+
+static int bench_check_params(void)
+{
+	if (!strcmp(mode, "icount"))
+		bench_icount = true;
+	else if (strcmp(mode, "wall"))
+		return -EINVAL;
+	pairs = roundup(max(pairs, BENCH_MAX_BURST), BENCH_MAX_BURST);
+	if (!runs || !duration_ms)
+		return -EINVAL;
+	if (frame_size < sizeof(struct list_head) ||
+	    alignment & (alignment + 1) || alignment >= PAGE_SIZE)
+		return -EINVAL;
+	/* A burst of 256 on every CPU at once, or the ring of "cross". */
+	if (frames < num_online_cpus() * BENCH_MAX_BURST ||
+	    frames < BENCH_RING_SIZE)
+		return -EINVAL;
+	return 0;
+}
+
+static int __init bench_init(void)
+{
+	unsigned int i;
+	int err;
+
+	err = bench_check_params();
+	if (err) {
+		pr_err("invalid parameters\n");
+		return err;
+	}
+	bench_make_orders();
+	pr_info("start mode=%s cpus=%u pairs=%u runs=%u duration_ms=%u frames=%u frame_size=%u alignment=%u\n",
+		mode, num_online_cpus(), pairs, runs, duration_ms, frames,
+		frame_size, alignment);
+
+	for (i = 0; i < ARRAY_SIZE(bench_contenders); i++) {
+		/* icount needs the empty loop first; wall has no use for it. */
+		if (i == 0 ? !bench_icount : !(contenders & BIT(i)))
+			continue;
+		bench_run_contender(&bench_contenders[i]);
+	}
+	if (extras) {
+		for (i = 0; i < ARRAY_SIZE(bench_contenders); i++)
+			if (bench_contenders[i].pooled &&
+			    contenders & BIT(i))
+				bench_memory(&bench_contenders[i]);
+		bench_create();
+	}
+	pr_info("done mode=%s errors=%u\n", mode, bench_errors);
+	return 0;
+}
+
+static void __exit bench_exit(void)
+{
+}
+
+module_init(bench_init);
+module_exit(bench_exit);
+
+MODULE_DESCRIPTION("Benchmark of ksalloc against kmem_cache, mempool and objpool");
+MODULE_LICENSE("GPL");
