@@ -33,18 +33,25 @@
  *   fastest of @runs windows. A window's rate is the sum over the CPUs of
  *   pairs per second of time inside the timed calls (the hrtimer round
  *   trips between calls are left out). "cross" runs its producer and
- *   consumer concurrently, each call keeping the ring moving for 2 ms (by
- *   the TSC: x86 only), and counts frames freed per second of wall time.
+ *   consumer concurrently, each in one call as long as the window (timed
+ *   by the TSC: x86 only), and counts frames freed per second of it.
  *
  * Extras (@extras): what each pool costs in memory (its frames' pages, and
  * the rest, per frame and fixed), and the cost of creating and releasing an
- * allocator of 1024 frames of 4 KiB next to 1024 kmem_cache_alloc()+free.
+ * allocator of 1024 frames of 4 KiB next to 1024 kmem_cache_alloc()+free,
+ * with and without creating and destroying the cache.
  *
  * Output: one "result" line of key=value pairs per figure, "memory" and
  * "create" lines for the extras, and a closing "done errors=N".
  *
- * Limits: one pool of each contender is shared by all the figures of that
- * contender; "wall" figures under TCG vary by several percent between runs.
+ * Limits: one pool of each contender serves all the figures of that
+ * contender. icount counts instructions, not cycles: cache misses, atomics
+ * and contention cost nothing there. A ksalloc lookup's probes depend on the
+ * frames' addresses, so its figures move with the memory layout: the same
+ * binaries in the same guest repeat exactly, other ones may not. "wall"
+ * figures are only as good as the host: under TCG each vCPU needs a host
+ * CPU of its own, and a contended lock costs far more than on hardware
+ * (each PAUSE leaves the translated code for QEMU's big lock).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -68,7 +75,6 @@
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/spinlock.h>
-#include <linux/tick.h>
 #include <linux/timex.h>
 #include <linux/vmalloc.h>
 #include <linux/workqueue.h>
@@ -80,8 +86,6 @@ MODULE_IMPORT_NS(KSALLOC);
 #define BENCH_MAX_BURST		256U
 /* Frames in flight between the producer and the consumer of "cross". */
 #define BENCH_RING_SIZE		256U
-/* wall: how long one call of "cross" keeps filling or emptying the ring. */
-#define BENCH_CROSS_SLICE_MS	2
 /* The memory extra also measures a pool this many times larger. */
 #define BENCH_MEMORY_SCALE	16U
 #define BENCH_CREATE_FRAMES	1024U
@@ -220,12 +224,14 @@ struct bench_ring {
  * @all_ready: completed when @ready reaches 0.
  * @go: the timed part starts.
  * @deadline: ktime_get_ns() at which the workers stop, set before @go.
+ * @until: the TSC at about @deadline, for "cross" (see bench_cross_again()).
  */
 struct bench_sync {
 	atomic_t ready;
 	struct completion all_ready;
 	struct completion go;
 	u64 deadline;
+	u64 until;
 };
 
 /**
@@ -239,7 +245,8 @@ struct bench_sync {
  * @cpu: the CPU it runs on.
  * @ring: cross: the ring.
  * @sync: wall: start and end.
- * @until: wall, cross: the current call keeps going until this TSC value.
+ * @until: wall, cross: a call keeps going until the TSC reaches this; 0:
+ *	it makes one pass.
  * @ns: duration of the last call (icount: instructions).
  * @busy_ns: wall: total of @ns over the timed calls.
  * @done: pairs done (cross: frames moved) since it was last reset.
@@ -587,10 +594,12 @@ err_free:
 }
 
 /*
- * A call of "cross" goes on until @job->until; in icount mode, once. It
- * spins on the TSC, without cpu_relax(): under TCG both ktime_get_ns() (the
- * guests' clocksource is the HPET) and PAUSE take QEMU's big lock, and two
- * vCPUs doing that in a loop starve each other for milliseconds.
+ * wall: a call of "cross" on either side runs the whole window, so that the
+ * producer and the consumer overlap but for the start; in icount mode, and
+ * to warm up, it makes one pass. It spins on the TSC without cpu_relax():
+ * under TCG both ktime_get_ns() (the guests' clocksource is the HPET) and
+ * PAUSE take QEMU's big lock, and two vCPUs doing that in a loop starve
+ * each other for milliseconds.
  */
 static bool bench_cross_again(const struct bench_job *job)
 {
@@ -699,8 +708,6 @@ static void bench_job_step(struct bench_job *job)
 	u64 start = bench_clock();
 	int err;
 
-	job->until = bench_icount ? 0 :
-		     get_cycles() + (u64)tsc_khz * BENCH_CROSS_SLICE_MS;
 	err = job->step(job);
 
 	job->ns = bench_clock() - start;
@@ -778,11 +785,13 @@ static int bench_wall_worker(void *arg)
 	struct bench_job *job = arg;
 	struct bench_sync *sync = job->sync;
 
+	job->until = 0;
 	bench_job_call(job);
 	job->done = 0;
 	if (atomic_dec_and_test(&sync->ready))
 		complete(&sync->all_ready);
 	wait_for_completion(&sync->go);
+	job->until = sync->until;
 
 	while (!job->err && ktime_get_ns() < sync->deadline) {
 		bench_job_call(job);
@@ -822,6 +831,7 @@ static u64 bench_wall_run(struct bench_job *jobs, unsigned int n)
 
 	start = ktime_get_ns();
 	sync.deadline = started < n ? 0 : start + duration_ms * NSEC_PER_MSEC;
+	sync.until = started < n ? 0 : get_cycles() + (u64)tsc_khz * duration_ms;
 	complete_all(&sync.go);
 	for (i = 0; i < started; i++)
 		wait_for_completion(&jobs[i].exited);
@@ -1243,17 +1253,7 @@ static void bench_memory(const struct bench_contender *c)
 		c->name, per_frame, fixed);
 }
 
-/* ---- Extras: creating an allocator -------------------------------------- */
-
-static u64 bench_idle_ns(void)
-{
-	u64 idle = 0;
-	int cpu;
-
-	for_each_online_cpu(cpu)
-		idle += get_cpu_idle_time_us(cpu, NULL) * NSEC_PER_USEC;
-	return idle;
-}
+/* ---- Extras: creating an allocator ------------------------------------ */
 
 enum bench_create_kind {
 	BENCH_CREATE_KSALLOC,
@@ -1262,101 +1262,122 @@ enum bench_create_kind {
 	BENCH_NR_CREATE_KINDS
 };
 
+/* What each kind sets up, then tears down. */
 static const char * const bench_create_names[BENCH_NR_CREATE_KINDS] = {
+	/* ksalloc_create(), then fput(). */
 	[BENCH_CREATE_KSALLOC] = "ksalloc_create_release",
+	/* kmem_cache_create() and 1024 allocs, then the frees and destroy. */
 	[BENCH_CREATE_CACHE_COLD] = "kmem_cache_create_alloc_free_destroy",
+	/* 1024 kmem_cache_alloc(GFP_KERNEL), then the frees: a warm cache. */
 	[BENCH_CREATE_CACHE_WARM] = "kmem_cache_alloc_free",
 };
 
-static int bench_cache_rounds(struct kmem_cache *cache, void **frame)
-{
-	unsigned int i;
-	int err = 0;
+/**
+ * struct bench_create - one measurement of a kind
+ * @kind: what is made.
+ * @warm: the cache of BENCH_CREATE_CACHE_WARM.
+ * @cache: the cache of BENCH_CREATE_CACHE_COLD.
+ * @file: the allocator of BENCH_CREATE_KSALLOC.
+ * @frame: the objects of the kmem_cache kinds.
+ */
+struct bench_create {
+	enum bench_create_kind kind;
+	struct kmem_cache *warm;
+	struct kmem_cache *cache;
+	struct file *file;
+	void *frame[BENCH_CREATE_FRAMES];
+};
 
-	for (i = 0; i < BENCH_CREATE_FRAMES; i++) {
-		frame[i] = kmem_cache_alloc(cache, GFP_KERNEL);
-		if (!frame[i]) {
-			err = -ENOMEM;
-			break;
-		}
-	}
-	while (i--)
-		kmem_cache_free(cache, frame[i]);
-	return err;
-}
-
-static int bench_create_once(enum bench_create_kind kind,
-			     struct kmem_cache *warm, void **frame)
+static int bench_create_setup(struct bench_create *m)
 {
 	struct ksalloc_framing framing = {
 		.pool_type = KSALLOC_POOL_ATOMIC,
 		.frames = BENCH_CREATE_FRAMES,
 		.frame_size = BENCH_CREATE_SIZE,
 	};
-	struct kmem_cache *cache;
-	struct file *file;
-	int err;
+	unsigned int i;
 
-	switch (kind) {
+	switch (m->kind) {
 	case BENCH_CREATE_KSALLOC:
-		file = ksalloc_create(&framing);
-		if (IS_ERR(file))
-			return PTR_ERR(file);
-		__fput_sync(file);	/* see bench_ksalloc_exit() */
-		return 0;
+		m->file = ksalloc_create(&framing);
+		return PTR_ERR_OR_ZERO(m->file);
 	case BENCH_CREATE_CACHE_COLD:
-		cache = kmem_cache_create("ksalloc_bench_4k", BENCH_CREATE_SIZE,
-					  0, 0, NULL);
-		if (!cache)
+		m->cache = kmem_cache_create("ksalloc_bench_4k",
+					     BENCH_CREATE_SIZE, 0, 0, NULL);
+		if (!m->cache)
 			return -ENOMEM;
-		err = bench_cache_rounds(cache, frame);
-		kmem_cache_destroy(cache);
-		return err;
+		break;
 	default:
-		return bench_cache_rounds(warm, frame);
+		m->cache = m->warm;
+		break;
 	}
+	for (i = 0; i < BENCH_CREATE_FRAMES; i++) {
+		m->frame[i] = kmem_cache_alloc(m->cache, GFP_KERNEL);
+		if (!m->frame[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Undoes bench_create_setup(), also after it failed. */
+static void bench_create_teardown(struct bench_create *m)
+{
+	unsigned int i;
+
+	if (m->kind == BENCH_CREATE_KSALLOC) {
+		if (!IS_ERR(m->file))
+			__fput_sync(m->file);	/* see bench_ksalloc_exit() */
+		return;
+	}
+	for (i = 0; i < BENCH_CREATE_FRAMES && m->frame[i]; i++)
+		kmem_cache_free(m->cache, m->frame[i]);
+	memset(m->frame, 0, sizeof(m->frame));
+	if (m->kind == BENCH_CREATE_CACHE_COLD)
+		kmem_cache_destroy(m->cache);
 }
 
 /*
- * Each kind once untimed, then the fastest of @runs. "busy" leaves out the
- * time the CPUs were idle (waiting for an RCU grace period, say): under
- * icount it is the instructions executed, by any task.
+ * Each kind once untimed, then the fastest of @runs. Setting up and tearing
+ * down may wait (for an RCU grace period, say): in icount mode the TSC then
+ * jumps to the next timer instead of counting instructions, so these
+ * figures are instructions plus such waits.
  */
 static void bench_create(void)
 {
-	struct kmem_cache *warm;
-	enum bench_create_kind kind;
-	u64 start, idle, ns, busy, best_ns, best_busy;
+	u64 start, mid, setup, teardown, best_setup, best_teardown;
+	struct bench_create *m;
 	unsigned int i;
-	void **frame;
 	int err = 0;
 
-	frame = kcalloc(BENCH_CREATE_FRAMES, sizeof(*frame), GFP_KERNEL);
-	warm = kmem_cache_create("ksalloc_bench_warm", BENCH_CREATE_SIZE, 0, 0,
-				 NULL);
-	if (!frame || !warm) {
+	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	if (m)
+		m->warm = kmem_cache_create("ksalloc_bench_warm",
+					    BENCH_CREATE_SIZE, 0, 0, NULL);
+	if (!m || !m->warm) {
 		err = -ENOMEM;
 		goto out;
 	}
-	for (kind = 0; kind < BENCH_NR_CREATE_KINDS; kind++) {
-		best_ns = U64_MAX;
-		best_busy = U64_MAX;
+	for (m->kind = 0; m->kind < BENCH_NR_CREATE_KINDS; m->kind++) {
+		best_setup = U64_MAX;
+		best_teardown = U64_MAX;
 		for (i = 0; i <= runs; i++) {
-			idle = bench_idle_ns();
 			start = bench_clock();
-			err = bench_create_once(kind, warm, frame);
-			ns = bench_clock() - start;
-			busy = ns - min(ns, bench_idle_ns() - idle);
+			err = bench_create_setup(m);
+			mid = bench_clock();
+			bench_create_teardown(m);
 			if (err)
 				goto out;
-			if (i) {
-				best_ns = min(best_ns, ns);
-				best_busy = min(best_busy, busy);
+			setup = mid - start;
+			teardown = bench_clock() - mid;
+			if (i && setup + teardown < best_setup + best_teardown) {
+				best_setup = setup;
+				best_teardown = teardown;
 			}
 		}
-		pr_info("create mode=%s name=%s frames=%u frame_size=%u busy=%llu elapsed=%llu unit=%s\n",
-			mode, bench_create_names[kind], BENCH_CREATE_FRAMES,
-			BENCH_CREATE_SIZE, best_busy, best_ns,
+		pr_info("create mode=%s name=%s frames=%u frame_size=%u setup=%llu teardown=%llu total=%llu unit=%s\n",
+			mode, bench_create_names[m->kind], BENCH_CREATE_FRAMES,
+			BENCH_CREATE_SIZE, best_setup, best_teardown,
+			best_setup + best_teardown,
 			bench_icount ? "instr" : "ns");
 	}
 out:
@@ -1364,8 +1385,9 @@ out:
 		bench_errors++;
 		pr_err("error mode=%s create: %d\n", mode, err);
 	}
-	kmem_cache_destroy(warm);
-	kfree(frame);
+	if (m)
+		kmem_cache_destroy(m->warm);
+	kfree(m);
 }
 
 /* ---- The module -------------------------------------------------------- */

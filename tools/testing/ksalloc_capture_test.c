@@ -1211,13 +1211,17 @@ TEST_F(capture, drops_when_not_read)
 	EXPECT_EQ(0ULL, c2.delivered);
 	EXPECT_EQ(CAPTURE_FRAMES, allocated_frames(self->alloc));
 
-	/* The frames kept are the first ones; the ticks after them were dropped. */
+	/*
+	 * The frames kept were captured before the ring filled (c1), and every
+	 * tick from then until c2 was dropped. (Their sequences need not be
+	 * 0..3: a late tick on a loaded host counts as dropped.)
+	 */
 	for (i = 0; i < CAPTURE_FRAMES; i++) {
 		read_one(_metadata, &self->r);
-		EXPECT_EQ(i, self->r.last_sequence);
+		EXPECT_GT(c1.produced, self->r.last_sequence);
 	}
 	read_one(_metadata, &self->r);
-	EXPECT_LT(CAPTURE_FRAMES, self->r.last_sequence);
+	EXPECT_LE(c2.produced, self->r.last_sequence);
 	reader_stop(_metadata, &self->r);
 	EXPECT_EQ(0U, allocated_frames(self->alloc));
 }
