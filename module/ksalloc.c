@@ -45,6 +45,7 @@
 #include <linux/atomic.h>
 #include <linux/compat.h>
 #include <linux/completion.h>
+#include <linux/debugfs.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/hash.h>
@@ -56,11 +57,15 @@
 #include <linux/module.h>
 #include <linux/overflow.h>
 #include <linux/poll.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+
+#define CREATE_TRACE_POINTS
+#include "ksalloc_trace.h"
 
 #define KSALLOC_SLOT_ALLOCATED	1UL
 #define KSALLOC_SLOT_USER	2UL
@@ -72,6 +77,7 @@ MODULE_PARM_DESC(max_pool_bytes,
 		 "Largest pool one allocator may preallocate, in bytes (default 64 MiB)");
 
 static atomic_t ksalloc_last_id = ATOMIC_INIT(0);
+static struct dentry *ksalloc_debugfs;
 
 /**
  * struct ksalloc_pool - the frames of an allocator
@@ -90,7 +96,8 @@ struct ksalloc_pool {
 /**
  * struct ksalloc - an allocator
  * @file: the file this allocator is the private data of.
- * @id: number in log messages and the slab cache name.
+ * @id: number in log messages, trace events, debugfs and the slab cache name.
+ * @debugfs: this allocator's status file in debugfs.
  * @lock: protects the fields below it and the flags in @pool.slots.
  * @ready: the framing is set and @framing and @pool are valid.
  * @framing: the framing.
@@ -113,6 +120,7 @@ struct ksalloc_pool {
 struct ksalloc {
 	struct file *file;
 	unsigned int id;
+	struct dentry *debugfs;
 
 	raw_spinlock_t lock;
 	bool ready;
@@ -377,22 +385,27 @@ static void ksalloc_kick(struct ksalloc *a, bool complete, bool wake)
 int ksalloc_allocate_frame(struct file *file, void **frame)
 {
 	struct ksalloc *a = file->private_data;
+	unsigned int allocated;
 	unsigned long flags;
+	long slot = -1;
 	int err = 0;
 
 	*frame = NULL;
 	raw_spin_lock_irqsave(&a->lock, flags);
-	if (unlikely(!a->ready))
+	if (unlikely(!a->ready)) {
 		err = -EBADFD;
-	else if (unlikely(a->framing.pool_type != KSALLOC_POOL_ATOMIC))
+	} else if (unlikely(a->framing.pool_type != KSALLOC_POOL_ATOMIC)) {
 		err = -EOPNOTSUPP;
-	else if (unlikely(!a->nr_free))
+	} else if (unlikely(!a->nr_free)) {
 		err = -EAGAIN;
-	else
-		*frame = ksalloc_slot_frame(a->pool.slots[ksalloc_take_locked(a, 0)]);
-	if (err == -EAGAIN)
 		a->failed++;
+	} else {
+		slot = ksalloc_take_locked(a, 0);
+		*frame = ksalloc_slot_frame(a->pool.slots[slot]);
+	}
+	allocated = a->allocated;
 	raw_spin_unlock_irqrestore(&a->lock, flags);
+	trace_ksalloc_allocate(a->id, slot, allocated);
 	return err;
 }
 EXPORT_SYMBOL_NS_GPL(ksalloc_allocate_frame, KSALLOC);
@@ -412,7 +425,8 @@ EXPORT_SYMBOL_NS_GPL(ksalloc_allocate_frame, KSALLOC);
 void ksalloc_free_frame(struct file *file, void *frame)
 {
 	struct ksalloc *a = file->private_data;
-	bool complete = false, wake = false, first_misuse = false;
+	bool complete = false, wake = false, misuse = false;
+	unsigned int allocated, misused;
 	unsigned long flags;
 	long slot = -1;
 
@@ -420,15 +434,24 @@ void ksalloc_free_frame(struct file *file, void *frame)
 	if (likely(a->ready))
 		slot = ksalloc_lookup(&a->pool, frame);
 	if (likely(slot >= 0 && (a->pool.slots[slot] & KSALLOC_SLOT_FLAGS) ==
-				KSALLOC_SLOT_ALLOCATED))
+				KSALLOC_SLOT_ALLOCATED)) {
 		complete = ksalloc_put_locked(a, slot, &wake);
-	else
-		first_misuse = !a->misuse++;
+	} else {
+		misuse = true;
+		a->misuse++;
+	}
+	allocated = a->allocated;
+	misused = a->misuse;
 	raw_spin_unlock_irqrestore(&a->lock, flags);
 
-	if (unlikely(first_misuse))
-		pr_warn("ksalloc-%u: refused free of %p: not a frame allocated from this allocator\n",
-			a->id, frame);
+	if (unlikely(misuse)) {
+		trace_ksalloc_misuse(a->id, misused);
+		if (misused == 1)
+			pr_warn("ksalloc-%u: refused free of %p: not a frame allocated from this allocator\n",
+				a->id, frame);
+		return;
+	}
+	trace_ksalloc_free(a->id, slot, allocated);
 	ksalloc_kick(a, complete, wake);
 }
 EXPORT_SYMBOL_NS_GPL(ksalloc_free_frame, KSALLOC);
@@ -441,6 +464,7 @@ EXPORT_SYMBOL_NS_GPL(ksalloc_free_frame, KSALLOC);
 static long ksalloc_take(struct ksalloc *a, unsigned long user_flag,
 			 struct ksalloc_request *req)
 {
+	unsigned int allocated, waiters;
 	unsigned long flags;
 	long slot;
 
@@ -458,7 +482,14 @@ static long ksalloc_take(struct ksalloc *a, unsigned long user_flag,
 		a->failed++;
 		slot = -EAGAIN;
 	}
+	allocated = a->allocated;
+	waiters = a->waiters;
 	raw_spin_unlock_irqrestore(&a->lock, flags);
+
+	if (slot == -EAGAIN && req)
+		trace_ksalloc_wait(a->id, waiters);
+	else if (slot != -EBADFD)
+		trace_ksalloc_allocate(a->id, max(slot, -1L), allocated);
 	return slot;
 }
 
@@ -671,6 +702,22 @@ int ksalloc_get_functiontable(struct file *file,
 }
 EXPORT_SYMBOL_NS_GPL(ksalloc_get_functiontable, KSALLOC);
 
+static void ksalloc_read_status(struct ksalloc *a, struct ksalloc_status *status)
+{
+	unsigned long flags;
+
+	memset(status, 0, sizeof(*status));
+	raw_spin_lock_irqsave(&a->lock, flags);
+	status->framing = a->framing;
+	status->allocated_frames = a->allocated;
+	status->peak_allocated_frames = a->peak;
+	status->waiters = a->waiters;
+	status->misuse_events = a->misuse;
+	status->total_allocations = a->total;
+	status->failed_allocations = a->failed;
+	raw_spin_unlock_irqrestore(&a->lock, flags);
+}
+
 /**
  * ksalloc_get_status() - read the framing and the counters
  * @file: the allocator.
@@ -684,27 +731,42 @@ EXPORT_SYMBOL_NS_GPL(ksalloc_get_functiontable, KSALLOC);
 int ksalloc_get_status(struct file *file, struct ksalloc_status *status)
 {
 	struct ksalloc *a = ksalloc_from_file(file);
-	unsigned long flags;
 
 	if (!a)
 		return -EINVAL;
-	memset(status, 0, sizeof(*status));
-	raw_spin_lock_irqsave(&a->lock, flags);
-	status->framing = a->framing;
-	status->allocated_frames = a->allocated;
-	status->peak_allocated_frames = a->peak;
-	status->waiters = a->waiters;
-	status->misuse_events = a->misuse;
-	status->total_allocations = a->total;
-	status->failed_allocations = a->failed;
-	raw_spin_unlock_irqrestore(&a->lock, flags);
+	ksalloc_read_status(a, status);
 	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(ksalloc_get_status, KSALLOC);
 
+static int ksalloc_debugfs_show(struct seq_file *m, void *unused)
+{
+	struct ksalloc *a = m->private;
+	struct ksalloc_status st;
+
+	ksalloc_read_status(a, &st);
+	seq_printf(m, "id: %u\n", a->id);
+	seq_printf(m, "pool_type: %s\n", !st.framing.frames ? "unset" :
+		   st.framing.pool_type == KSALLOC_POOL_ATOMIC ? "atomic" :
+		   "sleepable");
+	seq_printf(m, "options: %#x\n", st.framing.options);
+	seq_printf(m, "frames: %u\n", st.framing.frames);
+	seq_printf(m, "frame_size: %u\n", st.framing.frame_size);
+	seq_printf(m, "alignment: %u\n", st.framing.alignment);
+	seq_printf(m, "allocated_frames: %u\n", st.allocated_frames);
+	seq_printf(m, "peak_allocated_frames: %u\n", st.peak_allocated_frames);
+	seq_printf(m, "waiters: %u\n", st.waiters);
+	seq_printf(m, "misuse_events: %u\n", st.misuse_events);
+	seq_printf(m, "total_allocations: %llu\n", st.total_allocations);
+	seq_printf(m, "failed_allocations: %llu\n", st.failed_allocations);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(ksalloc_debugfs);
+
 static struct ksalloc *ksalloc_alloc(void)
 {
 	struct ksalloc *a;
+	char name[16];
 
 	a = kzalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
 	if (!a)
@@ -716,7 +778,17 @@ static struct ksalloc *ksalloc_alloc(void)
 	init_waitqueue_head(&a->wait);
 	init_irq_work(&a->wake_work, ksalloc_wake_work);
 	INIT_WORK(&a->complete_work, ksalloc_complete_work);
+	snprintf(name, sizeof(name), "%u", a->id);
+	a->debugfs = debugfs_create_file(name, 0400, ksalloc_debugfs, a,
+					 &ksalloc_debugfs_fops);
 	return a;
+}
+
+static void ksalloc_free(struct ksalloc *a)
+{
+	/* Waits for readers of the status file. */
+	debugfs_remove(a->debugfs);
+	kfree(a);
 }
 
 static int ksalloc_open(struct inode *inode, struct file *file)
@@ -754,7 +826,8 @@ static int ksalloc_release(struct inode *inode, struct file *file)
 	if (retained)
 		pr_warn("ksalloc-%u released with %u frames still allocated: retaining them\n",
 			a->id, retained);
-	kfree(a);
+	trace_ksalloc_release(a->id, retained);
+	ksalloc_free(a);
 	return 0;
 }
 
@@ -762,6 +835,7 @@ static int ksalloc_release(struct inode *inode, struct file *file)
 static int ksalloc_put_user(struct ksalloc *a, u64 handle)
 {
 	bool complete = false, wake = false;
+	unsigned int allocated;
 	unsigned long flags;
 	int err = 0;
 
@@ -776,8 +850,11 @@ static int ksalloc_put_user(struct ksalloc *a, u64 handle)
 		err = -ENOENT;
 	else
 		complete = ksalloc_put_locked(a, handle - 1, &wake);
+	allocated = a->allocated;
 	raw_spin_unlock_irqrestore(&a->lock, flags);
 
+	if (!err)
+		trace_ksalloc_free(a->id, handle - 1, allocated);
 	ksalloc_kick(a, complete, wake);
 	return err;
 }
@@ -945,7 +1022,7 @@ struct file *ksalloc_create(const struct ksalloc_framing *framing)
 err_destroy_pool:
 	ksalloc_pool_destroy(&a->pool);
 err_free:
-	kfree(a);
+	ksalloc_free(a);
 	return ERR_PTR(err);
 }
 EXPORT_SYMBOL_NS_GPL(ksalloc_create, KSALLOC);
@@ -982,19 +1059,26 @@ static struct miscdevice ksalloc_misc = {
 
 static int __init ksalloc_init(void)
 {
+	int err;
+
 	BUILD_BUG_ON(sizeof(struct ksalloc_framing) != 24);
 	BUILD_BUG_ON(sizeof(struct ksalloc_status) != 56);
 	BUILD_BUG_ON(sizeof(struct ksalloc_frame_handle) != 16);
 	/* Slab objects leave the flag bits of slots[] clear. */
 	BUILD_BUG_ON(ARCH_SLAB_MINALIGN <= KSALLOC_SLOT_FLAGS);
 
-	return misc_register(&ksalloc_misc);
+	ksalloc_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	err = misc_register(&ksalloc_misc);
+	if (err)
+		debugfs_remove(ksalloc_debugfs);
+	return err;
 }
 
 /* Every allocator holds a module reference: none is left here. */
 static void __exit ksalloc_exit(void)
 {
 	misc_deregister(&ksalloc_misc);
+	debugfs_remove(ksalloc_debugfs);
 }
 
 module_init(ksalloc_init);

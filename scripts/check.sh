@@ -15,6 +15,7 @@
 # Each kernel's modules are built in its own copy of the tree, build/<kernel>/src;
 # build output and console logs are kept in build/logs/, results in build/results.txt.
 # Checks counted: each KUnit leaf result, each TAP case, "build <kernel> W=1 clean",
+# the style gates of check-style.sh (checkpatch, kernel-doc, sparse, clang),
 # "build tools -Werror clean", "guest <kernel> clean log". The last line is
 # "N passed, N failed"; the exit status is 1 when anything failed.
 # Env: KSALLOC_TEST_TIMEOUT (900 s), KSALLOC_STOCK_TIMEOUT (180 s), and qemu-run.sh's.
@@ -104,6 +105,9 @@ if [ -z "$kunit_only" ]; then
 		kvar=${k//[-.]/_}_kdir
 		build_modules "$k" "${!kvar}" && stock_ok+=" $k"
 	done
+
+	header "style gates"
+	"$scripts/check-style.sh" "$test_kdir" || true
 
 	header "user-space tests"
 	rm -rf "$build/tools"
