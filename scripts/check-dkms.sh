@@ -5,19 +5,21 @@
 #
 #   dkms add/build/install/remove   of `make dkms-install`'s copy, with Debian's dkms
 #   make install                    modules_install + depmod into INSTALL_MOD_PATH
-#   companion                       module/ksalloc_capture.c built alone against
-#                                   `make headers_install`'s headers and Module.symvers
+#   companions                      module/ksalloc_capture.c and samples/*.c built
+#                                   alone, against `make headers_install`'s output
 # Everything goes to a temporary directory (dkms --dkmstree/--sourcetree/
 # --installtree, --no-depmod; its signing key too), removed at the end: nothing
 # is installed on this machine and nothing is loaded.
 # Results, appended to $KSALLOC_RESULTS: "dkms build ...", "dkms install ...",
-# "dkms remove ...", "make install ...", "companion module ...". Exit 1 on a failure.
+# "dkms remove ...", "make install ...", "companion modules ...". Exit 1 on a failure.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 results=${KSALLOC_RESULTS:-/dev/null}
 logs=$top/build/logs
 failed=0
+# The directories the top Kbuild descends into: module kunit ...
+mapfile -t subdirs < <(sed -n 's/^obj-y *+= *//p' "$top/Kbuild" | tr ' ' '\n' | sed -n 's|/$||p')
 record() {
 	echo "$1 $2" >> "$results"
 	[ "$1" = PASS ] || { echo "check-dkms: $1 $2"; failed=1; }
@@ -56,7 +58,7 @@ if [ $failed -eq 0 ] &&
    dkms install "ksalloc/$ver" -k "$kver" --kernelsourcedir "$kdir" --no-depmod >> "$log" 2>&1 &&
    depmod -b "$tmp/root" "$kver" >> "$log" 2>&1 &&
    grep -q "$dep" "$tmp/root/lib/modules/$kver/modules.dep"; then
-	record PASS "dkms install ksalloc/$ver for $kver (into a temporary tree; depmod: capture needs ksalloc)"
+	record PASS "dkms install ksalloc/$ver for $kver (temporary tree; depmod: capture needs ksalloc)"
 else
 	fail "dkms install ksalloc/$ver for $kver" "$log"
 fi
@@ -73,7 +75,7 @@ log=$logs/make-install.log
 mkdir -p "$tmp/copy"
 rsync -a --exclude='.*' --exclude='*.o' --exclude='*.ko' --exclude='*.mod' \
 	--exclude='*.mod.c' --exclude=modules.order --exclude=Module.symvers \
-	"$top"/{Makefile,dkms.conf,Kbuild,Kconfig,include,module,kunit} "$tmp/copy/"
+	"$top"/{Makefile,dkms.conf,Kbuild,Kconfig,include} "${subdirs[@]/#/$top/}" "$tmp/copy/"
 if make -C "$tmp/copy" install KDIR="$kdir" INSTALL_MOD_PATH="$tmp/inst" > "$log" 2>&1 &&
    grep -q "$dep" "$tmp/inst/lib/modules/$kver/modules.dep"; then
 	record PASS "make install (modules_install + depmod) for $kver"
@@ -85,17 +87,25 @@ fi
 # include/ and <kernel release>/Module.symvers (the one make install built).
 log=$logs/companion.log
 mkdir -p "$tmp/companion"
-cp "$top/module/ksalloc_capture.c" "$tmp/companion/"
-echo 'obj-m := ksalloc_capture.o' > "$tmp/companion/Kbuild"
-echo 'ccflags-y += -I$(KSALLOC_INCLUDE)' >> "$tmp/companion/Kbuild"
+cp "$top"/module/ksalloc_capture.c "$top"/samples/*.c "$tmp/companion/" 2>/dev/null || true
+companions=$(cd "$tmp/companion" && ls -- *.c | sed 's/\.c$//' | tr '\n' ' ')
+companions=${companions% }
+need_ksalloc() {
+	local m
+	for m in $companions; do
+		[ "$(modinfo -F depends "$tmp/companion/$m.ko")" = ksalloc ] || return 1
+	done
+}
+{ echo "obj-m := $(echo "$companions" | sed 's/\([^ ]*\)/\1.o/g')"
+  echo "ccflags-y += -I$tmp/hdr/include"; } > "$tmp/companion/Kbuild"
 if make -C "$tmp/copy" headers_install KDIR="$kdir" INSTALL_HDR_PATH="$tmp/hdr" > "$log" 2>&1 &&
    [ -f "$tmp/hdr/$kver/Module.symvers" ] &&
-   make -C "$kdir" M="$tmp/companion" KSALLOC_INCLUDE="$tmp/hdr/include" \
-	KBUILD_EXTRA_SYMBOLS="$tmp/hdr/$kver/Module.symvers" W=1 modules >> "$log" 2>&1 &&
+   make -C "$kdir" M="$tmp/companion" KBUILD_EXTRA_SYMBOLS="$tmp/hdr/$kver/Module.symvers" \
+	W=1 modules >> "$log" 2>&1 &&
    ! grep -qiE 'warning|error' "$log" &&
-   [ "$(modinfo -F depends "$tmp/companion/ksalloc_capture.ko")" = ksalloc ]; then
-	record PASS "companion module builds against headers_install and Module.symvers"
+   need_ksalloc; then
+	record PASS "companion modules ($companions) build against headers_install and Module.symvers"
 else
-	fail "companion module builds against headers_install and Module.symvers" "$log"
+	fail "companion modules ($companions) build against headers_install and Module.symvers" "$log"
 fi
 exit $failed

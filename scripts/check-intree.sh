@@ -9,7 +9,8 @@
 # and Makefile are edited with sed -i, which replaces the file instead of writing
 # through the link: the shared tree stays as it was. Then
 #   kunit.py run --arch=x86_64 --kunitconfig=drivers/misc/ksalloc/kunit
-# builds in $KSALLOC_CACHE/intree/build-<ver> through ccache.
+# (plus --kconfig_add for every option in our Kconfig) builds in
+# $KSALLOC_CACHE/intree/build-<ver> through ccache.
 # Results, appended to $KSALLOC_RESULTS: each KUnit leaf result ("intree kunit:
 # suite.case"), "intree: every suite ran", "intree clean log". Log:
 # build/logs/intree-kunit.log. Exit 1 when anything failed.
@@ -21,6 +22,8 @@ logs=$top/build/logs
 log=$logs/intree-kunit.log
 results=${KSALLOC_RESULTS:-/dev/null}
 failed=0
+# The directories the top Kbuild descends into: module kunit ...
+mapfile -t subdirs < <(sed -n 's/^obj-y *+= *//p' "$top/Kbuild" | tr ' ' '\n' | sed -n 's|/$||p')
 record() {
 	echo "$1 $2" >> "$results"
 	[ "$1" = PASS ] || { echo "check-intree: $1 $2"; failed=1; }
@@ -44,13 +47,16 @@ if [ ! -f "$tree/Makefile" ]; then
 	cp -al "$ksrc" "$tree.tmp"
 	mv "$tree.tmp" "$tree"
 fi
-# rsync writes a new file and renames it: never through a hard link.
+# drivers/misc/ksalloc mirrors Kbuild, Kconfig and the subdirs, sources only.
+# rsync writes a new file and renames it: never through a hard link. By
+# content, without -t: a changed file is newer than its object, others keep their time.
+filter=(--include=.kunitconfig --exclude='.*' --exclude='*.o' --exclude='*.ko' --exclude='*.mod'
+	--exclude='*.mod.c' --exclude=modules.order --exclude=Module.symvers
+	--include=/Kbuild --include=/Kconfig "${subdirs[@]/#/--include=/}" --exclude='/*')
 mkdir -p "$tree/drivers/misc/ksalloc"
-rsync -a --delete --include=.kunitconfig --exclude='.*' --exclude='*.o' --exclude='*.ko' \
-	--exclude='*.mod' --exclude='*.mod.c' --exclude=modules.order --exclude=Module.symvers \
-	"$top"/{Kbuild,Kconfig,module,kunit} "$tree/drivers/misc/ksalloc/"
-rsync -a "$top/include/linux/ksalloc.h" "$tree/include/linux/"
-rsync -a "$top"/include/uapi/linux/*.h "$tree/include/uapi/linux/"
+rsync -rl --checksum --delete --delete-excluded "${filter[@]}" "$top/" "$tree/drivers/misc/ksalloc/"
+rsync -rl --checksum "$top/include/linux/ksalloc.h" "$tree/include/linux/"
+rsync -rl --checksum "$top"/include/uapi/linux/*.h "$tree/include/uapi/linux/"
 grep -q 'drivers/misc/ksalloc/Kconfig' "$tree/drivers/misc/Kconfig" ||
 	sed -i '/^endmenu/i source "drivers/misc/ksalloc/Kconfig"' "$tree/drivers/misc/Kconfig"
 grep -q '(CONFIG_KSALLOC)' "$tree/drivers/misc/Makefile" ||
@@ -60,13 +66,16 @@ export CCACHE_DIR=${CCACHE_DIR:-$cache/ccache} CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-
 export CCACHE_COMPILERCHECK=content PYTHONDONTWRITEBYTECODE=1
 export KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 2026'
 export KBUILD_BUILD_USER=ksalloc KBUILD_BUILD_HOST=ksalloc
+# Every option of ours built in, the sample too, beyond what .kunitconfig needs.
+add=()
+for c in $(sed -n 's/^config //p' "$top/Kconfig"); do add+=(--kconfig_add "CONFIG_$c=y"); done
 json=$out/ksalloc-kunit.json
 rm -f "$json"
 echo "check-intree: kunit.py run in $tree (build: $out; cold ~10 min)"
 rc=0
 (cd "$tree" && python3 tools/testing/kunit/kunit.py run --arch=x86_64 \
 	--kunitconfig=drivers/misc/ksalloc/kunit --build_dir="$out" \
-	--make_options CC="ccache gcc" --timeout "${KSALLOC_INTREE_TIMEOUT:-600}" \
+	"${add[@]}" --make_options CC="ccache gcc" --timeout "${KSALLOC_INTREE_TIMEOUT:-600}" \
 	--json="$json") > "$log" 2>&1 || rc=$?
 
 if [ ! -s "$json" ]; then
@@ -91,7 +100,10 @@ python3 - "$json" > "$out/ksalloc-kunit.results" <<-'EOF'
 EOF
 grep -v '^SUITE ' "$out/ksalloc-kunit.results" >> "$results"
 grep -E '^(FAIL|SKIP) ' "$out/ksalloc-kunit.results" | sed 's/^/check-intree: /' || true
-grep -q '^FAIL ' "$out/ksalloc-kunit.results" && failed=1
+if grep -q '^FAIL ' "$out/ksalloc-kunit.results"; then
+	grep -E -B 8 '\[(FAILED|CRASHED)\]' "$log" | grep -vF '[PASSED]' || true
+	failed=1
+fi
 
 suites=$(sed -n '/struct kunit_suite [A-Za-z0-9_]* *= *{/,/^}/ s/.*\.name *= *"\([^"]*\)".*/\1/p' \
 	"$top"/kunit/*.c)
@@ -118,5 +130,6 @@ elif [ $rc -ne 0 ] && [ $failed -eq 0 ]; then
 else
 	record PASS "intree clean log"
 fi
-echo "check-intree: $(grep -c '^PASS ' "$out/ksalloc-kunit.results") KUnit results passed (log: $log)"
+echo "check-intree: $(grep -c '^PASS ' "$out/ksalloc-kunit.results") KUnit results passed" \
+	"(log: $log)"
 exit $failed

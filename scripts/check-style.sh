@@ -5,6 +5,7 @@
 #   kernel-doc -Wall      every C source and header
 #   sparse (C=2)          the modules, against the test kernel
 #   clang (LLVM=1, W=1)   the modules, against a clang-configured 6.12 tree
+#   README                its driver example is samples/ksalloc_sample.c
 # (W=1 with gcc is a check of scripts/check.sh's module builds.)
 #
 #   check-style.sh KDIR   KDIR: the test kernel's build directory
@@ -46,11 +47,17 @@ gate "style checkpatch --strict (${#cfiles[@]} C files)" "$build/checkpatch.log"
 "$src/scripts/kernel-doc" -none -Wall "${cfiles[@]}" > "$build/kernel-doc.log" 2>&1 || true
 gate "style kernel-doc -Wall" "$build/kernel-doc.log"
 
+# The README's driver example is samples/ksalloc_sample.c, to the letter.
+sed -n '/^<!-- samples\/ksalloc_sample.c -->$/,/^```$/p' README.md | sed '1,2d;$d' |
+	diff -u samples/ksalloc_sample.c - > "$build/readme-sample.log" 2>&1 || true
+[ -s samples/ksalloc_sample.c ] || echo "no samples/ksalloc_sample.c" >> "$build/readme-sample.log"
+gate "style README example is samples/ksalloc_sample.c" "$build/readme-sample.log"
+
 # build_copy DIR: a fresh copy of the kernel-side tree to build in.
 build_copy() {
 	rm -rf "$1"
 	mkdir -p "$1"
-	rsync -a --exclude='.*' "$top"/{Kbuild,include,module,kunit} "$1/"
+	rsync -a --exclude='.*' "$top"/{Kbuild,include,module,kunit,samples} "$1/"
 }
 
 build_copy "$build/sparse"

@@ -16,6 +16,7 @@
 # build output and console logs are kept in build/logs/, results in build/results.txt.
 # Checks counted: each KUnit leaf result, each TAP case, "build <kernel> W=1 clean",
 # the style gates of check-style.sh (checkpatch, kernel-doc, sparse, clang),
+# the in-tree kunit.py run (check-intree.sh) and the install checks (check-dkms.sh),
 # "build tools -Werror clean", "guest <kernel> clean log". The last line is
 # "N passed, N failed"; the exit status is 1 when anything failed.
 # Env: KSALLOC_TEST_TIMEOUT (900 s), KSALLOC_STOCK_TIMEOUT (180 s), and qemu-run.sh's.
@@ -51,7 +52,7 @@ build_modules() {
 	mkdir -p "$src"
 	rsync -a --exclude='.*' --exclude='*.o' --exclude='*.ko' --exclude='*.mod' \
 		--exclude='*.mod.c' --exclude=modules.order --exclude=Module.symvers \
-		"$top"/{Kbuild,include,module,kunit} "$src/"
+		"$top"/{Kbuild,include,module,kunit,samples} "$src/"
 	if make -C "$kdir" M="$src" W=1 modules > "$log" 2>&1 &&
 	   ! grep -qiE 'warning:|error:' "$log"; then
 		record PASS "build $name W=1 clean"
@@ -108,6 +109,12 @@ if [ -z "$kunit_only" ]; then
 
 	header "style gates"
 	"$scripts/check-style.sh" "$test_kdir" || true
+
+	header "in-tree: kunit.py run, built in"
+	"$scripts/check-intree.sh" || true
+
+	header "install: DKMS, make install, companion modules"
+	"$scripts/check-dkms.sh" || true
 
 	header "user-space tests"
 	rm -rf "$build/tools"

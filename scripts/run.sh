@@ -24,7 +24,7 @@ eval "$("$scripts/stock-kernels.sh" --env)"  # stock_6_12_vmlinuz, stock_6_12_kd
 src=$build/run/src
 rm -rf "$src"
 mkdir -p "$src"
-rsync -a --exclude='.*' --exclude='*.o' --exclude='*.ko' "$top"/{Kbuild,include,module,kunit} "$src/"
+rsync -a --exclude='.*' --exclude='*.o' --exclude='*.ko' "$top"/{Kbuild,include,module,kunit,samples} "$src/"
 make -C "$stock_6_12_kdir" M="$src" modules > "$build/logs/build-run.log" 2>&1 ||
 	{ cat "$build/logs/build-run.log"; exit 1; }
 make -C "$top/tools" O="$build/tools" demo > "$build/logs/build-run-tools.log" 2>&1 ||
