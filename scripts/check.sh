@@ -170,7 +170,7 @@ if [ -z "$kunit_only" ]; then
 		fi
 		kvar=${k//[-.]/_}_vmlinuz
 		KSALLOC_TAP_EXPECT=$tap run_guest "$k" "${!kvar}" "${KSALLOC_STOCK_TIMEOUT:-180}" \
-			stock.sh "" "$build/$k/src/module/"*.ko "${tools[@]}" "${demos[@]}"
+			stock.sh "" "$build/$k/src/"*/*.ko "${tools[@]}" "${demos[@]}"
 	done
 fi
 

@@ -43,7 +43,7 @@ install() {
 
 install qemu-system-x86 busybox-static cpio ccache bc flex bison libelf-dev \
 	libssl-dev python3 linux-source-6.12 sparse dwarves kmod xz-utils rsync \
-	gcc make linux-headers-amd64 dkms clang lld llvm
+	gcc make perl git linux-headers-amd64 dkms clang lld llvm
 
 # The stock 6.12 kernel is the one whose source we have: same upstream version.
 src_version=$(version linux-source-6.12)

@@ -33,6 +33,8 @@
 #include <linux/ksalloc.h>
 #include <linux/ksalloc_capture.h>
 
+#include "ksalloc_capture_verify.h"
+
 #define PROG			"ksalloc_capture_demo"
 #define KSALLOC_DEV		"/dev/ksalloc"
 #define KSALLOC_CAPTURE_DEV	"/dev/ksalloc_capture"
@@ -166,26 +168,6 @@ static bool check(bool ok, const struct phase *p, const char *fmt, ...)
 	return false;
 }
 
-/* The payload offset of the first byte that breaks the pattern, or -1. */
-static long long payload_mismatch(const unsigned char *payload, __u32 size, __u64 seq)
-{
-	__u32 i, words = size / 8;
-	__u64 got, want;
-
-	for (i = 0; i < words; i++) {
-		memcpy(&got, payload + 8 * i, sizeof(got));
-		if (le64toh(got) != ksalloc_capture_pattern(seq, i))
-			break;
-	}
-	/* The first bad word, or the tail of a payload that is not whole words. */
-	for (i *= 8; i < size; i++) {
-		want = ksalloc_capture_pattern(seq, i / 8) >> (8 * (i % 8));
-		if (payload[i] != (unsigned char)want)
-			return i;
-	}
-	return -1;
-}
-
 static void check_frame(struct demo *d, struct phase *p, ssize_t len)
 {
 	const struct ksalloc_capture_header *h = (const void *)d->buf;
@@ -212,7 +194,7 @@ static void check_frame(struct demo *d, struct phase *p, ssize_t len)
 			 p->last_timestamp);
 
 	if (!why[0]) {
-		at = payload_mismatch(d->buf + sizeof(*h), d->payload_size, seq);
+		at = ksalloc_capture_mismatch(d->buf + sizeof(*h), d->payload_size, seq);
 		if (at >= 0)
 			snprintf(why, sizeof(why), "sequence %llu: payload byte %lld is 0x%02x",
 				 seq, at, d->buf[sizeof(*h) + at]);

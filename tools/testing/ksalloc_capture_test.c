@@ -46,6 +46,8 @@
 #include <linux/ksalloc.h>
 #include <linux/ksalloc_capture.h>
 
+#include "ksalloc_capture_verify.h"
+
 /* See ksalloc_test.c: these warnings are about the 6.12 harness. */
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #pragma GCC diagnostic ignored "-Wclobbered"
@@ -317,25 +319,6 @@ static void reader_start(struct __test_metadata *_metadata, struct reader *r)
 	ASSERT_EQ(0, streamon(r->cap));
 }
 
-/* The payload offset of the first byte that breaks the pattern, or -1. */
-static long long payload_mismatch(const unsigned char *payload, __u32 size, __u64 seq)
-{
-	__u32 i, words = size / 8;
-	__u64 got, want;
-
-	for (i = 0; i < words; i++) {
-		memcpy(&got, payload + 8 * i, sizeof(got));
-		if (le64toh(got) != ksalloc_capture_pattern(seq, i))
-			break;
-	}
-	for (i *= 8; i < size; i++) {
-		want = ksalloc_capture_pattern(seq, i / 8) >> (8 * (i % 8));
-		if (payload[i] != (unsigned char)want)
-			return i;
-	}
-	return -1;
-}
-
 /* Checks the frame just read into r->buf (@len bytes). */
 static void check_frame(struct __test_metadata *_metadata, struct reader *r, ssize_t len)
 {
@@ -366,7 +349,7 @@ static void check_frame(struct __test_metadata *_metadata, struct reader *r, ssi
 		TH_LOG("frame %llu: timestamp before STREAMON", (unsigned long long)h->sequence);
 	ASSERT_GE(now, h->timestamp_ns)
 		TH_LOG("frame %llu: timestamp after the read", (unsigned long long)h->sequence);
-	at = payload_mismatch(r->buf + HDR_SIZE, r->payload_size, h->sequence);
+	at = ksalloc_capture_mismatch(r->buf + HDR_SIZE, r->payload_size, h->sequence);
 	ASSERT_EQ(-1, at)
 		TH_LOG("frame %llu: payload byte %lld is 0x%02x", (unsigned long long)h->sequence,
 		       at, r->buf[HDR_SIZE + at]);

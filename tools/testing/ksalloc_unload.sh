@@ -3,7 +3,8 @@
 # Module lifetime, in a guest (busybox sh), as TAP: an allocator pins ksalloc,
 # a stream pins both modules, and unloading ksalloc_capture then ksalloc
 # works once nothing is open. Expects both modules loaded from $1 (a
-# directory of .ko files) and leaves them loaded.
+# directory of .ko files) and leaves them loaded, with any other module that
+# uses ksalloc (the sample, say) unloaded for the test and loaded again.
 # The caller's log checks catch what a wrong unload would print (KASAN,
 # "Slab cache still has objects", "retaining").
 
@@ -28,7 +29,14 @@ refused() {
 }
 
 echo "TAP version 13"
-echo "1..8"
+echo "1..10"
+
+# Modules other than ksalloc_capture that use ksalloc: the 4th field of its line.
+others=$(awk '$1 == "ksalloc" && $4 != "-" { gsub(",", " ", $4); print $4 }' /proc/modules |
+	 tr ' ' '\n' | grep -v '^ksalloc_capture$' | tr '\n' ' ')
+rc=0
+for m in $others; do rmmod "$m" || rc=1; done
+ok $rc "the other users of ksalloc unload first:${others:- none}"
 
 rmmod ksalloc_capture
 ok $? "ksalloc_capture unloads when no stream is open"
@@ -59,5 +67,9 @@ ok $? "no ksalloc module is left"
 
 insmod "$ko/ksalloc.ko" && insmod "$ko/ksalloc_capture.ko"
 ok $? "both modules load again afterwards"
+
+rc=0
+for m in $others; do insmod "$ko/$m.ko" || rc=1; done
+ok $rc "the other users of ksalloc load again"
 
 [ "$failed" = 0 ]
