@@ -49,6 +49,8 @@ install qemu-system-x86 busybox-static cpio ccache bc flex bison libelf-dev \
 src_version=$(version linux-source-6.12)
 v=${src_version%%-*}
 install "linux-headers-$v+deb12-amd64"
+# ... and its PREEMPT_RT build, where spinlock_t sleeps.
+install "linux-headers-$v+deb12-rt-amd64"
 
 # -m32 test binaries, when the archive has the multilib compiler.
 available() { apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [^(]'; }
@@ -69,6 +71,7 @@ mkdir -p "$cache"
 {
 	echo "linux-source-6.12 $src_version"
 	echo "linux-headers-$v+deb12-amd64 $(version "linux-headers-$v+deb12-amd64")"
+	echo "linux-headers-$v+deb12-rt-amd64 $(version "linux-headers-$v+deb12-rt-amd64")"
 	echo "linux-headers-amd64 $(version linux-headers-amd64)"
 	echo "$h61 $(version "$h61")"
 	echo "gcc $(version gcc-12 2>/dev/null || version gcc)"

@@ -1,12 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Fetch Debian's stock kernel images matching the installed headers (6.12 and 6.1).
+# Fetch Debian's stock kernel images matching the installed headers (6.12, its
+# PREEMPT_RT build, and 6.1).
 #
 # Each image package is `apt-get download`ed at the exact version of its headers
 # package and unpacked with `dpkg -x` into $KSALLOC_CACHE/stock/<release>/ (once).
 # Prints one line per kernel on stdout:  NAME VMLINUZ HEADERS_DIR
 #   --env  print shell assignments instead, for eval:
-#          stock_kernels="stock-6.12 stock-6.1"
+#          stock_kernels="stock-6.12 stock-6.12-rt stock-6.1"
 #          stock_6_12_vmlinuz=... stock_6_12_kdir=... (the same for 6_1)
 set -euo pipefail
 
@@ -40,7 +41,9 @@ fetch() {
 	echo "$name $dir/boot/vmlinuz-$release /usr/src/linux-headers-$release"
 }
 
-lines=$(fetch stock-6.12 "${v612%%-*}+deb12-amd64"; fetch stock-6.1 "${h61#linux-headers-}")
+lines=$(fetch stock-6.12 "${v612%%-*}+deb12-amd64"
+	fetch stock-6.12-rt "${v612%%-*}+deb12-rt-amd64"
+	fetch stock-6.1 "${h61#linux-headers-}")
 
 if [ "${1:-}" = --env ]; then
 	echo "stock_kernels=\"$(cut -d' ' -f1 <<< "$lines" | tr '\n' ' ' | sed 's/ $//')\""
