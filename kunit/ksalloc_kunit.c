@@ -23,6 +23,7 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
 
 MODULE_IMPORT_NS(KSALLOC);
 
@@ -773,6 +774,102 @@ static void ksalloc_cancel_request_pending(struct kunit *test)
 	ksalloc_free_frame(file, r[1].frame);
 }
 
+/* Pools of 1 frame per CPU cache (2) and of whole caches (64). */
+static const u32 ksalloc_cpus_frames[] = { 2, 64 };
+
+static void ksalloc_cpus_desc(const u32 *frames, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%u frames", *frames);
+}
+
+KUNIT_ARRAY_PARAM(ksalloc_cpus, ksalloc_cpus_frames, ksalloc_cpus_desc);
+
+/* What ksalloc_cpus_run() does on a CPU: @op with @n frames from @frame. */
+struct ksalloc_cpus_job {
+	struct file *file;
+	void **frame;
+	unsigned int n;
+	bool alloc;
+	unsigned int done;
+};
+
+static long ksalloc_cpus_run(void *data)
+{
+	struct ksalloc_cpus_job *job = data;
+	unsigned int i;
+
+	for (i = 0; i < job->n; i++) {
+		if (!job->alloc)
+			ksalloc_free_frame(job->file, job->frame[i]);
+		else if (ksalloc_allocate_frame(job->file, &job->frame[i]))
+			break;
+	}
+	job->done = i;
+	return 0;
+}
+
+/* Runs @n allocations (@alloc) or frees of @frame on @cpu; returns how many. */
+static unsigned int ksalloc_cpus_do(struct file *file, int cpu, void **frame,
+				    unsigned int n, bool alloc)
+{
+	struct ksalloc_cpus_job job = {
+		.file = file, .frame = frame, .n = n, .alloc = alloc,
+	};
+
+	work_on_cpu(cpu, ksalloc_cpus_run, &job);
+	return job.done;
+}
+
+/*
+ * Frames freed on one CPU sit in its cache: another CPU still gets every
+ * one of them, and a request from another CPU is served from that cache
+ * at once instead of waiting.
+ */
+static void ksalloc_allocate_frame_other_cpus(struct kunit *test)
+{
+	unsigned int n = *(const u32 *)test->param_value;
+	struct ksalloc_framing framing = ksalloc_test_framing(n, 64, 0);
+	struct file *file = ksalloc_test_create(test, &framing);
+	struct ksalloc_status status;
+	struct ksalloc_test_req r;
+	atomic_t order = ATOMIC_INIT(0);
+	int a = cpumask_first(cpu_online_mask);
+	int b = cpumask_next(a, cpu_online_mask);
+	void **frame, *extra;
+
+	if (b >= nr_cpu_ids)
+		kunit_skip(test, "needs two online CPUs");
+	frame = kunit_kcalloc(test, n, sizeof(*frame), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, frame);
+
+	KUNIT_ASSERT_EQ(test, ksalloc_cpus_do(file, a, frame, n, true), n);
+	KUNIT_ASSERT_EQ(test, ksalloc_cpus_do(file, a, frame, n, false), n);
+	KUNIT_ASSERT_EQ(test, ksalloc_cpus_do(file, b, frame, n, true), n);
+	KUNIT_EXPECT_EQ(test, ksalloc_cpus_do(file, b, &extra, 1, true), 0);
+	status = ksalloc_test_status(test, file);
+	KUNIT_EXPECT_EQ(test, status.allocated_frames, n);
+	KUNIT_EXPECT_EQ(test, status.peak_allocated_frames, n);
+	KUNIT_EXPECT_EQ(test, status.total_allocations, 2 * n);
+	KUNIT_EXPECT_EQ(test, status.failed_allocations, 1);
+
+	/* One frame back on @a, in its cache; a request from @b gets it. */
+	KUNIT_ASSERT_EQ(test, ksalloc_cpus_do(file, a, frame, 1, false), 1);
+	ksalloc_test_req_init(&r, &order);
+	KUNIT_ASSERT_EQ(test, 0, ksalloc_submit_request(file, &r.req));
+	KUNIT_ASSERT_TRUE(test, ksalloc_test_waited(&r.done));
+	KUNIT_EXPECT_EQ(test, r.error, 0);
+	KUNIT_EXPECT_PTR_EQ(test, r.frame, frame[0]);
+	frame[0] = r.frame;
+
+	KUNIT_ASSERT_EQ(test, ksalloc_cpus_do(file, b, frame, n, false), n);
+	status = ksalloc_test_status(test, file);
+	KUNIT_EXPECT_EQ(test, status.allocated_frames, 0);
+	KUNIT_EXPECT_EQ(test, status.peak_allocated_frames, n);
+	KUNIT_EXPECT_EQ(test, status.total_allocations, 2 * n + 1);
+	KUNIT_EXPECT_EQ(test, status.waiters, 0);
+	KUNIT_EXPECT_EQ(test, status.misuse_events, 0);
+}
+
 static void ksalloc_enable_free_frame_event_signals(struct kunit *test)
 {
 	struct ksalloc_framing framing = ksalloc_test_framing(2, 64, 0);
@@ -856,6 +953,7 @@ static struct kunit_case ksalloc_async_cases[] = {
 	KUNIT_CASE(ksalloc_submit_request_immediate),
 	KUNIT_CASE(ksalloc_cancel_request_pending),
 	KUNIT_CASE(ksalloc_enable_free_frame_event_signals),
+	KUNIT_CASE_PARAM(ksalloc_allocate_frame_other_cpus, ksalloc_cpus_gen_params),
 	KUNIT_CASE(ksalloc_release_outstanding),
 	{}
 };

@@ -10,23 +10,38 @@
  * the caller's memory cgroup, whitelisted for user copies) and preallocates
  * every frame from it. From then on no path allocates memory.
  *
- * Frames are found by address in an open-addressing hash table (slots[]),
- * at most half full, whose entries are the frame address with two flag bits
- * in the low bits that slab alignment leaves clear. A frame's slot index is
- * also its user-space handle (plus one), so no address reaches user space.
- * Free frames are a stack of slot indices.
+ * Frames are found by address in an open-addressing hash table (struct
+ * ksalloc_table), at most two thirds full, whose entries are the frame
+ * address with two state bits in the low bits that slab alignment leaves
+ * clear. A frame's slot in the table names it everywhere else: free frames
+ * are lists of slot numbers, and slot + 1 is the frame's user-space handle,
+ * so no address reaches user space.
  *
- * One raw spinlock per allocator protects the pool state, the counters and
- * the request lists; it is taken with interrupts disabled, so every path works
- * from any context, hard interrupts on PREEMPT_RT included. Work that must
- * not run under it or in the caller's context is deferred: poll wake-ups and
- * the free-frame event to an irq_work, request completions to a work item.
+ * Free frames sit in per-CPU caches (struct ksalloc_cpu) or on a shared
+ * stack. allocate_frame and free_frame use their CPU's cache with interrupts
+ * disabled and no lock; only when it is empty, full or closed do they take
+ * the allocator's raw spinlock, which protects the shared stack and the rest.
+ * A free is checked before anything else: a cmpxchg of the frame's table
+ * entry from "allocated to a kernel client" to "free" fails for anything that
+ * is not such a frame, double frees racing on two CPUs included.
  *
- * Invariants (under the lock): while a request is pending no frame is free,
- * and a returned frame goes to the oldest pending request before it becomes
- * free. A frame is in exactly one of: the free stack (flags clear), allocated
- * to a kernel client (KSALLOC_SLOT_ALLOCATED), or allocated to the file's
- * user space (KSALLOC_SLOT_ALLOCATED | KSALLOC_SLOT_USER).
+ * Draining: any CPU that holds the lock may empty a cache into the shared
+ * stack, when that runs dry. It sets the cache's count to KSALLOC_CPU_CLOSED
+ * with an xchg; the owner changes the count only by cmpxchg, so it sees the
+ * drain and goes to the slow path, where the lock waits for the drainer.
+ *
+ * Waiting: while a request is pending no frame is free, and a returned frame
+ * goes to the oldest pending request before it becomes free. So does every
+ * free while poll() or the free-frame event waits for one. The caches are
+ * closed meanwhile: drained, and left KSALLOC_CPU_CLOSED, which sends every
+ * allocate_frame and free_frame to the slow path until they reopen. The fast
+ * paths read nothing else to know it. Poll wake-ups and the event go through
+ * an irq_work, request completions through a work item.
+ *
+ * Counters: @allocated is incremented before a frame is handed out and
+ * decremented before it can be taken again, so it never counts a frame twice
+ * and @peak, its largest value, is at most the number of frames. Allocations
+ * are counted per CPU and summed when read.
  *
  * Lifetime: the file's reference count is the allocator's. Releasing it
  * completes pending requests with -ENODEV, disables the event, returns frames
@@ -36,103 +51,250 @@
  * does with busy blocks.
  *
  * Limits: KSALLOC_MAX_FRAMES frames of at most KSALLOC_MAX_FRAME_SIZE bytes,
- * and at most max_pool_bytes per allocator. The single lock serialises CPUs.
+ * at most max_pool_bytes per allocator and max_user_bytes for the allocators
+ * of one user (who set their framing) together; besides, every allocation
+ * is charged to the memory cgroup of the task that sets the framing.
+ * A CPU caches at most KSALLOC_CPU_FRAMES frames; an allocation that finds
+ * its cache and the shared stack empty drains every CPU's cache, so it fails
+ * only when no frame is free anywhere, at a cost proportional to the number
+ * of CPUs. While the free-frame event is enabled there are no caches.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/anon_inodes.h>
 #include <linux/atomic.h>
+#include <linux/cache.h>
 #include <linux/compat.h>
+#include <linux/cred.h>
 #include <linux/completion.h>
+#include <linux/cpumask.h>
 #include <linux/debugfs.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/hash.h>
+#include <linux/hashtable.h>
 #include <linux/irq_work.h>
 #include <linux/kmemleak.h>
 #include <linux/ksalloc.h>
-#include <linux/log2.h>
+#include <linux/math.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/overflow.h>
+#include <linux/percpu.h>
 #include <linux/poll.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
 #define CREATE_TRACE_POINTS
 #include "ksalloc_trace.h"
 
-#define KSALLOC_SLOT_ALLOCATED	1UL
-#define KSALLOC_SLOT_USER	2UL
+/* The state of a frame, in the low bits of its table entry. */
+#define KSALLOC_SLOT_ALLOCATED	1UL	/* held by a kernel client... */
+#define KSALLOC_SLOT_USER	2UL	/* ...or, with this bit, by user space */
 #define KSALLOC_SLOT_FLAGS	(KSALLOC_SLOT_ALLOCATED | KSALLOC_SLOT_USER)
+
+/* Most free frames a CPU keeps; half of that moves at a time. */
+#define KSALLOC_CPU_FRAMES	64U
+/* The count of a cache that is closed, or being drained: negative as s32. */
+#define KSALLOC_CPU_CLOSED	0x80000000U
 
 static unsigned long ksalloc_max_pool_bytes = 64UL << 20;
 module_param_named(max_pool_bytes, ksalloc_max_pool_bytes, ulong, 0644);
 MODULE_PARM_DESC(max_pool_bytes,
 		 "Largest pool one allocator may preallocate, in bytes (default 64 MiB)");
 
+static unsigned long ksalloc_max_user_bytes = 256UL << 20;
+module_param_named(max_user_bytes, ksalloc_max_user_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_user_bytes,
+		 "Largest total of the pools of one user's allocators, in bytes (default 256 MiB, 0: no limit)");
+
 static atomic_t ksalloc_last_id = ATOMIC_INIT(0);
 static struct dentry *ksalloc_debugfs;
 
 /**
+ * struct ksalloc_user - the pool bytes of one user's allocators
+ * @node: in ksalloc_users.
+ * @uid: the user.
+ * @bytes: the sum of the pools charged to @uid; never 0 in the table.
+ */
+struct ksalloc_user {
+	struct hlist_node node;
+	kuid_t uid;
+	unsigned long bytes;
+};
+
+static DEFINE_HASHTABLE(ksalloc_users, 6);
+/* Protects ksalloc_users and the entries in it. */
+static DEFINE_MUTEX(ksalloc_users_lock);
+
+static struct ksalloc_user *ksalloc_find_user(kuid_t uid)
+{
+	struct ksalloc_user *u;
+
+	lockdep_assert_held(&ksalloc_users_lock);
+	hash_for_each_possible(ksalloc_users, u, node, __kuid_val(uid))
+		if (uid_eq(u->uid, uid))
+			return u;
+	return NULL;
+}
+
+/* Charges @bytes to @uid: 0, -EDQUOT over max_user_bytes, or -ENOMEM. */
+static int ksalloc_charge_user(kuid_t uid, unsigned long bytes)
+{
+	unsigned long max = READ_ONCE(ksalloc_max_user_bytes);
+	struct ksalloc_user *u;
+	int err = 0;
+
+	mutex_lock(&ksalloc_users_lock);
+	u = ksalloc_find_user(uid);
+	if (max && (bytes > max || (u && u->bytes > max - bytes))) {
+		err = -EDQUOT;
+	} else if (u) {
+		u->bytes += bytes;
+	} else {
+		u = kmalloc(sizeof(*u), GFP_KERNEL_ACCOUNT);
+		if (u) {
+			u->uid = uid;
+			u->bytes = bytes;
+			hash_add(ksalloc_users, &u->node, __kuid_val(uid));
+		} else {
+			err = -ENOMEM;
+		}
+	}
+	mutex_unlock(&ksalloc_users_lock);
+	return err;
+}
+
+static void ksalloc_uncharge_user(kuid_t uid, unsigned long bytes)
+{
+	struct ksalloc_user *u;
+
+	mutex_lock(&ksalloc_users_lock);
+	u = ksalloc_find_user(uid);
+	if (!WARN_ON_ONCE(!u || u->bytes < bytes)) {
+		u->bytes -= bytes;
+		if (!u->bytes) {
+			hash_del(&u->node);
+			kfree(u);
+		}
+	}
+	mutex_unlock(&ksalloc_users_lock);
+}
+
+/**
+ * struct ksalloc_cpu - a CPU's cache of free frames
+ * @total: frames this CPU's allocate_frame handed out.
+ * @nr: number of frames in @slot, or KSALLOC_CPU_CLOSED.
+ * @slot: their slots.
+ *
+ * Only its CPU adds and takes frames, with interrupts disabled, changing @nr
+ * by cmpxchg; any CPU that holds the allocator's lock may empty or close it
+ * (see ksalloc_drain_cpu()), and its CPU may change it under that lock.
+ */
+struct ksalloc_cpu {
+	u64 total;
+	u32 nr;
+	u32 slot[];
+};
+
+/* The cache of an allocator that has none: closed for good. */
+static DEFINE_PER_CPU(struct ksalloc_cpu, ksalloc_no_cache) = {
+	.nr = KSALLOC_CPU_CLOSED,
+};
+
+/**
+ * struct ksalloc_table - the frames of an allocator by address
+ * @size: number of entries in @slot.
+ * @slot: a frame address and KSALLOC_SLOT_* bits, or 0.
+ */
+struct ksalloc_table {
+	u32 size;
+	unsigned long slot[];
+};
+
+/* The table of an allocator without frames: every lookup misses. */
+static union {
+	struct ksalloc_table table;
+	u8 bytes[struct_size_t(struct ksalloc_table, slot, 1)];
+} ksalloc_empty = { .table.size = 1 };
+
+/**
  * struct ksalloc_pool - the frames of an allocator
+ * @table: the frames by address; &ksalloc_empty.table until the framing is set.
+ * @cpu: the per-CPU caches; &ksalloc_no_cache for a pool without.
+ * @cpu_frames: the capacity of each of @cpu, 0 without caches.
  * @cache: the slab cache the frames come from.
- * @slots: hash table of frame addresses, KSALLOC_SLOT_* flags in the low bits.
- * @slot_bits: log2 of the number of @slots.
- * @free: stack of the slot indices of free frames.
+ * @free: the shared stack of free frames' slots.
+ *
+ * Set up before it is published, constant while the allocator lives.
  */
 struct ksalloc_pool {
+	struct ksalloc_table *table;
+	struct ksalloc_cpu __percpu *cpu;
+	u32 cpu_frames;
 	struct kmem_cache *cache;
-	unsigned long *slots;
-	unsigned int slot_bits;
 	u32 *free;
 };
 
 /**
  * struct ksalloc - an allocator
+ * @pool: the frames.
+ * @allocated: frames allocated now.
+ * @peak: largest @allocated.
  * @file: the file this allocator is the private data of.
  * @id: number in log messages, trace events, debugfs and the slab cache name.
  * @debugfs: this allocator's status file in debugfs.
- * @lock: protects the fields below it and the flags in @pool.slots.
- * @ready: the framing is set and @framing and @pool are valid.
+ * @lock: protects the fields below it, the caches of other CPUs (see
+ *	ksalloc_drain_cpu()) and the USER bit of the table entries.
+ * @ready: the framing is set, and @framing and @pool are valid.
+ * @caches_open: the per-CPU caches are in use (see ksalloc_update_caches()).
+ * @poll_armed: poll() found no free frame and waits for one.
  * @framing: the framing.
- * @pool: the frames.
+ * @uid: the user the pool is charged to (see max_user_bytes).
+ * @charged: the bytes charged.
  * @nr_free: number of entries on @pool.free.
  * @requests: pending requests, oldest first.
  * @done: requests granted or failed, waiting for @complete_work.
  * @event_fn: the free-frame event callback, or NULL.
  * @event_context: its argument.
- * @allocated: frames currently allocated.
- * @peak: largest @allocated.
  * @waiters: number of @requests.
  * @misuse: invalid kernel frees refused.
- * @total: frames handed out.
+ * @total: frames handed out, but for those of the per-CPU caches.
  * @failed: allocations refused for want of a free frame.
  * @wait: poll() waiters.
  * @wake_work: wakes @wait and runs the free-frame event.
  * @complete_work: completes the requests on @done.
  */
 struct ksalloc {
-	struct file *file;
+	/* Read by the fast paths on every CPU: kept apart from what they write. */
+	struct ksalloc_pool pool;
+
+	atomic_t allocated ____cacheline_aligned_in_smp;
+	atomic_t peak;
+
+	struct file *file ____cacheline_aligned_in_smp;
 	unsigned int id;
 	struct dentry *debugfs;
 
 	raw_spinlock_t lock;
 	bool ready;
+	bool caches_open;
+	bool poll_armed;
 	struct ksalloc_framing framing;
-	struct ksalloc_pool pool;
-	unsigned int nr_free;
+	kuid_t uid;
+	size_t charged;
+	u32 nr_free;
 	struct list_head requests;
 	struct list_head done;
 	ksalloc_event_fn event_fn;
 	void *event_context;
-	u32 allocated;
-	u32 peak;
 	u32 waiters;
 	u32 misuse;
 	u64 total;
@@ -155,41 +317,63 @@ static void *ksalloc_slot_frame(unsigned long entry)
 	return (void *)(entry & ~KSALLOC_SLOT_FLAGS);
 }
 
-/* Returns the slot of @frame, or -1 if it is not a frame of @pool. */
-static long ksalloc_lookup(const struct ksalloc_pool *pool, const void *frame)
+static u32 ksalloc_hash(const struct ksalloc_table *t, const void *frame)
 {
-	unsigned long mask = BIT(pool->slot_bits) - 1;
-	unsigned long i = hash_ptr(frame, pool->slot_bits);
+	return reciprocal_scale(hash_ptr(frame, 32), t->size);
+}
 
-	/* The table is at most half full, so an empty slot ends every probe. */
-	for (; pool->slots[i]; i = (i + 1) & mask)
-		if (ksalloc_slot_frame(pool->slots[i]) == frame)
+/* Returns the slot of @frame, or -1 if it is not a frame of @t. */
+static long ksalloc_lookup(const struct ksalloc_table *t, const void *frame)
+{
+	unsigned long entry;
+	u32 i = ksalloc_hash(t, frame);
+
+	/* The table is at most two thirds full: an empty entry ends a probe. */
+	while ((entry = READ_ONCE(t->slot[i]))) {
+		if (ksalloc_slot_frame(entry) == frame)
 			return i;
+		if (++i == t->size)
+			i = 0;
+	}
 	return -1;
 }
 
-static void ksalloc_pool_insert(struct ksalloc_pool *pool, void *frame,
-				unsigned int index)
+/* Counts a frame handed out; before it is, so that @peak stays exact. */
+static __always_inline unsigned int ksalloc_count_alloc(struct ksalloc *a)
 {
-	unsigned long mask = BIT(pool->slot_bits) - 1;
-	unsigned long i = hash_ptr(frame, pool->slot_bits);
+	int n = atomic_inc_return(&a->allocated);
+	int peak = atomic_read(&a->peak);
 
-	while (pool->slots[i])
-		i = (i + 1) & mask;
-	pool->slots[i] = (unsigned long)frame;
-	pool->free[index] = i;
+	while (unlikely(n > peak) && !atomic_try_cmpxchg(&a->peak, &peak, n))
+		;
+	return n;
+}
+
+/* ---- The pool ---------------------------------------------------------- */
+
+static void *ksalloc_vzalloc(size_t n, size_t size)
+{
+	size_t bytes;
+
+	if (check_mul_overflow(n, size, &bytes))
+		return NULL;
+	/* kmalloc() would round a large table up to a power of two. */
+	if (bytes > PAGE_SIZE)
+		return __vmalloc(bytes, GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	return kzalloc(bytes, GFP_KERNEL_ACCOUNT);
 }
 
 /*
- * Frees the pool, except frames still allocated to kernel clients: those are
+ * Frees @pool, except frames still allocated to kernel clients: those are
  * retained with their cache. Returns how many were retained.
  */
 static unsigned int ksalloc_pool_destroy(struct ksalloc_pool *pool)
 {
+	struct ksalloc_table *t = pool->table;
 	unsigned int i, retained = 0;
 
-	for (i = 0; pool->slots && i < BIT(pool->slot_bits); i++) {
-		unsigned long entry = pool->slots[i];
+	for (i = 0; t != &ksalloc_empty.table && i < t->size; i++) {
+		unsigned long entry = t->slot[i];
 
 		if (!entry)
 			continue;
@@ -203,56 +387,108 @@ static unsigned int ksalloc_pool_destroy(struct ksalloc_pool *pool)
 	}
 	if (!retained)
 		kmem_cache_destroy(pool->cache);
-	kvfree(pool->slots);
+	if (t != &ksalloc_empty.table)
+		kvfree(t);
+	if (pool->cpu_frames)
+		free_percpu(pool->cpu);
 	kvfree(pool->free);
 	return retained;
 }
 
+/*
+ * Fills @pool's table with @frames frames from its cache, and its free stack
+ * with their slots, those found at the first probe on top: a pool hands them
+ * out first, and a client that reuses a few frames finds them fastest.
+ */
+static int ksalloc_pool_fill(struct ksalloc_pool *pool, unsigned int frames)
+{
+	struct ksalloc_table *t = pool->table;
+	unsigned int i, n = 0, top = frames;
+
+	for (i = 0; i < frames; i++) {
+		void *frame = kmem_cache_alloc(pool->cache, GFP_KERNEL);
+		u32 slot;
+
+		if (!frame)
+			return -ENOMEM;
+		if (WARN_ON_ONCE((unsigned long)frame & KSALLOC_SLOT_FLAGS)) {
+			kmem_cache_free(pool->cache, frame);
+			return -ENOMEM;
+		}
+		for (slot = ksalloc_hash(t, frame); t->slot[slot];)
+			if (++slot == t->size)
+				slot = 0;
+		t->slot[slot] = (unsigned long)frame;
+	}
+	for (i = 0; i < t->size; i++) {
+		if (!t->slot[i])
+			continue;
+		if (ksalloc_hash(t, ksalloc_slot_frame(t->slot[i])) == i)
+			pool->free[--top] = i;
+		else
+			pool->free[n++] = i;
+	}
+	return 0;
+}
+
+/*
+ * Makes the pool of an allocator @id for @framing, all of its frames free.
+ * On failure, what was made is in @pool for ksalloc_pool_destroy().
+ */
 static int ksalloc_pool_create(struct ksalloc_pool *pool, unsigned int id,
 			       const struct ksalloc_framing *framing)
 {
-	unsigned int i, align = framing->alignment + 1;
+	unsigned int frames = framing->frames;
+	/* At most 16/23 full: 11.5 bytes of table per frame. */
+	u32 size = frames + frames * 7 / 16 + 1;
+	struct ksalloc_table *t;
 	char name[32];
+	int i;
 
-	*pool = (struct ksalloc_pool){};
+	*pool = (struct ksalloc_pool){
+		.table = &ksalloc_empty.table,
+		.cpu = &ksalloc_no_cache,
+	};
 	snprintf(name, sizeof(name), "ksalloc-%u", id);
 	/* A usercopy cache is never merged, so the cache is ours alone. */
 	pool->cache = kmem_cache_create_usercopy(name, framing->frame_size,
-						 align, SLAB_ACCOUNT, 0,
+						 framing->alignment + 1,
+						 SLAB_ACCOUNT, 0,
 						 framing->frame_size, NULL);
-	if (!pool->cache)
+	pool->free = ksalloc_vzalloc(frames, sizeof(*pool->free));
+	t = ksalloc_vzalloc(struct_size(t, slot, size), 1);
+	if (t) {
+		t->size = size;
+		pool->table = t;
+	}
+	if (!pool->cache || !pool->free || !t)
 		return -ENOMEM;
 
-	pool->slot_bits = ilog2(roundup_pow_of_two(framing->frames)) + 1;
-	pool->slots = kvcalloc(BIT(pool->slot_bits), sizeof(*pool->slots),
-			       GFP_KERNEL_ACCOUNT);
-	pool->free = kvcalloc(framing->frames, sizeof(*pool->free),
-			      GFP_KERNEL_ACCOUNT);
-	if (!pool->slots || !pool->free)
-		goto err_destroy;
+	/* Only atomic pools have a fast path. */
+	if (framing->pool_type == KSALLOC_POOL_ATOMIC) {
+		u32 cpu_frames = clamp(frames / (2 * nr_cpu_ids), 1U,
+				       KSALLOC_CPU_FRAMES);
+		struct ksalloc_cpu __percpu *cpu;
 
-	for (i = 0; i < framing->frames; i++) {
-		void *frame = kmem_cache_alloc(pool->cache, GFP_KERNEL);
-
-		if (!frame)
-			goto err_destroy;
-		if (WARN_ON_ONCE((unsigned long)frame & KSALLOC_SLOT_FLAGS)) {
-			kmem_cache_free(pool->cache, frame);
-			goto err_destroy;
-		}
-		ksalloc_pool_insert(pool, frame, i);
+		cpu = __alloc_percpu_gfp(struct_size_t(struct ksalloc_cpu, slot,
+						       cpu_frames),
+					 __alignof__(struct ksalloc_cpu),
+					 GFP_KERNEL_ACCOUNT);
+		if (!cpu)
+			return -ENOMEM;
+		pool->cpu = cpu;
+		pool->cpu_frames = cpu_frames;
+		/* Closed until ksalloc_update_caches() opens them. */
+		for_each_possible_cpu(i)
+			per_cpu_ptr(cpu, i)->nr = KSALLOC_CPU_CLOSED;
 	}
-	return 0;
-
-err_destroy:
-	ksalloc_pool_destroy(pool);
-	return -ENOMEM;
+	return ksalloc_pool_fill(pool, frames);
 }
 
-static int ksalloc_check_framing(const struct ksalloc_framing *f)
+/* Checks @f; on success, sets @total to the bytes of its frames. */
+static int ksalloc_check_framing(const struct ksalloc_framing *f,
+				 size_t *total)
 {
-	size_t total;
-
 	if (f->reserved)
 		return -EINVAL;
 	if (f->options & ~KSALLOC_OPTIONF_VALID)
@@ -270,59 +506,151 @@ static int ksalloc_check_framing(const struct ksalloc_framing *f)
 		return -E2BIG;
 	if (check_mul_overflow((size_t)f->frames,
 			       (size_t)ALIGN(f->frame_size, f->alignment + 1),
-			       &total))
+			       total))
 		return -EOVERFLOW;
-	if (total > READ_ONCE(ksalloc_max_pool_bytes))
+	if (*total > READ_ONCE(ksalloc_max_pool_bytes))
 		return -EDQUOT;
 	return 0;
+}
+
+/* Opens or closes the per-CPU caches; see ksalloc_update_caches(). */
+static bool ksalloc_want_caches(struct ksalloc *a)
+{
+	lockdep_assert_held(&a->lock);
+	return a->pool.cpu_frames && list_empty(&a->requests) &&
+	       !a->poll_armed && !a->event_fn;
+}
+
+/*
+ * Moves the frames cached by @cpu to the shared stack, and leaves the cache
+ * closed if @close, else empty. The owner changes the count only by cmpxchg,
+ * so after the xchg here it cannot take or add a frame: it goes to the slow
+ * path and waits for our lock.
+ */
+static u32 ksalloc_drain_cpu(struct ksalloc *a, int cpu, bool close)
+{
+	struct ksalloc_cpu *c = per_cpu_ptr(a->pool.cpu, cpu);
+	u32 n;
+
+	lockdep_assert_held(&a->lock);
+	/* Fully ordered: pairs with the cmpxchg of @nr in the fast paths. */
+	n = xchg(&c->nr, KSALLOC_CPU_CLOSED);
+	if (n == KSALLOC_CPU_CLOSED || WARN_ON_ONCE(n > a->pool.cpu_frames))
+		return 0;
+	memcpy(&a->pool.free[a->nr_free], c->slot, n * sizeof(u32));
+	a->nr_free += n;
+	if (close)
+		return n;
+	/* Our reads of @slot are done before the owner may write it again. */
+	smp_store_release(&c->nr, 0);
+	return n;
+}
+
+/*
+ * The caches are open only while nobody must see a free: no request pending,
+ * no poll() or free-frame event waiting for one. Closing them drains them,
+ * and every fast path then goes through the lock. Returns true if closing
+ * drained frames.
+ */
+static bool ksalloc_update_caches(struct ksalloc *a)
+{
+	bool open = ksalloc_want_caches(a);
+	u32 drained = 0;
+	int cpu;
+
+	if (open == a->caches_open)
+		return false;
+	for_each_possible_cpu(cpu) {
+		if (open)	/* Drained under the lock: empty. */
+			WRITE_ONCE(per_cpu_ptr(a->pool.cpu, cpu)->nr, 0);
+		else
+			drained += ksalloc_drain_cpu(a, cpu, true);
+	}
+	a->caches_open = open;
+	return drained;
 }
 
 static int ksalloc_set_framing(struct ksalloc *a,
 			       const struct ksalloc_framing *framing)
 {
+	kuid_t uid = current_uid();
 	struct ksalloc_pool pool;
 	unsigned long flags;
+	size_t bytes;
 	bool busy;
 	int err;
 
-	err = ksalloc_check_framing(framing);
+	err = ksalloc_check_framing(framing, &bytes);
 	if (err)
 		return err;
 	if (READ_ONCE(a->ready))
 		return -EBUSY;
+	err = ksalloc_charge_user(uid, bytes);
+	if (err)
+		return err;
 
 	/* Built unlocked (it sleeps); two racing callers: the first one wins. */
 	err = ksalloc_pool_create(&pool, a->id, framing);
 	if (err)
-		return err;
+		goto err_destroy;
 
 	raw_spin_lock_irqsave(&a->lock, flags);
 	busy = a->ready;
 	if (!busy) {
 		a->framing = *framing;
-		a->pool = pool;
+		a->uid = uid;
+		a->charged = bytes;
 		a->nr_free = framing->frames;
+		/* The fast paths read the pool unlocked: one field at a time. */
+		WRITE_ONCE(a->pool.cache, pool.cache);
+		WRITE_ONCE(a->pool.free, pool.free);
+		WRITE_ONCE(a->pool.cpu_frames, pool.cpu_frames);
+		WRITE_ONCE(a->pool.cpu, pool.cpu);
+		WRITE_ONCE(a->pool.table, pool.table);
 		a->ready = true;
+		ksalloc_update_caches(a);
 	}
 	raw_spin_unlock_irqrestore(&a->lock, flags);
-
-	if (busy) {
-		ksalloc_pool_destroy(&pool);
-		return -EBUSY;
-	}
-	return 0;
+	if (!busy)
+		return 0;
+	err = -EBUSY;
+err_destroy:
+	ksalloc_pool_destroy(&pool);
+	ksalloc_uncharge_user(uid, bytes);
+	return err;
 }
 
-/* Takes a free frame and returns its slot; the caller checked there is one. */
-static u32 ksalloc_take_locked(struct ksalloc *a, unsigned long user_flag)
+/*
+ * Gathers the frames of every CPU's cache on the shared stack if it is
+ * empty. Returns true if a frame is free.
+ */
+static bool ksalloc_gather(struct ksalloc *a)
 {
-	u32 slot = a->pool.free[--a->nr_free];
+	int cpu;
 
 	lockdep_assert_held(&a->lock);
-	a->pool.slots[slot] |= KSALLOC_SLOT_ALLOCATED | user_flag;
-	a->allocated++;
-	a->peak = max(a->peak, a->allocated);
+	if (!a->nr_free && a->caches_open)
+		for_each_possible_cpu(cpu)
+			ksalloc_drain_cpu(a, cpu, false);
+	return a->nr_free;
+}
+
+/* Takes a free frame off the shared stack, which has one; returns its slot. */
+static u32 ksalloc_pop_locked(struct ksalloc *a)
+{
+	lockdep_assert_held(&a->lock);
 	a->total++;
+	return a->pool.free[--a->nr_free];
+}
+
+/* Takes a free frame, which there is, for a holder of @flags. */
+static u32 ksalloc_take_locked(struct ksalloc *a, unsigned long flags)
+{
+	struct ksalloc_table *t = a->pool.table;
+	u32 slot = ksalloc_pop_locked(a);
+
+	WRITE_ONCE(t->slot[slot], t->slot[slot] | flags);
+	ksalloc_count_alloc(a);
 	return slot;
 }
 
@@ -337,29 +665,36 @@ static void ksalloc_grant_locked(struct ksalloc *a, struct ksalloc_request *req,
 }
 
 /*
- * Returns the frame in @slot to the oldest pending request or to the free
- * stack. Returns true if @complete_work must run.
+ * Restores the invariants after frames were returned or requests queued:
+ * pending requests are served from the shared stack, oldest first; the
+ * caches are open or closed as ksalloc_want_caches() says; if a frame is
+ * free, poll() sleepers and the free-frame event are woken. Says whether
+ * @complete_work and @wake_work must run.
  */
-static bool ksalloc_put_locked(struct ksalloc *a, long slot, bool *wake)
+static void ksalloc_settle_locked(struct ksalloc *a, bool *complete, bool *wake)
 {
 	struct ksalloc_request *req;
 
 	lockdep_assert_held(&a->lock);
-	req = list_first_entry_or_null(&a->requests, struct ksalloc_request,
-				       node);
-	if (req) {
-		a->pool.slots[slot] &= ~KSALLOC_SLOT_USER;
-		a->waiters--;
-		a->total++;
-		ksalloc_grant_locked(a, req, ksalloc_slot_frame(a->pool.slots[slot]), 0);
-		return true;
+	do {
+		while (a->nr_free && !list_empty(&a->requests)) {
+			u32 slot = ksalloc_take_locked(a, KSALLOC_SLOT_ALLOCATED);
+
+			req = list_first_entry(&a->requests,
+					       struct ksalloc_request, node);
+			a->waiters--;
+			ksalloc_grant_locked(a, req,
+					     ksalloc_slot_frame(a->pool.table->slot[slot]),
+					     0);
+			*complete = true;
+		}
+	} while (ksalloc_update_caches(a));
+
+	if (a->nr_free && (a->poll_armed || a->event_fn)) {
+		a->poll_armed = false;
+		*wake = true;
+		ksalloc_update_caches(a);
 	}
-	a->pool.slots[slot] &= ~KSALLOC_SLOT_FLAGS;
-	a->pool.free[a->nr_free++] = slot;
-	a->allocated--;
-	/* Ordered against poll_wait() by the lock poll takes after it. */
-	*wake = waitqueue_active(&a->wait) || a->event_fn;
-	return false;
 }
 
 static void ksalloc_kick(struct ksalloc *a, bool complete, bool wake)
@@ -368,6 +703,57 @@ static void ksalloc_kick(struct ksalloc *a, bool complete, bool wake)
 		queue_work(system_wq, &a->complete_work);
 	if (wake)
 		irq_work_queue(&a->wake_work);
+}
+
+/* Marks the frame in @slot allocated to a kernel client and counts it. */
+static __always_inline void *ksalloc_hand_out(struct ksalloc *a, u32 slot)
+{
+	struct ksalloc_table *t = READ_ONCE(a->pool.table);
+	unsigned long entry = t->slot[slot];
+
+	/* Free, so ours alone: a racing misuse cmpxchg cannot match it. */
+	WRITE_ONCE(t->slot[slot], entry | KSALLOC_SLOT_ALLOCATED);
+	ksalloc_count_alloc(a);
+	return (void *)entry;
+}
+
+/*
+ * allocate_frame when this CPU's cache is empty or closed: called with
+ * interrupts disabled, restores @irqflags.
+ */
+static noinline int ksalloc_allocate_slow(struct ksalloc *a, void **frame,
+					  unsigned long irqflags)
+{
+	struct ksalloc_cpu *c;
+	long slot = -EAGAIN;
+	u32 n;
+
+	raw_spin_lock(&a->lock);
+	if (unlikely(!a->ready)) {
+		slot = -EBADFD;
+	} else if (unlikely(a->framing.pool_type != KSALLOC_POOL_ATOMIC)) {
+		slot = -EOPNOTSUPP;
+	} else if (ksalloc_gather(a)) {
+		slot = ksalloc_pop_locked(a);
+		if (a->caches_open) {
+			/* Refill ours, which is empty: we came here. */
+			c = this_cpu_ptr(a->pool.cpu);
+			n = min(a->nr_free, DIV_ROUND_UP(a->pool.cpu_frames, 2));
+			a->nr_free -= n;
+			memcpy(c->slot, &a->pool.free[a->nr_free],
+			       n * sizeof(u32));
+			WRITE_ONCE(c->nr, n);
+		}
+	} else {
+		a->failed++;
+	}
+	raw_spin_unlock(&a->lock);
+	*frame = slot < 0 ? NULL : ksalloc_hand_out(a, slot);
+	local_irq_restore(irqflags);
+
+	trace_ksalloc_allocate(a->id, max(slot, -1L),
+			       atomic_read(&a->allocated));
+	return min(slot, 0L);
 }
 
 /**
@@ -385,30 +771,75 @@ static void ksalloc_kick(struct ksalloc *a, bool complete, bool wake)
 int ksalloc_allocate_frame(struct file *file, void **frame)
 {
 	struct ksalloc *a = file->private_data;
-	unsigned int allocated;
+	struct ksalloc_cpu *c;
 	unsigned long flags;
-	long slot = -1;
-	int err = 0;
+	u32 n, slot;
 
-	*frame = NULL;
-	raw_spin_lock_irqsave(&a->lock, flags);
-	if (unlikely(!a->ready)) {
-		err = -EBADFD;
-	} else if (unlikely(a->framing.pool_type != KSALLOC_POOL_ATOMIC)) {
-		err = -EOPNOTSUPP;
-	} else if (unlikely(!a->nr_free)) {
-		err = -EAGAIN;
-		a->failed++;
-	} else {
-		slot = ksalloc_take_locked(a, 0);
-		*frame = ksalloc_slot_frame(a->pool.slots[slot]);
-	}
-	allocated = a->allocated;
-	raw_spin_unlock_irqrestore(&a->lock, flags);
-	trace_ksalloc_allocate(a->id, slot, allocated);
-	return err;
+	local_irq_save(flags);
+	c = this_cpu_ptr(READ_ONCE(a->pool.cpu));
+	n = READ_ONCE(c->nr);
+	/* Empty or closed (negative); a failed cmpxchg met a drain. */
+	if (unlikely((s32)n <= 0) || unlikely(!try_cmpxchg(&c->nr, &n, n - 1)))
+		return ksalloc_allocate_slow(a, frame, flags);
+	slot = c->slot[n - 1];
+	c->total++;
+	*frame = ksalloc_hand_out(a, slot);
+	local_irq_restore(flags);
+
+	if (trace_ksalloc_allocate_enabled())
+		trace_ksalloc_allocate(a->id, slot, atomic_read(&a->allocated));
+	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(ksalloc_allocate_frame, KSALLOC);
+
+static noinline void ksalloc_misuse(struct ksalloc *a, void *frame)
+{
+	unsigned long flags;
+	u32 misused;
+
+	raw_spin_lock_irqsave(&a->lock, flags);
+	misused = ++a->misuse;
+	raw_spin_unlock_irqrestore(&a->lock, flags);
+
+	trace_ksalloc_misuse(a->id, misused);
+	if (misused == 1)
+		pr_warn("ksalloc-%u: refused free of %p: not a frame allocated from this allocator\n",
+			a->id, frame);
+}
+
+/*
+ * free_frame when the frame could not go to this CPU's cache, full or
+ * closed: called with interrupts disabled, restores @irqflags.
+ */
+static noinline void ksalloc_free_slow(struct ksalloc *a, u32 slot,
+				       unsigned long irqflags)
+{
+	bool complete = false, wake = false;
+	u32 half = DIV_ROUND_UP(a->pool.cpu_frames, 2);
+	struct ksalloc_cpu *c;
+
+	raw_spin_lock(&a->lock);
+	if (a->caches_open) {
+		c = this_cpu_ptr(a->pool.cpu);
+		/* Full: half of it moves to the shared stack. */
+		if (c->nr == a->pool.cpu_frames) {
+			c->nr -= half;
+			memcpy(&a->pool.free[a->nr_free], &c->slot[c->nr],
+			       half * sizeof(u32));
+			a->nr_free += half;
+		}
+		c->slot[c->nr] = slot;
+		WRITE_ONCE(c->nr, c->nr + 1);
+	} else {
+		a->pool.free[a->nr_free++] = slot;
+	}
+	ksalloc_settle_locked(a, &complete, &wake);
+	raw_spin_unlock(&a->lock);
+	local_irq_restore(irqflags);
+
+	trace_ksalloc_free(a->id, slot, atomic_read(&a->allocated));
+	ksalloc_kick(a, complete, wake);
+}
 
 /**
  * ksalloc_free_frame() - return a frame (KS FreeFrame)
@@ -425,67 +856,77 @@ EXPORT_SYMBOL_NS_GPL(ksalloc_allocate_frame, KSALLOC);
 void ksalloc_free_frame(struct file *file, void *frame)
 {
 	struct ksalloc *a = file->private_data;
-	bool complete = false, wake = false, misuse = false;
-	unsigned int allocated, misused;
-	unsigned long flags;
-	long slot = -1;
+	struct ksalloc_table *t = READ_ONCE(a->pool.table);
+	unsigned long want = (unsigned long)frame | KSALLOC_SLOT_ALLOCATED;
+	unsigned long entry, flags;
+	struct ksalloc_cpu *c;
+	u32 slot, n;
 
-	raw_spin_lock_irqsave(&a->lock, flags);
-	if (likely(a->ready))
-		slot = ksalloc_lookup(&a->pool, frame);
-	if (likely(slot >= 0 && (a->pool.slots[slot] & KSALLOC_SLOT_FLAGS) ==
-				KSALLOC_SLOT_ALLOCATED)) {
-		complete = ksalloc_put_locked(a, slot, &wake);
-	} else {
-		misuse = true;
-		a->misuse++;
+	for (slot = ksalloc_hash(t, frame);; ) {
+		entry = READ_ONCE(t->slot[slot]);
+		if (likely(entry == want))
+			break;
+		if (unlikely(!entry || ksalloc_slot_frame(entry) == frame))
+			return ksalloc_misuse(a, frame);
+		if (++slot == t->size)
+			slot = 0;
 	}
-	allocated = a->allocated;
-	misused = a->misuse;
-	raw_spin_unlock_irqrestore(&a->lock, flags);
+	/* The only way out of "allocated": a double free loses here. */
+	if (unlikely(!try_cmpxchg(&t->slot[slot], &entry, (unsigned long)frame)))
+		return ksalloc_misuse(a, frame);
+	/* Before the frame can be taken again: @allocated never overcounts. */
+	atomic_dec(&a->allocated);
 
-	if (unlikely(misuse)) {
-		trace_ksalloc_misuse(a->id, misused);
-		if (misused == 1)
-			pr_warn("ksalloc-%u: refused free of %p: not a frame allocated from this allocator\n",
-				a->id, frame);
-		return;
-	}
-	trace_ksalloc_free(a->id, slot, allocated);
-	ksalloc_kick(a, complete, wake);
+	local_irq_save(flags);
+	c = this_cpu_ptr(READ_ONCE(a->pool.cpu));
+	n = READ_ONCE(c->nr);
+	/* Full or closed; a failed cmpxchg met a drain. */
+	if (unlikely(n >= READ_ONCE(a->pool.cpu_frames)))
+		return ksalloc_free_slow(a, slot, flags);
+	c->slot[n] = slot;
+	if (unlikely(!try_cmpxchg(&c->nr, &n, n + 1)))
+		return ksalloc_free_slow(a, slot, flags);
+	local_irq_restore(flags);
+
+	if (trace_ksalloc_free_enabled())
+		trace_ksalloc_free(a->id, slot, atomic_read(&a->allocated));
 }
 EXPORT_SYMBOL_NS_GPL(ksalloc_free_frame, KSALLOC);
 
 /*
- * Takes a free frame, flagged @user_flag. If none is free, queues @req if
+ * Takes a free frame for a holder of @flags. If none is free, queues @req if
  * there is one, else counts a failure. Returns the frame's slot, -EAGAIN if
  * none was free, or -EBADFD before the framing is set.
  */
-static long ksalloc_take(struct ksalloc *a, unsigned long user_flag,
+static long ksalloc_take(struct ksalloc *a, unsigned long flags,
 			 struct ksalloc_request *req)
 {
+	bool complete = false, wake = false;
 	unsigned int allocated, waiters;
-	unsigned long flags;
+	unsigned long irqflags;
 	long slot;
 
-	raw_spin_lock_irqsave(&a->lock, flags);
+	raw_spin_lock_irqsave(&a->lock, irqflags);
 	if (!a->ready) {
 		slot = -EBADFD;
-	} else if (a->nr_free) {
-		slot = ksalloc_take_locked(a, user_flag);
+	} else if (ksalloc_gather(a)) {
+		slot = ksalloc_take_locked(a, flags);
 	} else if (req) {
 		req->pending = true;
 		list_add_tail(&req->node, &a->requests);
 		a->waiters++;
 		slot = -EAGAIN;
+		/* Closes the caches: a frame freed meanwhile goes to @req. */
+		ksalloc_settle_locked(a, &complete, &wake);
 	} else {
 		a->failed++;
 		slot = -EAGAIN;
 	}
-	allocated = a->allocated;
+	allocated = atomic_read(&a->allocated);
 	waiters = a->waiters;
-	raw_spin_unlock_irqrestore(&a->lock, flags);
+	raw_spin_unlock_irqrestore(&a->lock, irqflags);
 
+	ksalloc_kick(a, complete, wake);
 	if (slot == -EAGAIN && req)
 		trace_ksalloc_wait(a->id, waiters);
 	else if (slot != -EBADFD)
@@ -496,6 +937,7 @@ static long ksalloc_take(struct ksalloc *a, unsigned long user_flag,
 /* Returns true if @req was still pending and is now withdrawn. */
 static bool ksalloc_dequeue(struct ksalloc *a, struct ksalloc_request *req)
 {
+	bool complete = false, wake = false;
 	unsigned long flags;
 	bool pending;
 
@@ -505,8 +947,10 @@ static bool ksalloc_dequeue(struct ksalloc *a, struct ksalloc_request *req)
 		list_del_init(&req->node);
 		req->pending = false;
 		a->waiters--;
+		ksalloc_settle_locked(a, &complete, &wake);
 	}
 	raw_spin_unlock_irqrestore(&a->lock, flags);
+	ksalloc_kick(a, complete, wake);
 	return pending;
 }
 
@@ -533,7 +977,7 @@ int ksalloc_submit_request(struct file *file, struct ksalloc_request *req)
 
 	if (!a || !req->complete)
 		return -EINVAL;
-	slot = ksalloc_take(a, 0, req);
+	slot = ksalloc_take(a, KSALLOC_SLOT_ALLOCATED, req);
 	if (slot == -EAGAIN)
 		return 0;
 	if (slot < 0)
@@ -541,7 +985,8 @@ int ksalloc_submit_request(struct file *file, struct ksalloc_request *req)
 
 	raw_spin_lock_irqsave(&a->lock, flags);
 	INIT_LIST_HEAD(&req->node);
-	ksalloc_grant_locked(a, req, ksalloc_slot_frame(a->pool.slots[slot]), 0);
+	ksalloc_grant_locked(a, req,
+			     ksalloc_slot_frame(a->pool.table->slot[slot]), 0);
 	raw_spin_unlock_irqrestore(&a->lock, flags);
 	ksalloc_kick(a, true, false);
 	return 0;
@@ -616,7 +1061,9 @@ static void ksalloc_wake_work(struct irq_work *work)
  *
  * KSEVENT_STREAMALLOCATOR_FREEFRAME. One event per allocator. Frames handed
  * straight to a pending request do not signal it. It stays enabled until
- * ksalloc_disable_free_frame_event() or the release of the allocator.
+ * ksalloc_disable_free_frame_event() or the release of the allocator; while
+ * it is, every allocation and free takes the allocator's lock, for every
+ * free must be seen.
  *
  * Context: Any context.
  * Return: 0; -EINVAL if @file is not an allocator or @fn is NULL; -EBUSY if
@@ -637,6 +1084,8 @@ int ksalloc_enable_free_frame_event(struct file *file, ksalloc_event_fn fn,
 	} else {
 		a->event_fn = fn;
 		a->event_context = context;
+		/* Every free must be seen: no caches, no frames in them. */
+		ksalloc_update_caches(a);
 	}
 	raw_spin_unlock_irqrestore(&a->lock, flags);
 	return err;
@@ -661,6 +1110,8 @@ void ksalloc_disable_free_frame_event(struct file *file)
 	raw_spin_lock_irqsave(&a->lock, flags);
 	a->event_fn = NULL;
 	a->event_context = NULL;
+	if (a->ready)
+		ksalloc_update_caches(a);
 	raw_spin_unlock_irqrestore(&a->lock, flags);
 	irq_work_sync(&a->wake_work);
 }
@@ -705,15 +1156,20 @@ EXPORT_SYMBOL_NS_GPL(ksalloc_get_functiontable, KSALLOC);
 static void ksalloc_read_status(struct ksalloc *a, struct ksalloc_status *status)
 {
 	unsigned long flags;
+	int cpu;
 
 	memset(status, 0, sizeof(*status));
 	raw_spin_lock_irqsave(&a->lock, flags);
 	status->framing = a->framing;
-	status->allocated_frames = a->allocated;
-	status->peak_allocated_frames = a->peak;
+	status->allocated_frames = atomic_read(&a->allocated);
+	status->peak_allocated_frames = atomic_read(&a->peak);
 	status->waiters = a->waiters;
 	status->misuse_events = a->misuse;
 	status->total_allocations = a->total;
+	if (a->pool.cpu_frames)
+		for_each_possible_cpu(cpu)
+			status->total_allocations +=
+				READ_ONCE(per_cpu_ptr(a->pool.cpu, cpu)->total);
 	status->failed_allocations = a->failed;
 	raw_spin_unlock_irqrestore(&a->lock, flags);
 }
@@ -772,6 +1228,8 @@ static struct ksalloc *ksalloc_alloc(void)
 	if (!a)
 		return NULL;
 	a->id = atomic_inc_return(&ksalloc_last_id);
+	a->pool.table = &ksalloc_empty.table;
+	a->pool.cpu = &ksalloc_no_cache;
 	raw_spin_lock_init(&a->lock);
 	INIT_LIST_HEAD(&a->requests);
 	INIT_LIST_HEAD(&a->done);
@@ -821,8 +1279,10 @@ static int ksalloc_release(struct inode *inode, struct file *file)
 	queue_work(system_wq, &a->complete_work);
 	flush_work(&a->complete_work);
 
-	if (a->ready)
+	if (a->ready) {
 		retained = ksalloc_pool_destroy(&a->pool);
+		ksalloc_uncharge_user(a->uid, a->charged);
+	}
 	if (retained)
 		pr_warn("ksalloc-%u released with %u frames still allocated: retaining them\n",
 			a->id, retained);
@@ -835,22 +1295,27 @@ static int ksalloc_release(struct inode *inode, struct file *file)
 static int ksalloc_put_user(struct ksalloc *a, u64 handle)
 {
 	bool complete = false, wake = false;
-	unsigned int allocated;
-	unsigned long flags;
+	struct ksalloc_table *t = a->pool.table;
+	unsigned int allocated = 0;
+	unsigned long flags, entry;
 	int err = 0;
 
 	raw_spin_lock_irqsave(&a->lock, flags);
-	if (!a->ready)
+	if (!a->ready) {
 		err = -EBADFD;
-	else if (!handle || handle > BIT(a->pool.slot_bits) ||
-		 !a->pool.slots[handle - 1])
+	} else if (!handle || handle > t->size || !t->slot[handle - 1]) {
 		err = -EINVAL;
-	else if ((a->pool.slots[handle - 1] & KSALLOC_SLOT_FLAGS) !=
-		 (KSALLOC_SLOT_ALLOCATED | KSALLOC_SLOT_USER))
+	} else if ((t->slot[handle - 1] & KSALLOC_SLOT_FLAGS) !=
+		   (KSALLOC_SLOT_ALLOCATED | KSALLOC_SLOT_USER)) {
 		err = -ENOENT;
-	else
-		complete = ksalloc_put_locked(a, handle - 1, &wake);
-	allocated = a->allocated;
+	} else {
+		/* Kernel frees cannot match a user-held entry: no cmpxchg. */
+		entry = t->slot[handle - 1];
+		WRITE_ONCE(t->slot[handle - 1], entry & ~KSALLOC_SLOT_FLAGS);
+		allocated = atomic_dec_return(&a->allocated);
+		a->pool.free[a->nr_free++] = handle - 1;
+		ksalloc_settle_locked(a, &complete, &wake);
+	}
 	raw_spin_unlock_irqrestore(&a->lock, flags);
 
 	if (!err)
@@ -874,11 +1339,12 @@ static void ksalloc_waiter_complete(struct ksalloc_request *req, void *frame,
 static long ksalloc_wait_frame(struct ksalloc *a)
 {
 	struct ksalloc_waiter w = { .req.complete = ksalloc_waiter_complete };
-	unsigned long flags;
+	unsigned long flags, entry;
 	long slot;
 
+again:
 	init_completion(&w.done);
-	slot = ksalloc_take(a, KSALLOC_SLOT_USER, &w.req);
+	slot = ksalloc_take(a, KSALLOC_SLOT_FLAGS, &w.req);
 	if (slot != -EAGAIN)
 		return slot;
 
@@ -891,10 +1357,18 @@ static long ksalloc_wait_frame(struct ksalloc *a)
 	if (w.req.error)
 		return w.req.error;
 
+	/* Granted as to a kernel client: make it user space's. */
 	raw_spin_lock_irqsave(&a->lock, flags);
-	slot = ksalloc_lookup(&a->pool, w.req.frame);
-	a->pool.slots[slot] |= KSALLOC_SLOT_USER;
+	slot = ksalloc_lookup(a->pool.table, w.req.frame);
+	entry = (unsigned long)w.req.frame | KSALLOC_SLOT_ALLOCATED;
+	if (WARN_ON_ONCE(slot < 0) ||
+	    !try_cmpxchg(&a->pool.table->slot[slot], &entry,
+			 entry | KSALLOC_SLOT_USER))
+		slot = -EAGAIN;
 	raw_spin_unlock_irqrestore(&a->lock, flags);
+	/* A kernel client freed it in between: a bug of its own; wait again. */
+	if (slot == -EAGAIN)
+		goto again;
 	return slot;
 }
 
@@ -910,7 +1384,7 @@ static long ksalloc_ioctl_alloc(struct ksalloc *a, struct file *file,
 		return -EINVAL;
 
 	if (file->f_flags & O_NONBLOCK)
-		slot = ksalloc_take(a, KSALLOC_SLOT_USER, NULL);
+		slot = ksalloc_take(a, KSALLOC_SLOT_FLAGS, NULL);
 	else
 		slot = ksalloc_wait_frame(a);
 	if (slot < 0)
@@ -965,13 +1439,22 @@ static __poll_t ksalloc_poll(struct file *file, struct poll_table_struct *pt)
 {
 	struct ksalloc *a = file->private_data;
 	unsigned long flags;
-	__poll_t mask;
+	bool ready;
 
 	poll_wait(file, &a->wait, pt);
 	raw_spin_lock_irqsave(&a->lock, flags);
-	mask = a->nr_free ? EPOLLIN | EPOLLRDNORM : 0;
+	if (!a->nr_free && a->ready) {
+		/* Close the caches: the next free wakes us; or find their frames. */
+		a->poll_armed = true;
+		ksalloc_update_caches(a);
+		if (a->nr_free) {
+			a->poll_armed = false;
+			ksalloc_update_caches(a);
+		}
+	}
+	ready = a->nr_free;
 	raw_spin_unlock_irqrestore(&a->lock, flags);
-	return mask;
+	return ready ? EPOLLIN | EPOLLRDNORM : 0;
 }
 
 static const struct file_operations ksalloc_fops = {
@@ -1021,6 +1504,7 @@ struct file *ksalloc_create(const struct ksalloc_framing *framing)
 
 err_destroy_pool:
 	ksalloc_pool_destroy(&a->pool);
+	ksalloc_uncharge_user(a->uid, a->charged);
 err_free:
 	ksalloc_free(a);
 	return ERR_PTR(err);

@@ -54,6 +54,7 @@
 
 #define KSALLOC_DEV		"/dev/ksalloc"
 #define KSALLOC_PARAM_MAX_POOL	"/sys/module/ksalloc/parameters/max_pool_bytes"
+#define KSALLOC_PARAM_MAX_USER	"/sys/module/ksalloc/parameters/max_user_bytes"
 #define KSALLOC_DEFAULT_MAX_POOL	(64ULL << 20)
 /* Largest framing of the ksalloc fixture's variants. */
 #define KSALLOC_TEST_MAX_FRAMES	8U
@@ -1260,6 +1261,93 @@ TEST(framing_quota_boundary)
 		EXPECT_STATUS(fd, .framing = framing);
 		EXPECT_EQ(0, close(fd));
 	}
+}
+
+/* Reads or writes a module parameter; returns 0 or -errno. */
+static int param_io(const char *path, unsigned long long *value, bool write)
+{
+	FILE *f = fopen(path, write ? "w" : "r");
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	if (write ? fprintf(f, "%llu\n", *value) < 0 : fscanf(f, "%llu", value) != 1)
+		err = -EIO;
+	if (fclose(f) && !err)
+		err = -errno;
+	return err;
+}
+
+/*
+ * Sets the framing of @fd as user @uid (a child process; the parent holds
+ * @fd too). Returns set_framing()'s result, or -ECHILD if that did not run.
+ */
+static int set_framing_as(uid_t uid, int fd, const struct ksalloc_framing *f)
+{
+	int status, err;
+	pid_t pid;
+
+	pid = fork();
+	if (!pid) {
+		if (setresuid(uid, uid, uid))
+			_exit(255);
+		err = set_framing(fd, f);
+		_exit(err < 0 ? -err : 0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) == 255)
+		return -ECHILD;
+	return -WEXITSTATUS(status);
+}
+
+/*
+ * max_user_bytes bounds the pools of one user's allocators together; a pool
+ * is charged to the user who sets the framing, and uncharged at release.
+ * Users 4243 and 4244 own nothing else here (root's allocators, such as the
+ * sample module's, would count against root's budget).
+ */
+TEST(framing_user_quota)
+{
+	/* 16 frames of 64 KiB: 1 MiB, the limit set here. */
+	struct ksalloc_framing big = {
+		.pool_type = KSALLOC_POOL_ATOMIC,
+		.frames = 16,
+		.frame_size = 65536,
+	};
+	struct ksalloc_framing small = {
+		.pool_type = KSALLOC_POOL_ATOMIC,
+		.frames = 1,
+		.frame_size = 4096,
+	};
+	unsigned long long saved, limit = 1 << 20;
+	const uid_t user = 4243, other = 4244;
+	int fd[4], i;
+
+	ASSERT_EQ(0, param_io(KSALLOC_PARAM_MAX_USER, &saved, false));
+	if (param_io(KSALLOC_PARAM_MAX_USER, &limit, true))
+		SKIP(return, "cannot write %s (not root?)", KSALLOC_PARAM_MAX_USER);
+	for (i = 0; i < 4; i++)
+		fd[i] = ksalloc_open(0);
+
+	EXPECT_EQ(0, set_framing_as(user, fd[0], &big));
+	/* The user's allocators hold the limit: one page more is refused. */
+	EXPECT_EQ(-EDQUOT, set_framing_as(user, fd[1], &small));
+	EXPECT_STATUS(fd[1], .framing = { 0 });
+	/* Another user has a budget of its own. */
+	EXPECT_EQ(0, set_framing_as(other, fd[2], &small));
+
+	/* Released: uncharged, so the framing fits now. */
+	EXPECT_EQ(0, close(fd[0]));
+	EXPECT_EQ(0, set_framing_as(user, fd[1], &small));
+	EXPECT_EQ(-EDQUOT, set_framing_as(user, fd[3], &big));
+	/* 0 is no limit. */
+	limit = 0;
+	EXPECT_EQ(0, param_io(KSALLOC_PARAM_MAX_USER, &limit, true));
+	EXPECT_EQ(0, set_framing_as(user, fd[3], &big));
+
+	for (i = 1; i < 4; i++)
+		EXPECT_EQ(0, close(fd[i]));
+	EXPECT_EQ(0, param_io(KSALLOC_PARAM_MAX_USER, &saved, true));
 }
 
 TEST_HARNESS_MAIN
