@@ -10,10 +10,10 @@
  * lockless inbox, and is freed there; the rest (and those for an inbox that
  * is full) are freed by the taker, the kthread's after it has offered the
  * CPU to others, so that frames are held across preemption and interrupts.
- * The pool is twice what the inboxes can hold, so it runs dry only now and
- * then (-EAGAIN is counted, not an error). The run lasts until the actors
- * have done stress_ops operations (allocations plus frees, 10 million by
- * default), or fails when stress_seconds pass first.
+ * The pool is half again what the inboxes can hold, so it runs dry only when
+ * they all fill (-EAGAIN is counted, not an error). The run lasts until the
+ * actors have done stress_ops operations (allocations plus frees, 10 million
+ * by default), or fails when stress_seconds pass first.
  *
  * Every frame is accounted for. The test first takes every frame once, to
  * learn the pool's addresses; beside them it keeps the stamp of each frame's
@@ -64,10 +64,10 @@ module_param_named(stress_ops, ksalloc_stress_ops, ulong, 0644);
 MODULE_PARM_DESC(stress_ops,
 		 "Operations (allocations + frees) the ksalloc_stress run must reach (default 10000000)");
 
-static unsigned int ksalloc_stress_seconds = 200;
+static unsigned int ksalloc_stress_seconds = 240;
 module_param_named(stress_seconds, ksalloc_stress_seconds, uint, 0644);
 MODULE_PARM_DESC(stress_seconds,
-		 "Time limit of the ksalloc_stress run: it fails if stress_ops are not reached (default 200; KUnit stops a case at 300)");
+		 "Time limit of the ksalloc_stress run: it fails if stress_ops are not reached (default 240; KUnit stops a case at 300)");
 
 #define KSALLOC_STRESS_WAIT	(10 * HZ)
 
@@ -130,7 +130,7 @@ static const char * const ksalloc_stress_ctx_names[] = {
 /* Frames taken per step: the timers' steps are short, interrupts are off. */
 static const unsigned int ksalloc_stress_batch[] = { 8, 4, 2 };
 #define KSALLOC_STRESS_BATCH_MAX	8
-#define KSALLOC_STRESS_FRAMES_PER_ACTOR	16
+#define KSALLOC_STRESS_FRAMES_PER_ACTOR	12
 #define KSALLOC_STRESS_INBOX_MAX	8
 #define KSALLOC_STRESS_PERIOD_NS	(100 * NSEC_PER_USEC)
 
@@ -186,7 +186,6 @@ struct ksalloc_stress_actor {
 };
 
 struct ksalloc_stress_run {
-	struct kunit *test;
 	struct file *file;
 	struct ksalloc_functiontable table;
 	u32 frames;
@@ -513,7 +512,6 @@ static struct ksalloc_stress_run *ksalloc_stress_setup(struct kunit *test)
 
 	run = kunit_kzalloc(test, sizeof(*run), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, run);
-	run->test = test;
 	run->nr_actors = nr_cpus * KSALLOC_STRESS_CONTEXTS;
 	run->frames = run->nr_actors * KSALLOC_STRESS_FRAMES_PER_ACTOR;
 	run->actors = kunit_kcalloc(test, run->nr_actors, sizeof(*run->actors),
