@@ -1,0 +1,1277 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit stress and lifetime tests for ksalloc, through its exported API only.
+ *
+ * Suite ksalloc_stress: every online CPU takes and returns frames of one
+ * allocator at once from three contexts, each an "actor": a kthread bound to
+ * the CPU, a soft hrtimer (softirq) and a hard hrtimer (hard IRQ) pinned to
+ * it. Every other frame an actor takes goes to another actor (round robin
+ * over all the others, so across CPUs and contexts) through that actor's
+ * lockless inbox, and is freed there; the rest (and those for an inbox that
+ * is full) are freed by the taker, the kthread's after it has offered the
+ * CPU to others, so that frames are held across preemption and interrupts.
+ * The pool is half again what the inboxes can hold, so it runs dry only when
+ * they all fill (-EAGAIN is counted, not an error). The run lasts until the
+ * actors have done stress_ops operations (allocations plus frees, 10 million
+ * by default), or fails when stress_seconds pass first.
+ *
+ * Every frame is accounted for. The test first takes every frame once, to
+ * learn the pool's addresses; beside them it keeps the stamp of each frame's
+ * current holder (actor and sequence number, never 0; 0 while free), set with
+ * xchg when the frame is taken, so a frame handed out twice finds a stamp
+ * already there, and cleared with cmpxchg against the stamp written in the
+ * frame when it is freed, so a frame freed twice, or one whose stamp a second
+ * holder overwrote, is caught. At the end every stamp is clear, the frees
+ * equal the allocations, the allocator's counters equal the test's own, and
+ * every frame can be taken once more, then none.
+ *
+ * Suite ksalloc_lifetime: the races of a release, in loops, each iteration
+ * waiting until the allocator is gone (the module reference it holds is
+ * dropped) before the next: the last fput() in hard IRQ against the owner's,
+ * the release of an allocator with requests pending against frees from hard
+ * IRQ, and ksalloc_cancel_request() against the grant a hard-IRQ free makes.
+ * Only legal clients: a frame is freed only while its freer's reference is
+ * held, or from a request completion, which ksalloc runs before the release
+ * of the allocator finishes.
+ *
+ * KUnit fails a case only for reports in its own thread, so every case also
+ * checks that the kernel was not tainted by a warning (W) or a KASAN or slab
+ * report (B) meanwhile, and that lockdep is still on: reports from the
+ * actors' kthreads and interrupts fail the case too.
+ */
+
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/cpumask.h>
+#include <linux/debug_locks.h>
+#include <linux/delay.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/hrtimer.h>
+#include <linux/kthread.h>
+#include <linux/ksalloc.h>
+#include <linux/llist.h>
+#include <linux/module.h>
+#include <linux/panic.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+
+MODULE_IMPORT_NS(KSALLOC);
+
+static unsigned long ksalloc_stress_ops = 10000000;
+module_param_named(stress_ops, ksalloc_stress_ops, ulong, 0644);
+MODULE_PARM_DESC(stress_ops,
+		 "Operations (allocations + frees) the ksalloc_stress run must reach (default 10000000)");
+
+static unsigned int ksalloc_stress_seconds = 240;
+module_param_named(stress_seconds, ksalloc_stress_seconds, uint, 0644);
+MODULE_PARM_DESC(stress_seconds,
+		 "Time limit of the ksalloc_stress run: it fails if stress_ops are not reached (default 240; KUnit stops a case at 300)");
+
+#define KSALLOC_STRESS_WAIT	(10 * HZ)
+
+/* Reports from any context, as taints and lockdep's state. */
+struct ksalloc_watch {
+	bool warned;
+	bool bad_page;
+	bool locks;
+};
+
+static void ksalloc_watch_start(struct ksalloc_watch *w)
+{
+	w->warned = test_taint(TAINT_WARN);
+	w->bad_page = test_taint(TAINT_BAD_PAGE);
+	w->locks = debug_locks;
+}
+
+static void ksalloc_watch_check(struct kunit *test, const struct ksalloc_watch *w)
+{
+	KUNIT_EXPECT_FALSE_MSG(test, !w->warned && test_taint(TAINT_WARN),
+			       "the kernel warned (taint W) during the test: see its log");
+	KUNIT_EXPECT_FALSE_MSG(test, !w->bad_page && test_taint(TAINT_BAD_PAGE),
+			       "a KASAN or slab report (taint B) during the test: see the log");
+	KUNIT_EXPECT_FALSE_MSG(test, w->locks && !debug_locks,
+			       "lockdep turned itself off during the test: see its report");
+}
+
+static struct ksalloc_framing ksalloc_stress_framing(u32 frames, u32 size)
+{
+	return (struct ksalloc_framing){
+		.pool_type = KSALLOC_POOL_ATOMIC,
+		.frames = frames,
+		.frame_size = size,
+		.alignment = 63,
+	};
+}
+
+static struct ksalloc_status ksalloc_stress_status(struct kunit *test,
+						   struct file *file)
+{
+	struct ksalloc_status status;
+
+	KUNIT_ASSERT_EQ(test, 0, ksalloc_get_status(file, &status));
+	return status;
+}
+
+/* ---- suite ksalloc_stress ---- */
+
+enum ksalloc_stress_ctx {
+	KSALLOC_STRESS_THREAD,
+	KSALLOC_STRESS_SOFTIRQ,
+	KSALLOC_STRESS_HARDIRQ,
+	KSALLOC_STRESS_CONTEXTS
+};
+
+static const char * const ksalloc_stress_ctx_names[] = {
+	"thread", "softirq", "hardirq",
+};
+
+/* Frames taken per step: the timers' steps are short, interrupts are off. */
+static const unsigned int ksalloc_stress_batch[] = { 8, 4, 2 };
+#define KSALLOC_STRESS_BATCH_MAX	8
+#define KSALLOC_STRESS_FRAMES_PER_ACTOR	12
+#define KSALLOC_STRESS_INBOX_MAX	8
+#define KSALLOC_STRESS_PERIOD_NS	(100 * NSEC_PER_USEC)
+
+enum ksalloc_stress_error {
+	KSALLOC_STRESS_ERR_DUPLICATE,	/* taken while another holder has it */
+	KSALLOC_STRESS_ERR_STAMP,	/* freed by a holder whose stamp is gone */
+	KSALLOC_STRESS_ERR_FOREIGN,	/* not one of the pool's frames */
+	KSALLOC_STRESS_ERR_ALLOCATE,	/* allocate_frame failed otherwise */
+	KSALLOC_STRESS_ERR_CONTEXT,	/* an actor ran in the wrong context */
+	KSALLOC_STRESS_ERRORS
+};
+
+static const char * const ksalloc_stress_error_names[] = {
+	"frames handed out twice", "frees without the holder's stamp",
+	"frames not of the pool", "allocate_frame errors other than -EAGAIN",
+	"actors in the wrong context or CPU",
+};
+
+/* What the test writes in each frame it holds. */
+struct ksalloc_stress_frame {
+	struct llist_node node;	/* in the inbox of the actor it was sent to */
+	u64 stamp;		/* the holder's: actor id + 1 << 40 | sequence */
+};
+
+struct ksalloc_stress_run;
+
+/*
+ * One context on one CPU. The counters are written by the actor only and
+ * read by the test thread while it runs, hence WRITE_ONCE()/READ_ONCE().
+ */
+struct ksalloc_stress_actor {
+	struct ksalloc_stress_run *run;
+	unsigned int id;
+	unsigned int cpu;
+	enum ksalloc_stress_ctx ctx;
+	enum hrtimer_mode mode;
+	struct llist_head inbox;
+	atomic_t queued;	/* frames sent to @inbox and not yet taken */
+	struct hrtimer timer;
+	struct task_struct *task;
+	u64 seq;
+	unsigned int next;
+	void *kept[KSALLOC_STRESS_BATCH_MAX];
+	unsigned int nr_kept;
+	u64 allocs;
+	u64 frees;
+	u64 again;
+	u64 sent;
+	u64 sent_remote;
+	u64 inbox_full;
+	u64 received;
+	u64 steps;
+};
+
+struct ksalloc_stress_run {
+	struct file *file;
+	struct ksalloc_functiontable table;
+	u32 frames;
+	void **addrs;		/* the pool's frames, sorted */
+	atomic64_t *held;	/* by index in @addrs: the holder's stamp, or 0 */
+	unsigned int nr_actors;
+	struct ksalloc_stress_actor *actors;
+	bool stop;		/* tells the timers to stop */
+	bool stopped;
+	u64 drained;		/* frames freed from the inboxes at the end */
+	atomic_t errors[KSALLOC_STRESS_ERRORS];
+	atomic_t first_error_taken;
+	char first_error[128];
+};
+
+static void ksalloc_stress_inc(u64 *counter)
+{
+	WRITE_ONCE(*counter, *counter + 1);
+}
+
+static int ksalloc_stress_cmp(const void *a, const void *b)
+{
+	unsigned long x = (unsigned long)*(void * const *)a;
+	unsigned long y = (unsigned long)*(void * const *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The index of @frame among the pool's frames, or -1. A binary search of our
+ * own, without bsearch()'s indirect calls: it runs at every allocation and free.
+ */
+static long ksalloc_stress_index(const struct ksalloc_stress_run *run,
+				 const void *frame)
+{
+	unsigned long lo = 0, hi = run->frames, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (run->addrs[mid] == frame)
+			return mid;
+		if ((unsigned long)run->addrs[mid] < (unsigned long)frame)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static void ksalloc_stress_error(struct ksalloc_stress_run *run,
+				 enum ksalloc_stress_error e,
+				 const struct ksalloc_stress_actor *me,
+				 const void *frame, u64 a, u64 b)
+{
+	atomic_inc(&run->errors[e]);
+	/* The first one is described; snprintf() works in any context. */
+	if (!atomic_xchg(&run->first_error_taken, 1))
+		snprintf(run->first_error, sizeof(run->first_error),
+			 "%s: actor %u (%s, CPU %u), frame %p, %#llx %#llx",
+			 ksalloc_stress_error_names[e], me->id,
+			 ksalloc_stress_ctx_names[me->ctx], me->cpu, frame, a, b);
+}
+
+static bool ksalloc_stress_right_context(const struct ksalloc_stress_actor *me)
+{
+	if (raw_smp_processor_id() != me->cpu)
+		return false;
+	switch (me->ctx) {
+	case KSALLOC_STRESS_THREAD:
+		return !in_interrupt() && !irqs_disabled();
+	case KSALLOC_STRESS_SOFTIRQ:
+		return in_serving_softirq() && !in_hardirq();
+	case KSALLOC_STRESS_HARDIRQ:
+		return in_hardirq();
+	default:
+		return false;
+	}
+}
+
+/* Stamps a frame just taken; returns it, or NULL if it is not ours to use. */
+static struct ksalloc_stress_frame *
+ksalloc_stress_claim(struct ksalloc_stress_actor *me, void *frame)
+{
+	struct ksalloc_stress_run *run = me->run;
+	struct ksalloc_stress_frame *f = frame;
+	long i = ksalloc_stress_index(run, frame);
+	u64 stamp, old;
+
+	if (i < 0) {
+		/* Not written to: it is not ours. Given back, it counts as freed. */
+		ksalloc_stress_error(run, KSALLOC_STRESS_ERR_FOREIGN, me, frame, 0, 0);
+		run->table.free_frame(run->file, frame);
+		ksalloc_stress_inc(&me->frees);
+		return NULL;
+	}
+	stamp = (u64)(me->id + 1) << 40 | ++me->seq;
+	old = atomic64_xchg(&run->held[i], stamp);
+	if (old)
+		ksalloc_stress_error(run, KSALLOC_STRESS_ERR_DUPLICATE, me, frame,
+				     old, stamp);
+	f->stamp = stamp;
+	return f;
+}
+
+static void ksalloc_stress_free(struct ksalloc_stress_actor *me,
+				struct ksalloc_stress_frame *f)
+{
+	struct ksalloc_stress_run *run = me->run;
+	long i = ksalloc_stress_index(run, f);
+	u64 stamp = f->stamp, old;
+
+	if (i < 0) {
+		ksalloc_stress_error(run, KSALLOC_STRESS_ERR_FOREIGN, me, f, stamp, 0);
+	} else {
+		old = atomic64_cmpxchg(&run->held[i], stamp, 0);
+		if (old != stamp)
+			ksalloc_stress_error(run, KSALLOC_STRESS_ERR_STAMP, me, f,
+					     stamp, old);
+	}
+	/* Freed even then: ksalloc's own misuse check gets to see it too. */
+	run->table.free_frame(run->file, f);
+	ksalloc_stress_inc(&me->frees);
+}
+
+/*
+ * Hands @f to the next actor in turn, which frees it, unless that actor's
+ * inbox is full: returns false then. The bound keeps frames from piling up
+ * behind a softirq actor that ksoftirqd runs late.
+ */
+static bool ksalloc_stress_send(struct ksalloc_stress_actor *me,
+				struct ksalloc_stress_frame *f)
+{
+	struct ksalloc_stress_run *run = me->run;
+	struct ksalloc_stress_actor *to;
+
+	to = &run->actors[(me->id + 1 + me->next++ % (run->nr_actors - 1)) %
+			  run->nr_actors];
+	if (atomic_read(&to->queued) >= KSALLOC_STRESS_INBOX_MAX) {
+		ksalloc_stress_inc(&me->inbox_full);
+		return false;
+	}
+	/* Counted first, so the receiver never subtracts more than was added. */
+	atomic_inc(&to->queued);
+	/* llist_add() is a full barrier: the stamp is visible to @to first. */
+	llist_add(&f->node, &to->inbox);
+	ksalloc_stress_inc(&me->sent);
+	if (to->cpu != me->cpu)
+		ksalloc_stress_inc(&me->sent_remote);
+	return true;
+}
+
+static void ksalloc_stress_free_kept(struct ksalloc_stress_actor *me)
+{
+	while (me->nr_kept)
+		ksalloc_stress_free(me, me->kept[--me->nr_kept]);
+}
+
+/*
+ * One step of an actor, in its context: free what others sent it and what it
+ * kept, take up to a batch of frames, send every other one away, keep the
+ * rest.
+ */
+static void ksalloc_stress_step(struct ksalloc_stress_actor *me)
+{
+	struct ksalloc_stress_run *run = me->run;
+	struct llist_node *in = llist_del_all(&me->inbox);
+	struct ksalloc_stress_frame *f, *next;
+	unsigned int i, n = 0;
+	void *frame;
+	int err;
+
+	if (!ksalloc_stress_right_context(me))
+		ksalloc_stress_error(run, KSALLOC_STRESS_ERR_CONTEXT, me, NULL,
+				     raw_smp_processor_id(), preempt_count());
+	llist_for_each_entry_safe(f, next, in, node) {
+		ksalloc_stress_inc(&me->received);
+		ksalloc_stress_free(me, f);
+		n++;
+	}
+	atomic_sub(n, &me->queued);
+	ksalloc_stress_free_kept(me);
+
+	for (i = 0; i < ksalloc_stress_batch[me->ctx]; i++) {
+		err = run->table.allocate_frame(run->file, &frame);
+		if (err) {
+			if (err == -EAGAIN && !frame)
+				ksalloc_stress_inc(&me->again);
+			else
+				ksalloc_stress_error(run, KSALLOC_STRESS_ERR_ALLOCATE,
+						     me, frame, -err, 0);
+			break;
+		}
+		ksalloc_stress_inc(&me->allocs);
+		f = ksalloc_stress_claim(me, frame);
+		if (!f)
+			continue;
+		if (!(me->seq & 1) || !ksalloc_stress_send(me, f))
+			me->kept[me->nr_kept++] = f;
+	}
+	ksalloc_stress_inc(&me->steps);
+}
+
+static enum hrtimer_restart ksalloc_stress_tick(struct hrtimer *timer)
+{
+	struct ksalloc_stress_actor *me =
+		container_of(timer, struct ksalloc_stress_actor, timer);
+
+	if (READ_ONCE(me->run->stop))
+		return HRTIMER_NORESTART;
+	ksalloc_stress_step(me);
+	/* A timer keeps nothing from one tick to the next. */
+	ksalloc_stress_free_kept(me);
+	hrtimer_forward_now(timer, ns_to_ktime(KSALLOC_STRESS_PERIOD_NS));
+	return HRTIMER_RESTART;
+}
+
+static int ksalloc_stress_thread(void *data)
+{
+	struct ksalloc_stress_actor *me = data;
+	unsigned int i;
+
+	/* This CPU's timers follow this actor: started here, they are pinned here. */
+	for (i = 1; i < KSALLOC_STRESS_CONTEXTS; i++)
+		hrtimer_start(&me[i].timer, ns_to_ktime(KSALLOC_STRESS_PERIOD_NS),
+			      me[i].mode);
+	while (!kthread_should_stop()) {
+		ksalloc_stress_step(me);
+		/* Frames kept across this are freed next step: others run meanwhile. */
+		cond_resched();
+	}
+	ksalloc_stress_free_kept(me);
+	return 0;
+}
+
+/* Stops every actor and frees what the inboxes hold. Runs once. */
+static void ksalloc_stress_stop(struct ksalloc_stress_run *run)
+{
+	struct ksalloc_stress_frame *f, *next;
+	struct llist_node *in;
+	unsigned int i;
+
+	if (run->stopped)
+		return;
+	run->stopped = true;
+	WRITE_ONCE(run->stop, true);
+	/* The threads first: they start the timers. */
+	for (i = 0; i < run->nr_actors; i++) {
+		if (run->actors[i].task)
+			kthread_stop(run->actors[i].task);
+		run->actors[i].task = NULL;
+	}
+	for (i = 0; i < run->nr_actors; i++)
+		if (run->actors[i].ctx != KSALLOC_STRESS_THREAD)
+			hrtimer_cancel(&run->actors[i].timer);
+	/* Nobody sends any more: what is left in the inboxes is freed here. */
+	for (i = 0; i < run->nr_actors; i++) {
+		in = llist_del_all(&run->actors[i].inbox);
+		llist_for_each_entry_safe(f, next, in, node) {
+			ksalloc_stress_free(&run->actors[i], f);
+			run->drained++;
+		}
+	}
+}
+
+static void ksalloc_stress_cleanup(void *data)
+{
+	struct ksalloc_stress_run *run = data;
+
+	ksalloc_stress_stop(run);
+	fput(run->file);
+}
+
+/*
+ * Takes every frame: they must be run->frames distinct frames (learnt into
+ * run->addrs when @learn, else found there), and one more must fail with
+ * -EAGAIN. Then returns them. Returns the frames taken.
+ */
+static u32 ksalloc_stress_take_all(struct kunit *test,
+				   struct ksalloc_stress_run *run, bool learn)
+{
+	void **got = kunit_kcalloc(test, run->frames, sizeof(*got), GFP_KERNEL);
+	u32 n, i, missing = 0, twice = 0;
+	void *frame;
+	long k;
+
+	KUNIT_ASSERT_NOT_NULL(test, got);
+	for (n = 0; n < run->frames; n++)
+		if (run->table.allocate_frame(run->file, &got[n]))
+			break;
+	KUNIT_EXPECT_EQ_MSG(test, n, run->frames, "frames lost: only %u of %u could be taken",
+			    n, run->frames);
+	KUNIT_EXPECT_EQ(test, -EAGAIN, run->table.allocate_frame(run->file, &frame));
+	if (frame)	/* one too many: it goes back */
+		run->table.free_frame(run->file, frame);
+
+	if (learn) {
+		memcpy(run->addrs, got, n * sizeof(*got));
+		sort(run->addrs, n, sizeof(*run->addrs), ksalloc_stress_cmp, NULL);
+		for (i = 1; i < n; i++)
+			twice += run->addrs[i] == run->addrs[i - 1];
+	} else {
+		for (i = 0; i < n; i++) {
+			k = ksalloc_stress_index(run, got[i]);
+			if (k < 0)
+				missing++;
+			else if (atomic64_xchg(&run->held[k], 1))
+				twice++;
+		}
+		for (i = 0; i < run->frames; i++)
+			atomic64_set(&run->held[i], 0);
+	}
+	KUNIT_EXPECT_EQ_MSG(test, twice, 0, "frames handed out twice");
+	KUNIT_EXPECT_EQ_MSG(test, missing, 0, "frames that are not the pool's");
+	for (i = 0; i < n; i++)
+		run->table.free_frame(run->file, got[i]);
+	return n;
+}
+
+static struct ksalloc_stress_run *ksalloc_stress_setup(struct kunit *test)
+{
+	unsigned int cpu, c, nr_cpus = num_online_cpus(), n = 0;
+	struct ksalloc_stress_run *run;
+	struct ksalloc_framing framing;
+
+	run = kunit_kzalloc(test, sizeof(*run), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, run);
+	run->nr_actors = nr_cpus * KSALLOC_STRESS_CONTEXTS;
+	run->frames = run->nr_actors * KSALLOC_STRESS_FRAMES_PER_ACTOR;
+	run->actors = kunit_kcalloc(test, run->nr_actors, sizeof(*run->actors),
+				    GFP_KERNEL);
+	run->addrs = kunit_kcalloc(test, run->frames, sizeof(*run->addrs),
+				   GFP_KERNEL);
+	run->held = kunit_kcalloc(test, run->frames, sizeof(*run->held),
+				  GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, run->actors);
+	KUNIT_ASSERT_NOT_NULL(test, run->addrs);
+	KUNIT_ASSERT_NOT_NULL(test, run->held);
+
+	for_each_online_cpu(cpu) {
+		if (n == run->nr_actors)
+			break;
+		for (c = 0; c < KSALLOC_STRESS_CONTEXTS; c++, n++) {
+			struct ksalloc_stress_actor *a = &run->actors[n];
+
+			a->run = run;
+			a->id = n;
+			a->cpu = cpu;
+			a->ctx = c;
+			init_llist_head(&a->inbox);
+			if (c == KSALLOC_STRESS_THREAD)
+				continue;
+			a->mode = c == KSALLOC_STRESS_HARDIRQ ?
+				  HRTIMER_MODE_REL_PINNED_HARD :
+				  HRTIMER_MODE_REL_PINNED_SOFT;
+			hrtimer_init(&a->timer, CLOCK_MONOTONIC, a->mode);
+			a->timer.function = ksalloc_stress_tick;
+		}
+	}
+	/* CPUs that went offline meanwhile leave no actor unset. */
+	run->nr_actors = n;
+
+	framing = ksalloc_stress_framing(run->frames,
+					 sizeof(struct ksalloc_stress_frame));
+	run->file = ksalloc_create(&framing);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, run->file);
+	/* From here on the actors are stopped and the allocator released at the end. */
+	run->stopped = false;
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ksalloc_stress_cleanup,
+							   run));
+	KUNIT_ASSERT_EQ(test, 0, ksalloc_get_functiontable(run->file, &run->table));
+	KUNIT_ASSERT_EQ(test, ksalloc_stress_take_all(test, run, true), run->frames);
+	return run;
+}
+
+struct ksalloc_stress_sum {
+	u64 allocs, frees, again, sent, sent_remote, inbox_full, received, steps;
+};
+
+static void ksalloc_stress_add(struct ksalloc_stress_sum *s,
+			       const struct ksalloc_stress_actor *a)
+{
+	s->allocs += READ_ONCE(a->allocs);
+	s->frees += READ_ONCE(a->frees);
+	s->again += READ_ONCE(a->again);
+	s->sent += READ_ONCE(a->sent);
+	s->sent_remote += READ_ONCE(a->sent_remote);
+	s->inbox_full += READ_ONCE(a->inbox_full);
+	s->received += READ_ONCE(a->received);
+	s->steps += READ_ONCE(a->steps);
+}
+
+static u64 ksalloc_stress_ops_done(const struct ksalloc_stress_run *run)
+{
+	u64 ops = 0;
+	unsigned int i;
+
+	for (i = 0; i < run->nr_actors; i++)
+		ops += READ_ONCE(run->actors[i].allocs) +
+		       READ_ONCE(run->actors[i].frees);
+	return ops;
+}
+
+static u64 ksalloc_stress_rate(u64 ops, u64 ns)
+{
+	return ns ? div64_u64(ops * NSEC_PER_SEC, ns) : 0;
+}
+
+static void ksalloc_table_all_contexts_all_cpus(struct kunit *test)
+{
+	struct ksalloc_stress_sum ctx[KSALLOC_STRESS_CONTEXTS] = {}, all = {};
+	u64 target = ksalloc_stress_ops, ops, ns;
+	struct ksalloc_stress_run *run;
+	struct ksalloc_status status;
+	struct ksalloc_watch watch;
+	ktime_t start, deadline;
+	unsigned int i, e;
+
+	ksalloc_watch_start(&watch);
+	run = ksalloc_stress_setup(test);
+
+	for (i = 0; i < run->nr_actors; i += KSALLOC_STRESS_CONTEXTS) {
+		struct ksalloc_stress_actor *a = &run->actors[i];
+		struct task_struct *t;
+
+		t = kthread_create_on_cpu(ksalloc_stress_thread, a, a->cpu,
+					  "ksalloc_stress/%u");
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+		a->task = t;
+		wake_up_process(t);
+	}
+	start = ktime_get();
+	deadline = ktime_add(start, ktime_set(ksalloc_stress_seconds, 0));
+	do {
+		msleep(100);
+		ops = ksalloc_stress_ops_done(run);
+	} while (ops < target && ktime_before(ktime_get(), deadline));
+	ns = ktime_to_ns(ktime_sub(ktime_get(), start));
+	ksalloc_stress_stop(run);
+
+	for (i = 0; i < run->nr_actors; i++) {
+		ksalloc_stress_add(&ctx[run->actors[i].ctx], &run->actors[i]);
+		ksalloc_stress_add(&all, &run->actors[i]);
+	}
+	ops = all.allocs + all.frees;
+	kunit_info(test, "%u CPUs, %u frames: %llu operations in %llu ms, %llu/s (target %llu)\n",
+		   run->nr_actors / KSALLOC_STRESS_CONTEXTS, run->frames, ops,
+		   div_u64(ns, NSEC_PER_MSEC), ksalloc_stress_rate(ops, ns), target);
+	for (i = 0; i < KSALLOC_STRESS_CONTEXTS; i++)
+		kunit_info(test, "%s: %llu allocs %llu frees (%llu/s) in %llu steps, %llu -EAGAIN, sent %llu (%llu to other CPUs, %llu kept: inbox full), received %llu\n",
+			   ksalloc_stress_ctx_names[i], ctx[i].allocs, ctx[i].frees,
+			   ksalloc_stress_rate(ctx[i].allocs + ctx[i].frees, ns),
+			   ctx[i].steps, ctx[i].again, ctx[i].sent,
+			   ctx[i].sent_remote, ctx[i].inbox_full, ctx[i].received);
+	kunit_info(test, "freed from the inboxes at the end: %llu\n", run->drained);
+
+	KUNIT_EXPECT_GE_MSG(test, ops, target,
+			    "%llu operations in the %u s limit (%llu/s): raise stress_seconds or lower stress_ops",
+			    ops, ksalloc_stress_seconds, ksalloc_stress_rate(ops, ns));
+	for (e = 0; e < KSALLOC_STRESS_ERRORS; e++)
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&run->errors[e]), 0, "%s",
+				    ksalloc_stress_error_names[e]);
+	if (atomic_read(&run->first_error_taken))
+		kunit_err(test, "first error: %s\n", run->first_error);
+
+	/* Every frame accounted for: none held, each taken frame freed once. */
+	for (e = 0, i = 0; i < run->frames; i++)
+		e += atomic64_read(&run->held[i]) != 0;
+	KUNIT_EXPECT_EQ_MSG(test, e, 0, "frames still marked held after the run");
+	KUNIT_EXPECT_EQ(test, all.allocs, all.frees);
+	KUNIT_EXPECT_EQ(test, all.sent, all.received + run->drained);
+	for (i = 0; i < KSALLOC_STRESS_CONTEXTS; i++) {
+		KUNIT_EXPECT_GT_MSG(test, ctx[i].allocs, 0, "no allocation in %s context",
+				    ksalloc_stress_ctx_names[i]);
+		KUNIT_EXPECT_GT_MSG(test, ctx[i].received, 0, "%s context received no frame",
+				    ksalloc_stress_ctx_names[i]);
+	}
+	if (run->nr_actors > KSALLOC_STRESS_CONTEXTS)
+		KUNIT_EXPECT_GT(test, all.sent_remote, 0);
+
+	status = ksalloc_stress_status(test, run->file);
+	KUNIT_EXPECT_EQ(test, status.allocated_frames, 0);
+	KUNIT_EXPECT_EQ(test, status.total_allocations, run->frames + all.allocs);
+	KUNIT_EXPECT_EQ(test, status.failed_allocations, 1 + all.again);
+	KUNIT_EXPECT_EQ(test, status.misuse_events, 0);
+	KUNIT_EXPECT_EQ(test, status.waiters, 0);
+	KUNIT_EXPECT_LE(test, status.peak_allocated_frames, run->frames);
+
+	/* None lost: every frame can be taken once more, then none. */
+	KUNIT_EXPECT_EQ(test, ksalloc_stress_take_all(test, run, false), run->frames);
+	KUNIT_EXPECT_EQ(test, ksalloc_stress_status(test, run->file).allocated_frames, 0);
+	ksalloc_watch_check(test, &watch);
+}
+
+static struct kunit_case ksalloc_stress_cases[] = {
+	KUNIT_CASE_SLOW(ksalloc_table_all_contexts_all_cpus),
+	{}
+};
+
+static struct kunit_suite ksalloc_stress_suite = {
+	.name = "ksalloc_stress",
+	.test_cases = ksalloc_stress_cases,
+};
+
+/* ---- suite ksalloc_lifetime ---- */
+
+#define KSALLOC_LIFE_FRAMES	4
+#define KSALLOC_LIFE_TICK_NS	(50 * NSEC_PER_USEC)
+#define KSALLOC_LIFE_ITERATIONS	200
+
+/*
+ * Waiting for a release: every allocator holds a reference to the module that
+ * provides it (rmmod fails while one exists), so the release is over when
+ * that count is back where it was. Built in, or without module unloading,
+ * there is no count to read: the release is then only flushed.
+ */
+struct ksalloc_life_module {
+	struct module *owner;
+	int base;
+};
+
+static int ksalloc_life_refs(struct module *owner)
+{
+#ifdef CONFIG_MODULE_UNLOAD
+	return module_refcount(owner);
+#else
+	return 0;
+#endif
+}
+
+static bool ksalloc_life_refs_below(struct module *owner, int refs)
+{
+	unsigned long end = jiffies + KSALLOC_STRESS_WAIT;
+
+	flush_delayed_fput();
+	while (ksalloc_life_refs(owner) >= refs) {
+		if (time_after(jiffies, end))
+			return false;
+		usleep_range(200, 1000);
+	}
+	return true;
+}
+
+static void ksalloc_life_module_init(struct kunit *test,
+				     struct ksalloc_life_module *m)
+{
+	struct ksalloc_framing framing = ksalloc_stress_framing(1, 64);
+	struct file *probe = ksalloc_create(&framing);
+	int refs;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, probe);
+	m->owner = IS_ENABLED(CONFIG_MODULE_UNLOAD) ? probe->f_op->owner : NULL;
+	refs = m->owner ? ksalloc_life_refs(m->owner) : 0;
+	fput(probe);
+	if (!m->owner) {
+		flush_delayed_fput();
+		return;
+	}
+	KUNIT_ASSERT_TRUE_MSG(test, ksalloc_life_refs_below(m->owner, refs),
+			      "an allocator still holds its module after its release");
+	m->base = ksalloc_life_refs(m->owner);
+}
+
+/* Waits until every allocator released since the last call is gone. */
+static void ksalloc_life_wait_released(struct kunit *test,
+				       const struct ksalloc_life_module *m)
+{
+	if (!m->owner) {
+		flush_delayed_fput();
+		return;
+	}
+	KUNIT_ASSERT_TRUE_MSG(test, ksalloc_life_refs_below(m->owner, m->base + 1),
+			      "released allocators still hold the module (%d references, %d before)",
+			      ksalloc_life_refs(m->owner), m->base);
+}
+
+/* The free-frame event: static, so it outlives any allocator that calls it. */
+static atomic_t ksalloc_life_events = ATOMIC_INIT(0);
+
+static void ksalloc_life_event(struct file *file, void *context)
+{
+	atomic_inc(&ksalloc_life_events);
+}
+
+/* The hard-IRQ side of a race: a timer that holds frames and maybe a reference. */
+struct ksalloc_life_irq {
+	struct hrtimer timer;
+	struct file *file;
+	struct ksalloc_functiontable table;
+	void *held[KSALLOC_LIFE_FRAMES];
+	unsigned int nr_held;
+	/* In the timer: drop @file once every frame is freed, and stop. */
+	bool own_reference;
+	/* Results, read after @done or hrtimer_cancel(). */
+	struct ksalloc_status seen;
+	u64 allocs;
+	unsigned int ticks;
+	bool wrong_context;
+	struct completion done;
+};
+
+/* One frame taken and given back: the table in use in the same tick. */
+static void ksalloc_life_irq_churn(struct ksalloc_life_irq *irq)
+{
+	void *frame;
+
+	if (!irq->table.allocate_frame(irq->file, &frame)) {
+		irq->allocs++;
+		irq->table.free_frame(irq->file, frame);
+	}
+}
+
+static enum hrtimer_restart ksalloc_life_irq_tick(struct hrtimer *timer)
+{
+	struct ksalloc_life_irq *irq = container_of(timer, struct ksalloc_life_irq,
+						    timer);
+	void *frame;
+
+	irq->wrong_context |= !in_hardirq();
+	irq->ticks++;
+	ksalloc_life_irq_churn(irq);
+	if (!irq->own_reference) {
+		/* On the owner's reference, until cancelled: keep up to two frames. */
+		if (irq->nr_held == 2) {
+			irq->table.free_frame(irq->file, irq->held[0]);
+			irq->held[0] = irq->held[1];
+			irq->nr_held--;
+		}
+		if (!irq->table.allocate_frame(irq->file, &frame)) {
+			irq->allocs++;
+			irq->held[irq->nr_held++] = frame;
+		}
+	} else if (irq->nr_held) {
+		irq->table.free_frame(irq->file, irq->held[--irq->nr_held]);
+	} else {
+		/* Nothing held: the last use, then the last reference maybe. */
+		ksalloc_get_status(irq->file, &irq->seen);
+		fput(irq->file);
+		complete(&irq->done);
+		return HRTIMER_NORESTART;
+	}
+	hrtimer_forward_now(timer, ns_to_ktime(KSALLOC_LIFE_TICK_NS));
+	return HRTIMER_RESTART;
+}
+
+static void ksalloc_life_irq_init(struct ksalloc_life_irq *irq, struct file *file,
+				  const struct ksalloc_functiontable *table,
+				  bool own_reference)
+{
+	memset(irq, 0, sizeof(*irq));
+	hrtimer_init(&irq->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	irq->timer.function = ksalloc_life_irq_tick;
+	irq->file = file;
+	irq->table = *table;
+	irq->own_reference = own_reference;
+	init_completion(&irq->done);
+	if (own_reference)
+		get_file(file);
+}
+
+static void ksalloc_life_irq_start(struct ksalloc_life_irq *irq)
+{
+	hrtimer_start(&irq->timer, ns_to_ktime(KSALLOC_LIFE_TICK_NS),
+		      HRTIMER_MODE_REL_HARD);
+}
+
+static void ksalloc_life_irq_cancel(void *data)
+{
+	struct ksalloc_life_irq *irq = data;
+
+	hrtimer_cancel(&irq->timer);
+}
+
+/* The owner's share of the race: @rounds of taking and returning frames. */
+static u64 ksalloc_life_churn(struct file *file,
+			      const struct ksalloc_functiontable *table,
+			      unsigned int rounds)
+{
+	void *frame[2];
+	u64 allocs = 0;
+	int i, n;
+
+	while (rounds--) {
+		for (n = 0; n < ARRAY_SIZE(frame); n++) {
+			if (table->allocate_frame(file, &frame[n]))
+				break;
+			allocs++;
+		}
+		for (i = 0; i < n; i++)
+			table->free_frame(file, frame[i]);
+		cpu_relax();
+	}
+	return allocs;
+}
+
+enum ksalloc_life_fput {
+	/* A correct client: its timer uses its reference until cancelled. */
+	KSALLOC_LIFE_TIMER_CANCELLED_FIRST,
+	/* The timer has a reference of its own and drops it in hard IRQ. */
+	KSALLOC_LIFE_LAST_FPUT_IN_IRQ,
+};
+
+static const enum ksalloc_life_fput ksalloc_life_fputs[] = {
+	KSALLOC_LIFE_TIMER_CANCELLED_FIRST, KSALLOC_LIFE_LAST_FPUT_IN_IRQ,
+};
+
+static void ksalloc_life_fput_desc(const enum ksalloc_life_fput *v, char *desc)
+{
+	strscpy(desc, *v == KSALLOC_LIFE_TIMER_CANCELLED_FIRST ?
+		"timer_cancelled_first" : "last_fput_in_irq", KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(ksalloc_life_fput, ksalloc_life_fputs, ksalloc_life_fput_desc);
+
+/*
+ * The last reference dropped while a hard-IRQ timer frees frames: either the
+ * owner cancels its timer, returns the frames it held and drops its
+ * reference; or the timer holds a reference of its own (get_file()), frees
+ * its frames and drops that reference in hard IRQ while the owner, using the
+ * table, drops its own at a different moment each iteration. The free-frame
+ * event is on, so the frees queue work that the release must wait for.
+ */
+static void ksalloc_fput_races_irq_free(struct kunit *test)
+{
+	enum ksalloc_life_fput v = *(const enum ksalloc_life_fput *)test->param_value;
+	struct ksalloc_framing framing = ksalloc_stress_framing(KSALLOC_LIFE_FRAMES, 64);
+	unsigned int it, irq_last = 0, owner_last = 0, events;
+	struct ksalloc_status mine = {}, theirs;
+	struct ksalloc_functiontable table;
+	struct ksalloc_life_module m;
+	struct ksalloc_life_irq *irq;
+	struct ksalloc_watch watch;
+	unsigned long left;
+	struct file *file;
+	u64 allocs;
+	int err;
+
+	ksalloc_watch_start(&watch);
+	ksalloc_life_module_init(test, &m);
+	irq = kunit_kzalloc(test, sizeof(*irq), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, irq);
+	hrtimer_init(&irq->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ksalloc_life_irq_cancel,
+							   irq));
+	events = atomic_read(&ksalloc_life_events);
+
+	for (it = 0; it < KSALLOC_LIFE_ITERATIONS; it++) {
+		file = ksalloc_create(&framing);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+		KUNIT_ASSERT_EQ(test, 0, ksalloc_get_functiontable(file, &table));
+		err = ksalloc_enable_free_frame_event(file, ksalloc_life_event, NULL);
+		KUNIT_ASSERT_EQ(test, err, 0);
+		ksalloc_life_irq_init(irq, file, &table,
+				      v == KSALLOC_LIFE_LAST_FPUT_IN_IRQ);
+		if (v == KSALLOC_LIFE_LAST_FPUT_IN_IRQ) {
+			/* Handed over: the timer frees them. */
+			while (irq->nr_held < 2) {
+				err = table.allocate_frame(file, &irq->held[irq->nr_held]);
+				KUNIT_ASSERT_EQ(test, err, 0);
+				irq->nr_held++;
+			}
+		}
+		allocs = irq->nr_held;
+		ksalloc_life_irq_start(irq);
+		/* From no overlap at all to several ticks of it. */
+		allocs += ksalloc_life_churn(file, &table, (it % 20) * 8);
+
+		if (v == KSALLOC_LIFE_TIMER_CANCELLED_FIRST) {
+			hrtimer_cancel(&irq->timer);
+			while (irq->nr_held)
+				table.free_frame(file, irq->held[--irq->nr_held]);
+			mine = ksalloc_stress_status(test, file);
+			KUNIT_EXPECT_EQ(test, mine.allocated_frames, 0);
+			KUNIT_EXPECT_EQ(test, mine.total_allocations, allocs + irq->allocs);
+			KUNIT_EXPECT_EQ(test, mine.misuse_events, 0);
+			fput(file);
+		} else {
+			ksalloc_get_status(file, &mine);
+			fput(file);
+			left = wait_for_completion_timeout(&irq->done, KSALLOC_STRESS_WAIT);
+			KUNIT_ASSERT_GT(test, left, 0);
+			hrtimer_cancel(&irq->timer);
+			theirs = irq->seen;
+			/*
+			 * Each side looked last thing before its fput(), after its
+			 * own last use: the later look (more allocations counted;
+			 * on a tie, fewer frames out) saw every frame back and
+			 * every allocation counted.
+			 */
+			if (theirs.total_allocations > mine.total_allocations ||
+			    (theirs.total_allocations == mine.total_allocations &&
+			     theirs.allocated_frames <= mine.allocated_frames)) {
+				irq_last++;
+			} else {
+				owner_last++;
+				swap(mine, theirs);
+			}
+			KUNIT_EXPECT_EQ(test, theirs.allocated_frames, 0);
+			KUNIT_EXPECT_EQ(test, theirs.total_allocations, allocs + irq->allocs);
+			KUNIT_EXPECT_EQ(test, theirs.misuse_events, 0);
+		}
+		KUNIT_EXPECT_FALSE(test, irq->wrong_context);
+		ksalloc_life_wait_released(test, &m);
+		if (test->status == KUNIT_FAILURE)
+			break;
+	}
+	if (v == KSALLOC_LIFE_LAST_FPUT_IN_IRQ)
+		kunit_info(test, "%u iterations: the timer looked last in %u, the owner in %u; %u events\n",
+			   it, irq_last, owner_last,
+			   atomic_read(&ksalloc_life_events) - events);
+	else
+		kunit_info(test, "%u iterations; %u events\n", it,
+			   atomic_read(&ksalloc_life_events) - events);
+	ksalloc_watch_check(test, &watch);
+}
+
+#define KSALLOC_LIFE_REQUESTS	6
+
+struct ksalloc_life_req {
+	struct ksalloc_request req;
+	struct file *file;
+	unsigned int work_us;	/* a slow client: time spent before freeing */
+	atomic_t *all_calls;	/* if set, counts the calls of every request */
+	void *frame;
+	int error;
+	u32 misuse;		/* the allocator's misuse_events after our free */
+	atomic_t calls;
+	struct completion done;
+};
+
+static void ksalloc_life_req_complete(struct ksalloc_request *req, void *frame,
+				      int error)
+{
+	struct ksalloc_life_req *r = container_of(req, struct ksalloc_life_req, req);
+
+	r->frame = frame;
+	r->error = error;
+	/*
+	 * The frame goes back at once, even when the allocator is being
+	 * released: ksalloc runs every completion before its release ends.
+	 */
+	if (frame) {
+		struct ksalloc_status status;
+
+		udelay(r->work_us);
+		ksalloc_free_frame(r->file, frame);
+		/* A frame freed twice shows when its next holder frees it. */
+		if (!ksalloc_get_status(r->file, &status))
+			r->misuse = status.misuse_events;
+	}
+	atomic_inc(&r->calls);
+	if (r->all_calls)
+		atomic_inc(r->all_calls);
+	complete(&r->done);
+}
+
+static void ksalloc_life_req_init(struct ksalloc_life_req *r, struct file *file,
+				  unsigned int work_us)
+{
+	memset(r, 0, sizeof(*r));
+	r->req.complete = ksalloc_life_req_complete;
+	r->file = file;
+	r->work_us = work_us;
+	init_completion(&r->done);
+}
+
+/*
+ * The release of an allocator with requests pending, against a hard-IRQ
+ * timer that holds every frame and a reference of its own, frees a frame a
+ * tick (each goes to the oldest request, whose completion returns it, after a
+ * while, to the next) and then drops its reference. The owner drops its
+ * reference at a different moment each iteration and then runs the release
+ * as soon as the last reference is gone, while completions still pass frames
+ * along. Each request completes exactly once, with a frame or -ENODEV, and
+ * the granted ones are the oldest.
+ */
+static void ksalloc_submit_request_release_races_irq_free(struct kunit *test)
+{
+	struct ksalloc_framing framing = ksalloc_stress_framing(KSALLOC_LIFE_FRAMES, 64);
+	unsigned int it, i, granted, all_granted = 0, none_granted = 0, mixed = 0;
+	struct ksalloc_functiontable table;
+	struct ksalloc_life_module m;
+	struct ksalloc_life_irq *irq;
+	struct ksalloc_life_req *r;
+	struct ksalloc_watch watch;
+	unsigned long left;
+	struct file *file;
+	int err;
+
+	ksalloc_watch_start(&watch);
+	ksalloc_life_module_init(test, &m);
+	irq = kunit_kzalloc(test, sizeof(*irq), GFP_KERNEL);
+	r = kunit_kcalloc(test, KSALLOC_LIFE_REQUESTS, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, irq);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	hrtimer_init(&irq->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ksalloc_life_irq_cancel,
+							   irq));
+
+	for (it = 0; it < KSALLOC_LIFE_ITERATIONS; it++) {
+		file = ksalloc_create(&framing);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+		KUNIT_ASSERT_EQ(test, 0, ksalloc_get_functiontable(file, &table));
+		ksalloc_life_irq_init(irq, file, &table, true);
+		for (; irq->nr_held < KSALLOC_LIFE_FRAMES; irq->nr_held++) {
+			err = table.allocate_frame(file, &irq->held[irq->nr_held]);
+			KUNIT_ASSERT_EQ(test, err, 0);
+		}
+		for (i = 0; i < KSALLOC_LIFE_REQUESTS; i++) {
+			ksalloc_life_req_init(&r[i], file, it % 4 * 50);
+			KUNIT_ASSERT_EQ(test, 0, ksalloc_submit_request(file, &r[i].req));
+		}
+		KUNIT_EXPECT_EQ(test, ksalloc_stress_status(test, file).waiters,
+				KSALLOC_LIFE_REQUESTS);
+
+		ksalloc_life_irq_start(irq);
+		/* Before the first free, between frees, after the timer's fput(). */
+		udelay((it % 10) * KSALLOC_LIFE_TICK_NS / NSEC_PER_USEC);
+		fput(file);
+		/*
+		 * Whichever fput() was the last, its release waits on the
+		 * delayed-fput list for a jiffy: run it here at once instead.
+		 */
+		while (!completion_done(&irq->done)) {
+			flush_delayed_fput();
+			cpu_relax();
+		}
+		flush_delayed_fput();
+
+		for (i = 0; i < KSALLOC_LIFE_REQUESTS; i++) {
+			left = wait_for_completion_timeout(&r[i].done, KSALLOC_STRESS_WAIT);
+			KUNIT_ASSERT_GT_MSG(test, left, 0, "request %u never completed", i);
+		}
+		hrtimer_cancel(&irq->timer);
+		ksalloc_life_wait_released(test, &m);
+
+		for (granted = 0, i = 0; i < KSALLOC_LIFE_REQUESTS; i++) {
+			KUNIT_EXPECT_EQ(test, atomic_read(&r[i].calls), 1);
+			if (r[i].error) {
+				KUNIT_EXPECT_EQ(test, r[i].error, -ENODEV);
+				KUNIT_EXPECT_NULL(test, r[i].frame);
+				continue;
+			}
+			KUNIT_EXPECT_NOT_NULL(test, r[i].frame);
+			KUNIT_EXPECT_EQ(test, r[i].misuse, 0);
+			/* FIFO: a request is granted only after every older one. */
+			KUNIT_EXPECT_EQ_MSG(test, granted, i, "request %u granted", i);
+			granted++;
+		}
+		KUNIT_EXPECT_FALSE(test, irq->wrong_context);
+		/* What the timer saw before its fput(): no free refused. */
+		KUNIT_EXPECT_EQ(test, irq->seen.misuse_events, 0);
+		all_granted += granted == KSALLOC_LIFE_REQUESTS;
+		none_granted += !granted;
+		mixed += granted && granted < KSALLOC_LIFE_REQUESTS;
+		if (test->status == KUNIT_FAILURE)
+			break;
+	}
+	kunit_info(test, "%u iterations: all %u requests granted in %u, none in %u, some in %u\n",
+		   it, KSALLOC_LIFE_REQUESTS, all_granted, none_granted, mixed);
+	/* Some releases came while requests were pending. */
+	KUNIT_EXPECT_GT(test, none_granted + mixed, 0);
+	ksalloc_watch_check(test, &watch);
+}
+
+/* Frees one frame from hard IRQ: the grant a pending request gets. */
+struct ksalloc_life_grant {
+	struct hrtimer timer;
+	struct file *file;
+	void *frame;
+	bool wrong_context;
+};
+
+static enum hrtimer_restart ksalloc_life_grant_tick(struct hrtimer *timer)
+{
+	struct ksalloc_life_grant *g = container_of(timer, struct ksalloc_life_grant,
+						    timer);
+
+	g->wrong_context |= !in_hardirq();
+	ksalloc_free_frame(g->file, g->frame);
+	return HRTIMER_NORESTART;
+}
+
+static void ksalloc_life_grant_cancel(void *data)
+{
+	struct ksalloc_life_grant *g = data;
+
+	hrtimer_cancel(&g->timer);
+}
+
+static void ksalloc_life_fput(void *file)
+{
+	fput(file);
+}
+
+#define KSALLOC_LIFE_CANCELS	5000
+
+/*
+ * ksalloc_cancel_request() against the grant made by a hard-IRQ free: the
+ * request either is withdrawn (its completion never runs, and the frame
+ * becomes free) or was granted (its completion has run by the time cancel
+ * returns). The delay before cancelling sweeps across the timer's expiry.
+ */
+static void ksalloc_cancel_request_races_irq_grant(struct kunit *test)
+{
+	struct ksalloc_framing framing = ksalloc_stress_framing(1, 64);
+	unsigned int it, withdrawn = 0, completed = 0, before_timer = 0;
+	atomic_t calls = ATOMIC_INIT(0);
+	struct ksalloc_status status;
+	struct ksalloc_life_grant *g;
+	struct ksalloc_watch watch;
+	struct ksalloc_life_req *r;
+	struct file *file;
+
+	ksalloc_watch_start(&watch);
+	file = ksalloc_create(&framing);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ksalloc_life_fput, file));
+	g = kunit_kzalloc(test, sizeof(*g), GFP_KERNEL);
+	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, g);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	g->file = file;
+	hrtimer_init(&g->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	g->timer.function = ksalloc_life_grant_tick;
+	/* Cleanup runs in reverse: the timer stops before the allocator goes. */
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ksalloc_life_grant_cancel,
+							   g));
+
+	for (it = 0; it < KSALLOC_LIFE_CANCELS; it++) {
+		KUNIT_ASSERT_EQ(test, 0, ksalloc_allocate_frame(file, &g->frame));
+		ksalloc_life_req_init(r, file, 0);
+		r->all_calls = &calls;
+		KUNIT_ASSERT_EQ(test, 0, ksalloc_submit_request(file, &r->req));
+
+		hrtimer_start(&g->timer, ns_to_ktime(KSALLOC_LIFE_TICK_NS),
+			      HRTIMER_MODE_REL_HARD);
+		if (it % 16 == 1)
+			usleep_range(1000, 2000);	/* all but surely granted first */
+		else if (it % 16)
+			udelay(it % 16 * KSALLOC_LIFE_TICK_NS / NSEC_PER_USEC / 4);
+		if (ksalloc_cancel_request(file, &r->req)) {
+			withdrawn++;
+			KUNIT_EXPECT_EQ(test, atomic_read(&r->calls), 0);
+		} else {
+			completed++;
+			/* Its completion has run by now, once, with the frame. */
+			KUNIT_EXPECT_EQ(test, atomic_read(&r->calls), 1);
+			KUNIT_EXPECT_TRUE(test, completion_done(&r->done));
+			KUNIT_EXPECT_PTR_EQ(test, r->frame, g->frame);
+			KUNIT_EXPECT_EQ(test, r->error, 0);
+		}
+		/* Withdrawn before the timer fired: the frame is still ours. */
+		if (hrtimer_cancel(&g->timer)) {
+			before_timer++;
+			ksalloc_free_frame(file, g->frame);
+		}
+		status = ksalloc_stress_status(test, file);
+		KUNIT_EXPECT_EQ(test, status.allocated_frames, 0);
+		KUNIT_EXPECT_EQ(test, status.waiters, 0);
+		KUNIT_EXPECT_EQ(test, status.misuse_events, 0);
+		KUNIT_EXPECT_FALSE(test, g->wrong_context);
+		/* A withdrawn request's completion never comes, not even late. */
+		KUNIT_EXPECT_EQ(test, atomic_read(&calls), completed);
+		if (test->status == KUNIT_FAILURE)
+			break;
+	}
+	msleep(20);
+	KUNIT_EXPECT_EQ(test, atomic_read(&calls), completed);
+	kunit_info(test, "%u iterations: %u withdrawn (%u before the timer fired), %u completed first\n",
+		   it, withdrawn, before_timer, completed);
+	KUNIT_EXPECT_GT(test, withdrawn, 0);
+	KUNIT_EXPECT_GT(test, completed, 0);
+	ksalloc_watch_check(test, &watch);
+}
+
+static struct kunit_case ksalloc_lifetime_cases[] = {
+	KUNIT_CASE_PARAM_ATTR(ksalloc_fput_races_irq_free, ksalloc_life_fput_gen_params,
+			      { .speed = KUNIT_SPEED_SLOW }),
+	KUNIT_CASE_SLOW(ksalloc_submit_request_release_races_irq_free),
+	KUNIT_CASE_SLOW(ksalloc_cancel_request_races_irq_grant),
+	{}
+};
+
+static struct kunit_suite ksalloc_lifetime_suite = {
+	.name = "ksalloc_lifetime",
+	.test_cases = ksalloc_lifetime_cases,
+};
+
+kunit_test_suites(&ksalloc_stress_suite, &ksalloc_lifetime_suite);

@@ -1,0 +1,563 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksalloc_lifetime_test - a user's close() of an allocator against the
+ * capture companion using it, in loops.
+ *
+ * A capture stream takes its own reference to its allocator, so the user may
+ * close the allocator's fd at any moment: while SET_ALLOCATOR takes it, while
+ * the stream's hard-IRQ timer takes frames from it, while a reader returns
+ * frames to it or a STREAMOFF returns the queued ones; and the last reference
+ * may then be the stream's, dropped by a close() with frames in flight. Each
+ * test repeats its race for LIFETIME_TEST_MS (at least LIFETIME_MIN_ROUNDS
+ * times) with the close moved a little each round, and checks that every
+ * frame read verifies, the counters add up, and every frame comes back to the
+ * allocator when someone can still ask it. What must not happen in the kernel
+ * (KASAN, lockdep, warnings) is for the guest's log check to see.
+ *
+ * Both modules are supposed to be loaded; tools/testing/ksalloc_lifetime.sh
+ * also runs this while it tries to unload them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/ksalloc.h>
+#include <linux/ksalloc_capture.h>
+
+#include "ksalloc_capture_verify.h"
+
+/* See ksalloc_test.c: these warnings are about the 6.12 harness. */
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wclobbered"
+#include "kselftest_harness.h"
+
+#define KSALLOC_DEV		"/dev/ksalloc"
+#define CAPTURE_DEV		"/dev/ksalloc_capture"
+#define HDR_SIZE		sizeof(struct ksalloc_capture_header)
+#define NSEC_PER_USEC		1000ULL
+#define NSEC_PER_MSEC		1000000ULL
+/* How long anything expected may take, even on a slow KASAN guest. */
+#define LIFETIME_WAIT_MS	5000
+/* How long each test repeats its race, and its fewest rounds. */
+#define LIFETIME_TEST_MS	1500
+#define LIFETIME_MIN_ROUNDS	8
+/* Each stream: 4 frames of 64x4 YUYV, at a rate that keeps the timer busy. */
+#define LIFETIME_FRAMES		4U
+#define LIFETIME_WIDTH		64U
+#define LIFETIME_HEIGHT		4U
+#define LIFETIME_PAYLOAD	(LIFETIME_WIDTH * LIFETIME_HEIGHT * 2)
+#define LIFETIME_FPS		1000U
+
+static int ks_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+static unsigned long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void sleep_us(unsigned int us)
+{
+	struct timespec ts = {
+		.tv_sec = us / 1000000,
+		.tv_nsec = (us % 1000000) * NSEC_PER_USEC,
+	};
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* Busy for @us: a delay shorter and steadier than a sleep. */
+static void spin_us(unsigned int us)
+{
+	unsigned long long end = now_ns() + us * NSEC_PER_USEC;
+
+	while (now_ns() < end)
+		;
+}
+
+/* Rounds go on until both the time and the fewest rounds are done. */
+struct rounds {
+	unsigned long long end;
+	unsigned int n;
+};
+
+static void rounds_init(struct rounds *r)
+{
+	r->end = now_ns() + LIFETIME_TEST_MS * NSEC_PER_MSEC;
+	r->n = 0;
+}
+
+static bool rounds_next(struct rounds *r)
+{
+	if (r->n >= LIFETIME_MIN_ROUNDS && now_ns() >= r->end)
+		return false;
+	r->n++;
+	return true;
+}
+
+/* A framed atomic allocator whose frames fit the stream's, or -errno. */
+static int allocator_open(void)
+{
+	struct ksalloc_framing framing = {
+		.pool_type = KSALLOC_POOL_ATOMIC,
+		.frames = LIFETIME_FRAMES,
+		.frame_size = HDR_SIZE + LIFETIME_PAYLOAD,
+		.alignment = 63,
+	};
+	int fd, ret;
+
+	fd = open(KSALLOC_DEV, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = ks_ioctl(fd, KSALLOC_IOC_SET_FRAMING, &framing);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static int set_allocator(int cap, int fd)
+{
+	struct ksalloc_capture_allocator arg = { .fd = fd };
+
+	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_SET_ALLOCATOR, &arg);
+}
+
+static int set_format(int cap)
+{
+	struct ksalloc_capture_format fmt = {
+		.width = LIFETIME_WIDTH,
+		.height = LIFETIME_HEIGHT,
+		.bytes_per_pixel = 2,
+		.fps = LIFETIME_FPS,
+	};
+
+	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_SET_FORMAT, &fmt);
+}
+
+static __u32 allocated_frames(int fd)
+{
+	struct ksalloc_status st;
+
+	return ks_ioctl(fd, KSALLOC_IOC_GET_STATUS, &st) ? UINT32_MAX : st.allocated_frames;
+}
+
+/* A stream of the test format on allocator @alloc, not started; or -errno. */
+static int stream_open(int alloc, int flags)
+{
+	int cap, ret;
+
+	cap = open(CAPTURE_DEV, O_RDWR | O_CLOEXEC | flags);
+	if (cap < 0)
+		return -errno;
+	ret = set_allocator(cap, alloc);
+	if (!ret)
+		ret = set_format(cap);
+	if (ret) {
+		close(cap);
+		return ret;
+	}
+	return cap;
+}
+
+/* What a reader of one stream has seen. */
+struct reader {
+	int cap;
+	__u64 frames;
+	__u64 last_sequence;
+	unsigned char buf[HDR_SIZE + LIFETIME_PAYLOAD];
+};
+
+/*
+ * Reads one frame, waiting for it with poll(): 1 and the frame checked, 0 at
+ * the end of the stream, or -errno (-ETIME: none came).
+ */
+static int read_frame(struct __test_metadata *_metadata, struct reader *r)
+{
+	const struct ksalloc_capture_header *h = (const void *)r->buf;
+	struct pollfd pfd = { .fd = r->cap, .events = POLLIN };
+	long long at;
+	ssize_t len;
+
+	len = poll(&pfd, 1, LIFETIME_WAIT_MS);
+	if (len <= 0)
+		return len ? -errno : -ETIME;
+	len = read(r->cap, r->buf, sizeof(r->buf));
+	if (len <= 0)
+		return len ? -errno : 0;
+	EXPECT_EQ((ssize_t)sizeof(r->buf), len);
+	EXPECT_EQ(LIFETIME_PAYLOAD, h->payload_size);
+	if (r->frames)
+		EXPECT_LT(r->last_sequence, h->sequence);
+	at = ksalloc_capture_mismatch(r->buf + HDR_SIZE, LIFETIME_PAYLOAD, h->sequence);
+	EXPECT_EQ(-1, at)
+		TH_LOG("frame %llu: payload byte %lld is 0x%02x", (unsigned long long)h->sequence,
+		       at, r->buf[HDR_SIZE + at]);
+	r->frames++;
+	r->last_sequence = h->sequence;
+	return 1;
+}
+
+/* Reads @n frames, each of which must come. */
+static void read_frames(struct __test_metadata *_metadata, struct reader *r, unsigned int n)
+{
+	int ret;
+
+	while (n--) {
+		ret = read_frame(_metadata, r);
+		ASSERT_EQ(1, ret)
+			TH_LOG("after %llu frames: %s", (unsigned long long)r->frames,
+			       ret ? strerror(-ret) : "end of stream");
+	}
+}
+
+/* The counters add up; stopped, nothing is in flight and all was read. */
+static void check_counters(struct __test_metadata *_metadata, const struct reader *r,
+			   bool stopped)
+{
+	struct ksalloc_capture_counters c;
+
+	ASSERT_EQ(0, ks_ioctl(r->cap, KSALLOC_CAPTURE_IOC_GET_COUNTERS, &c));
+	EXPECT_EQ(c.produced, c.delivered + c.dropped + c.in_flight);
+	EXPECT_EQ(r->frames, c.delivered);
+	if (stopped) {
+		EXPECT_EQ(0U, c.streaming);
+		EXPECT_EQ(0U, c.in_flight);
+	}
+}
+
+/* Closes *fd after a delay, from another thread. */
+struct closer {
+	pthread_t thread;
+	int *fd;
+	unsigned int delay_us;
+	bool spin;
+	int ret;
+	bool done;	/* set with release semantics once closed */
+};
+
+static void *closer_fn(void *arg)
+{
+	struct closer *c = arg;
+
+	if (c->spin)
+		spin_us(c->delay_us);
+	else
+		sleep_us(c->delay_us);
+	c->ret = close(*c->fd) ? -errno : 0;
+	__atomic_store_n(&c->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static int closer_start(struct closer *c, int *fd, unsigned int delay_us, bool spin)
+{
+	*c = (struct closer){ .fd = fd, .delay_us = delay_us, .spin = spin };
+	return pthread_create(&c->thread, NULL, closer_fn, c);
+}
+
+/*
+ * The user closes the allocator while the stream runs, the reader reads on,
+ * then the stream goes: STREAMOFF and close(), or a close() while streaming,
+ * which drops the allocator's last reference with frames in flight (unless a
+ * second fd, the witness, still holds it: then every frame must be back).
+ */
+TEST(close_allocator_while_streaming)
+{
+	unsigned int closed_early = 0;
+	struct rounds rounds;
+	struct closer closer;
+	struct reader r;
+	int alloc, witness;
+
+	rounds_init(&rounds);
+	while (rounds_next(&rounds)) {
+		alloc = allocator_open();
+		ASSERT_LE(0, alloc) TH_LOG("allocator: %s", strerror(-alloc));
+		witness = rounds.n % 2 ? dup(alloc) : -1;
+		r = (struct reader){ .cap = stream_open(alloc, O_NONBLOCK) };
+		ASSERT_LE(0, r.cap) TH_LOG("stream: %s", strerror(-r.cap));
+		ASSERT_EQ(0, ks_ioctl(r.cap, KSALLOC_CAPTURE_IOC_STREAMON, NULL));
+
+		/* From before the first tick to a few frames in. */
+		ASSERT_EQ(0, closer_start(&closer, &alloc, rounds.n % 8 * 500, false));
+		while (!__atomic_load_n(&closer.done, __ATOMIC_ACQUIRE))
+			ASSERT_EQ(1, read_frame(_metadata, &r));
+		closed_early += r.frames == 0;
+		ASSERT_EQ(0, pthread_join(closer.thread, NULL));
+		ASSERT_EQ(0, closer.ret);
+		/* The stream runs on its own reference: frames are recycled. */
+		read_frames(_metadata, &r, 2 * LIFETIME_FRAMES);
+		check_counters(_metadata, &r, false);
+
+		if (rounds.n % 4 < 2) {
+			ASSERT_EQ(0, ks_ioctl(r.cap, KSALLOC_CAPTURE_IOC_STREAMOFF, NULL));
+			check_counters(_metadata, &r, true);
+		}
+		ASSERT_EQ(0, close(r.cap));
+		if (witness >= 0) {
+			EXPECT_EQ(0U, allocated_frames(witness));
+			ASSERT_EQ(0, close(witness));
+		}
+	}
+	TH_LOG("%u rounds, %u closed before the first frame was read", rounds.n, closed_early);
+}
+
+/*
+ * The allocator's fd closed while SET_ALLOCATOR takes it: the stream either
+ * has it, and works, or got -EBADF and has no allocator.
+ */
+TEST(close_allocator_during_set_allocator)
+{
+	unsigned int taken = 0, missed = 0;
+	struct rounds rounds;
+	struct closer closer;
+	struct reader r;
+	int alloc, ret;
+
+	rounds_init(&rounds);
+	while (rounds_next(&rounds)) {
+		alloc = allocator_open();
+		ASSERT_LE(0, alloc) TH_LOG("allocator: %s", strerror(-alloc));
+		r = (struct reader){ .cap = open(CAPTURE_DEV, O_RDWR | O_CLOEXEC | O_NONBLOCK) };
+		ASSERT_LE(0, r.cap);
+		ASSERT_EQ(0, set_format(r.cap));
+
+		ASSERT_EQ(0, closer_start(&closer, &alloc, rounds.n % 16 * 10, true));
+		spin_us(rounds.n % 16 * 10);
+		ret = set_allocator(r.cap, alloc);
+		ASSERT_EQ(0, pthread_join(closer.thread, NULL));
+		ASSERT_EQ(0, closer.ret);
+		if (!ret) {
+			taken++;
+			ASSERT_EQ(0, ks_ioctl(r.cap, KSALLOC_CAPTURE_IOC_STREAMON, NULL));
+			read_frames(_metadata, &r, 2);
+		} else {
+			/* Nothing else opens files meanwhile: the fd number is free. */
+			ASSERT_EQ(-EBADF, ret);
+			missed++;
+			EXPECT_EQ(-EBADFD, ks_ioctl(r.cap, KSALLOC_CAPTURE_IOC_STREAMON, NULL));
+		}
+		ASSERT_EQ(0, close(r.cap));
+	}
+	TH_LOG("%u rounds: the stream took the allocator in %u, the close came first in %u",
+	       rounds.n, taken, missed);
+}
+
+/* Reads until the end of the stream, from its own thread. */
+struct reader_thread {
+	pthread_t thread;
+	struct __test_metadata *metadata;
+	struct reader r;
+	int end;	/* 0 at the end of the stream, else -errno */
+};
+
+static void *reader_fn(void *arg)
+{
+	struct reader_thread *t = arg;
+	struct __test_metadata *_metadata = t->metadata;
+
+	while ((t->end = read_frame(_metadata, &t->r)) == 1)
+		;
+	return NULL;
+}
+
+/*
+ * STREAMOFF from one thread while another reads, the allocator's fd closed
+ * just before or not at all: the reader sees the end of the stream, after
+ * checked frames only, and the counters add up with nothing in flight.
+ */
+TEST(streamoff_races_reader)
+{
+	struct reader_thread t = { .metadata = _metadata };
+	__u64 frames = 0;
+	struct rounds rounds;
+	int alloc;
+
+	rounds_init(&rounds);
+	while (rounds_next(&rounds)) {
+		alloc = allocator_open();
+		ASSERT_LE(0, alloc) TH_LOG("allocator: %s", strerror(-alloc));
+		t.r = (struct reader){ .cap = stream_open(alloc, O_NONBLOCK) };
+		ASSERT_LE(0, t.r.cap) TH_LOG("stream: %s", strerror(-t.r.cap));
+		ASSERT_EQ(0, ks_ioctl(t.r.cap, KSALLOC_CAPTURE_IOC_STREAMON, NULL));
+		ASSERT_EQ(0, pthread_create(&t.thread, NULL, reader_fn, &t));
+
+		sleep_us(rounds.n % 8 * 500);
+		if (rounds.n % 2) {
+			ASSERT_EQ(0, close(alloc));
+			alloc = -1;
+		}
+		ASSERT_EQ(0, ks_ioctl(t.r.cap, KSALLOC_CAPTURE_IOC_STREAMOFF, NULL));
+		ASSERT_EQ(0, pthread_join(t.thread, NULL));
+		EXPECT_EQ(0, t.end) TH_LOG("reader: %s", strerror(-t.end));
+		check_counters(_metadata, &t.r, true);
+		frames += t.r.frames;
+		if (alloc >= 0) {
+			EXPECT_EQ(0U, allocated_frames(alloc));
+			ASSERT_EQ(0, close(alloc));
+		}
+		ASSERT_EQ(0, close(t.r.cap));
+	}
+	TH_LOG("%u rounds, %llu frames read", rounds.n, (unsigned long long)frames);
+}
+
+/*
+ * Reads whichever of two streams has a frame until each has delivered @n
+ * more: an unread stream may hold every frame of a shared allocator, so
+ * waiting for one stream alone could starve it.
+ */
+static void read_both(struct __test_metadata *_metadata, struct reader *a, struct reader *b,
+		      unsigned int n)
+{
+	__u64 want_a = a->frames + n, want_b = b->frames + n;
+	struct pollfd pfd[2] = {
+		{ .fd = a->cap, .events = POLLIN },
+		{ .fd = b->cap, .events = POLLIN },
+	};
+	int ret;
+
+	while (a->frames < want_a || b->frames < want_b) {
+		ret = poll(pfd, 2, LIFETIME_WAIT_MS);
+		ASSERT_LT(0, ret) TH_LOG("no frame from either stream: %s",
+					 ret ? strerror(errno) : "timeout");
+		if (pfd[0].revents & POLLIN)
+			ASSERT_EQ(1, read_frame(_metadata, a));
+		if (pfd[1].revents & POLLIN)
+			ASSERT_EQ(1, read_frame(_metadata, b));
+	}
+}
+
+/*
+ * Two streams on one allocator, its fd closed under them: closing one stream
+ * while streaming leaves the other running on the shared allocator, whose
+ * last reference goes with the last stream.
+ */
+TEST(two_streams_outlive_allocator_fd)
+{
+	struct reader a, b, *first, *last;
+	struct rounds rounds;
+	int alloc;
+
+	rounds_init(&rounds);
+	while (rounds_next(&rounds)) {
+		alloc = allocator_open();
+		ASSERT_LE(0, alloc) TH_LOG("allocator: %s", strerror(-alloc));
+		a = (struct reader){ .cap = stream_open(alloc, O_NONBLOCK) };
+		b = (struct reader){ .cap = stream_open(alloc, O_NONBLOCK) };
+		ASSERT_LE(0, a.cap);
+		ASSERT_LE(0, b.cap);
+		ASSERT_EQ(0, ks_ioctl(a.cap, KSALLOC_CAPTURE_IOC_STREAMON, NULL));
+		ASSERT_EQ(0, ks_ioctl(b.cap, KSALLOC_CAPTURE_IOC_STREAMON, NULL));
+		read_both(_metadata, &a, &b, 1);
+		ASSERT_EQ(0, close(alloc));
+		read_both(_metadata, &a, &b, 1);
+		first = rounds.n % 2 ? &a : &b;
+		last = rounds.n % 2 ? &b : &a;
+		/* Its frames go back to the shared allocator as it goes. */
+		ASSERT_EQ(0, close(first->cap));
+		read_frames(_metadata, last, 2 * LIFETIME_FRAMES);
+		check_counters(_metadata, last, false);
+		ASSERT_EQ(0, close(last->cap));
+	}
+	TH_LOG("%u rounds", rounds.n);
+}
+
+static void on_signal(int sig)
+{
+}
+
+/* Waits in KSALLOC_IOC_ALLOC_FRAME on a blocking allocator fd. */
+struct waiter {
+	pthread_t thread;
+	int fd;
+	int ret;
+};
+
+static void *waiter_fn(void *arg)
+{
+	struct ksalloc_frame_handle fh = { 0 };
+	struct waiter *w = arg;
+
+	w->ret = ks_ioctl(w->fd, KSALLOC_IOC_ALLOC_FRAME, &fh);
+	return NULL;
+}
+
+/* Polls GET_STATUS until @n requests wait; returns whether they did. */
+static bool wait_waiters(int fd, __u32 n)
+{
+	unsigned long long end = now_ns() + LIFETIME_WAIT_MS * NSEC_PER_MSEC;
+	struct ksalloc_status st;
+
+	while (!ks_ioctl(fd, KSALLOC_IOC_GET_STATUS, &st) && st.waiters != n) {
+		if (now_ns() > end)
+			return false;
+		sleep_us(100);
+	}
+	return st.waiters == n;
+}
+
+/*
+ * A thread waits in KSALLOC_IOC_ALLOC_FRAME for the one frame, which this
+ * process holds. Either the fd is closed under the wait (which keeps the
+ * file) and a signal then ends the wait, and with it the last reference,
+ * whose release takes the held frame back; or the frame is freed to the
+ * waiter first, and the close leaves the waiter's frame to the release.
+ */
+TEST(close_under_blocked_alloc_frame)
+{
+	struct sigaction sa = { .sa_handler = on_signal };	/* no SA_RESTART */
+	struct ksalloc_framing framing = { .frames = 1, .frame_size = 64 };
+	unsigned int interrupted = 0, granted = 0;
+	struct ksalloc_frame_handle fh;
+	struct rounds rounds;
+	struct waiter w;
+
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	rounds_init(&rounds);
+	while (rounds_next(&rounds)) {
+		w = (struct waiter){ .fd = open(KSALLOC_DEV, O_RDWR | O_CLOEXEC) };
+		ASSERT_LE(0, w.fd);
+		framing.pool_type = rounds.n % 4 < 2 ? KSALLOC_POOL_ATOMIC : KSALLOC_POOL_SLEEPABLE;
+		ASSERT_EQ(0, ks_ioctl(w.fd, KSALLOC_IOC_SET_FRAMING, &framing));
+		fh = (struct ksalloc_frame_handle){ 0 };
+		ASSERT_EQ(0, ks_ioctl(w.fd, KSALLOC_IOC_ALLOC_FRAME, &fh));
+		ASSERT_EQ(0, pthread_create(&w.thread, NULL, waiter_fn, &w));
+		ASSERT_TRUE(wait_waiters(w.fd, 1));
+
+		if (rounds.n % 2) {
+			ASSERT_EQ(0, close(w.fd));
+			ASSERT_EQ(0, pthread_kill(w.thread, SIGUSR1));
+			ASSERT_EQ(0, pthread_join(w.thread, NULL));
+			EXPECT_EQ(-EINTR, w.ret);
+			interrupted++;
+		} else {
+			ASSERT_EQ(0, ks_ioctl(w.fd, KSALLOC_IOC_FREE_FRAME, &fh));
+			ASSERT_EQ(0, pthread_join(w.thread, NULL));
+			EXPECT_EQ(0, w.ret);
+			EXPECT_EQ(1U, allocated_frames(w.fd));
+			ASSERT_EQ(0, close(w.fd));
+			granted++;
+		}
+	}
+	TH_LOG("%u rounds: %u waits interrupted after the close, %u granted before it",
+	       rounds.n, interrupted, granted);
+}
+
+TEST_HARNESS_MAIN
