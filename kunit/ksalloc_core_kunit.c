@@ -4,7 +4,9 @@
  *
  * Suites: ksalloc (framing, status, function table, alignment, misuse),
  * ksalloc_context (the table from every context, all CPUs at once) and
- * ksalloc_async (free-frame event, pending requests, release).
+ * ksalloc_async (free-frame event, pending requests, release). The suite
+ * ksalloc_fault (injected allocation failures) is in ksalloc_fault_kunit.c;
+ * both files make ksalloc_kunit.ko, and this one's MODULE_* lines cover it.
  *
  * Code that must run in hard IRQ or softirq context runs in an hrtimer
  * callback that records what it saw and completes; the test thread asserts.
