@@ -82,9 +82,10 @@
 #define KSALLOC_DEBUGFS		"/sys/kernel/debug/ksalloc"
 /*
  * Far more allocations than any path here makes (the largest, SET_FRAMING of
- * 32 frames, about 2 per frame and 10 more): a sweep that gets there never ends.
+ * 32 frames, about 2 per frame and 10 more): a sweep that gets there is a
+ * failure, one that would not end.
  */
-#define FAILNTH_MAX		5000U
+#define FAILNTH_MAX		1000U
 /*
  * Seconds per test: a sweep of 80 calls takes 10 s on the KASAN + kmemleak
  * guest, where each release of an allocator waits for RCU.
@@ -449,11 +450,16 @@ static void sweep_end(struct __test_metadata *_metadata, struct sweep *s,
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	s->points = n - 1;
+	ASSERT_GT(FAILNTH_MAX, n)
+		TH_LOG("%s: still allocating after %u injections", s->path, n);
 	fprintf(stderr, "# %s: %u injection points: %u failed with ENOMEM, %u absorbed (%.1f s)\n",
 		s->path, s->points, s->failed, s->survived,
 		(now.tv_sec - s->start.tv_sec) + (now.tv_nsec - s->start.tv_nsec) / 1e9);
 	EXPECT_LT(0U, s->points)
 		TH_LOG("%s: no allocation was failed: is fault injection working?", s->path);
+	/* Every path here needs some allocation that it cannot do without. */
+	EXPECT_LT(0U, s->failed)
+		TH_LOG("%s: no injected failure made the call fail", s->path);
 	EXPECT_EQ(s->fd, lowest_free_fd())
 		TH_LOG("%s: a file descriptor was left open", s->path);
 	EXPECT_EQ(s->caches, count_slab_caches())
