@@ -33,7 +33,7 @@ failslab_set() {
 	echo 0 > $failslab/verbose
 	# [sysfs_slab_add, the next text symbol) from the sorted text symbols.
 	range=$(grep -i '^[0-9a-f]* t ' /proc/kallsyms | sort |
-		awk '$3 == "sysfs_slab_add" { s = $1; getline; print "0x" s, "0x" $1; exit }')
+		awk '$3 == "sysfs_slab_add" { s = $1; next } s && $1 != s { print "0x" s, "0x" $1; exit }')
 	if [ -n "$range" ] && [ -f $failslab/reject-start ]; then
 		echo "${range% *}" > $failslab/reject-start
 		echo "${range#* }" > $failslab/reject-end

@@ -326,6 +326,7 @@ static const char *nth_setup(struct failnth *nth)
 {
 	static char reason[256];
 	char path[64];
+	int err;
 
 	nth->fd = -1;
 	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth", (long)syscall(SYS_gettid));
@@ -343,10 +344,12 @@ static const char *nth_setup(struct failnth *nth)
 		return reason;
 	}
 	/* Every allocation on these paths may sleep: make them all injectable. */
-	if (write_string(FAILSLAB_DIR "/ignore-gfp-wait", "N") ||
-	    write_string(FAILSLAB_DIR "/verbose", "0")) {
+	err = write_string(FAILSLAB_DIR "/ignore-gfp-wait", "N");
+	if (!err)
+		err = write_string(FAILSLAB_DIR "/verbose", "0");
+	if (err) {
 		snprintf(reason, sizeof(reason), "cannot write " FAILSLAB_DIR ": %s",
-			 strerror(errno));
+			 strerror(-err));
 		write_string(FAILSLAB_DIR "/ignore-gfp-wait", nth->ignore_wait);
 		close(nth->fd);
 		nth->fd = -1;
