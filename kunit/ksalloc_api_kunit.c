@@ -4,7 +4,10 @@
  *
  * Suites: ksalloc (framing, status, function table, alignment, misuse),
  * ksalloc_context (the table from every context, all CPUs at once) and
- * ksalloc_async (free-frame event, pending requests, release).
+ * ksalloc_async (free-frame event, pending requests, per-CPU caches,
+ * release). ksalloc_stress_kunit.c (suites ksalloc_stress, ksalloc_lifetime)
+ * and ksalloc_fault_kunit.c (suite ksalloc_fault) make ksalloc_kunit.ko with
+ * this file, whose MODULE_* lines cover them.
  *
  * Code that must run in hard IRQ or softirq context runs in an hrtimer
  * callback that records what it saw and completes; the test thread asserts.

@@ -1,0 +1,835 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksalloc_failnth_test - every slab allocation of the setup paths, failed in turn
+ *
+ * For each path (open() of /dev/ksalloc, KSALLOC_IOC_SET_FRAMING for several
+ * framings, open() of /dev/ksalloc_capture and its SET_ALLOCATOR), the call
+ * is repeated with its n-th slab allocation failed, n = 1, 2, ..., until a
+ * call succeeds without having reached its n-th allocation: then every
+ * allocation on the path, the kernel's own (VFS, slab cache creation, debugfs,
+ * memcg, kmemleak) included, has been failed once. Each time:
+ *   - the call either succeeds or fails with ENOMEM, the only errno an
+ *     allocation failure may give here;
+ *   - a call that failed left nothing behind (no file descriptor, no
+ *     allocator: the count of ksalloc's debugfs entries and of slab caches is
+ *     back where it was) and changed nothing (an allocator stays unframed and
+ *     a stream keeps its previous allocator);
+ *   - the object is usable afterwards: a retry without injection succeeds and
+ *     every frame can be taken and returned, GET_STATUS agreeing.
+ * A path with no injection point at all is a failure: it would mean that the
+ * injection does not work. Leaks are the kmemleak scan's to find, at the end
+ * of the test-kernel guest; KASAN, lockdep and WARN reports fail the guest.
+ *
+ * The injection is the per-task fail-nth of CONFIG_FAULT_INJECTION
+ * (Documentation/fault-injection/fault-injection.rst), as in the kernel's
+ * tools/testing/selftests/iommu/iommufd_fail_nth.c: writing n to
+ * /proc/self/task/<tid>/fail-nth fails the n-th should_fail() of this thread,
+ * here the failslab one (CONFIG_FAILSLAB). Reading it back after the call
+ * gives 0 when the n-th allocation happened (and failed), and what was left
+ * otherwise. failslab skips allocations that may sleep unless
+ * /sys/kernel/debug/failslab/ignore-gfp-wait is N, and every allocation here
+ * may sleep, so each test sets it to N (and failslab's verbose to 0: no stack
+ * dump per injection) and restores it.
+ *
+ * One kernel path is left out: sysfs_slab_add(), inside kmem_cache_create().
+ * In 6.12 a failure there after kobject_init_and_add() has named the kobject
+ * leaks the name (CVE-2024-25740; fixed upstream by commit 2420baa8e046
+ * "mm/slab: Allow cache creation to proceed even if sysfs registration
+ * fails"), which the guest's kmemleak scan would report against ksalloc. So
+ * failslab's stack trace filter (CONFIG_FAULT_INJECTION_STACKTRACE_FILTER)
+ * rejects allocations made under sysfs_slab_add(), whose text range comes from
+ * /proc/kallsyms; without the filter or the symbol, nothing is left out.
+ *
+ * Only slab allocations are failed:
+ * fail_page_alloc is left alone (failing user page faults would kill the
+ * test), so page-sized kmalloc and vmalloc pages are not covered.
+ *
+ * Kernels without fail-nth or failslab (Debian's stock kernels): every test
+ * is a SKIP, with the reason. The modules are supposed to be loaded: a
+ * missing device is a failure.
+ *
+ * Build, as a 64-bit and as a 32-bit (-m32) program:
+ *
+ *	cd tools/testing && gcc [-m32] -static -O2 -Wall -Wextra -Werror \
+ *		-D_GNU_SOURCE -I../../include/uapi \
+ *		-I<linux>/tools/testing/selftests -o ksalloc_failnth_test \
+ *		ksalloc_failnth_test.c
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/ksalloc.h>
+#include <linux/ksalloc_capture.h>
+
+/* See ksalloc_test.c: these warnings are about the 6.12 harness. */
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wclobbered"
+#include "kselftest_harness.h"
+
+#define KSALLOC_DEV		"/dev/ksalloc"
+#define CAPTURE_DEV		"/dev/ksalloc_capture"
+#define FAILSLAB_DIR		"/sys/kernel/debug/failslab"
+#define KSALLOC_DEBUGFS		"/sys/kernel/debug/ksalloc"
+/*
+ * Far more allocations than any path here makes (the largest, SET_FRAMING of
+ * 32 frames, about 2 per frame and 10 more): a sweep that gets there is a
+ * failure, one that would not end.
+ */
+#define FAILNTH_MAX		1000U
+/*
+ * Seconds per test: a sweep of 80 calls takes 10 s on the KASAN + kmemleak
+ * guest, where each release of an allocator waits for RCU.
+ */
+#define FAILNTH_TIMEOUT		300
+/*
+ * The most frames of any framing below: enough to fail the first, middle and
+ * last frame of a pool; the sweep costs O(frames^2) (256 frames took 100 s).
+ */
+#define FAILNTH_MAX_FRAMES	32U
+/* How long a capture frame may take to arrive, even on a slow guest. */
+#define CAPTURE_WAIT_MS		5000
+/* Capture streams: 16x8 YUYV at 1000 fps into 4 frames of 4 KiB. */
+#define CAPTURE_FRAMES		4U
+#define CAPTURE_FRAME_SIZE	4096U
+
+/* 0 or -errno: the errno is the contract, so the tests compare it directly. */
+static int ks_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+static int get_status(int fd, struct ksalloc_status *st)
+{
+	/* Garbage in, so that a field the module forgets to fill shows. */
+	memset(st, 0xa5, sizeof(*st));
+	return ks_ioctl(fd, KSALLOC_IOC_GET_STATUS, st);
+}
+
+static int alloc_frame(int fd, __u64 *handle)
+{
+	struct ksalloc_frame_handle fh = { 0 };
+	int ret;
+
+	ret = ks_ioctl(fd, KSALLOC_IOC_ALLOC_FRAME, &fh);
+	if (!ret)
+		*handle = fh.handle;
+	return ret;
+}
+
+static int free_frame(int fd, __u64 handle)
+{
+	struct ksalloc_frame_handle fh = { .handle = handle };
+
+	return ks_ioctl(fd, KSALLOC_IOC_FREE_FRAME, &fh);
+}
+
+static int set_allocator(int cap, int fd)
+{
+	struct ksalloc_capture_allocator arg = { .fd = fd };
+
+	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_SET_ALLOCATOR, &arg);
+}
+
+/* A framed allocator (O_NONBLOCK: ALLOC_FRAME never waits), or -errno. */
+static int allocator_open(__u32 frames, __u32 frame_size)
+{
+	struct ksalloc_framing framing = {
+		.pool_type = KSALLOC_POOL_ATOMIC,
+		.frames = frames,
+		.frame_size = frame_size,
+	};
+	int fd, ret;
+
+	fd = open(KSALLOC_DEV, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	ret = ks_ioctl(fd, KSALLOC_IOC_SET_FRAMING, &framing);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static __u64 total_allocations(int fd)
+{
+	struct ksalloc_status st;
+
+	return get_status(fd, &st) ? UINT64_MAX : st.total_allocations;
+}
+
+static __u32 allocated_frames(int fd)
+{
+	struct ksalloc_status st;
+
+	return get_status(fd, &st) ? UINT32_MAX : st.allocated_frames;
+}
+
+/* The lowest free file descriptor: what the next open() would return. */
+static int lowest_free_fd(void)
+{
+	int fd = dup(0);
+
+	if (fd >= 0)
+		close(fd);
+	return fd;
+}
+
+/* Entries in directory @path but "." and "..", or -1 if it cannot be read. */
+static int count_entries(const char *path)
+{
+	struct dirent *d;
+	int n = 0;
+	DIR *dir;
+
+	dir = opendir(path);
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir)))
+		n += strcmp(d->d_name, ".") && strcmp(d->d_name, "..");
+	closedir(dir);
+	return n;
+}
+
+/*
+ * The number of slab caches: lines of /proc/slabinfo (or entries of
+ * /sys/kernel/slab), -1 if neither can be read. Every allocator has a cache
+ * of its own, so this is back to its old value when none was left behind.
+ */
+static int count_slab_caches(void)
+{
+	char line[512];
+	FILE *f;
+	int n = 0;
+
+	f = fopen("/proc/slabinfo", "re");
+	if (!f)
+		return count_entries("/sys/kernel/slab");
+	while (fgets(line, sizeof(line), f))
+		n += !!strchr(line, '\n');
+	fclose(f);
+	return n;
+}
+
+/* The first line of file @path into @buf (newline dropped); 0 or -errno. */
+static int read_line(const char *path, char *buf, size_t size)
+{
+	ssize_t len;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = read(fd, buf, size - 1);
+	close(fd);
+	if (len < 0)
+		return -errno;
+	buf[len] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+static int write_string(const char *path, const char *s)
+{
+	ssize_t len;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = write(fd, s, strlen(s));
+	close(fd);
+	return len == (ssize_t)strlen(s) ? 0 : len < 0 ? -errno : -EIO;
+}
+
+/*
+ * Fault injection for the calling thread. Between nth_arm() and nth_disarm()
+ * the thread makes only the call under test: any other system call (or page
+ * fault on a new page) could take the n-th allocation in its place, so the
+ * call's arguments are written before arming.
+ */
+struct failnth {
+	int fd;			/* /proc/self/task/<tid>/fail-nth */
+	char ignore_wait[8];	/* failslab/ignore-gfp-wait as found */
+	char verbose[16];	/* failslab/verbose as found */
+	char reject_start[32];	/* failslab/reject-start as found, "" if none */
+	char reject_end[32];
+};
+
+/*
+ * The text range [@start, @end) of function @name, from /proc/kallsyms: its
+ * address and the next text symbol's. 0, or -1 if not found or hidden.
+ */
+static int kallsyms_range(const char *name, unsigned long long *start,
+			  unsigned long long *end)
+{
+	unsigned long long addr, found = 0, next = ~0ULL;
+	char line[256], sym[128], type;
+	FILE *f;
+
+	f = fopen("/proc/kallsyms", "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx %c %127s", &addr, &type, sym) == 3 &&
+		    (type == 't' || type == 'T') && !strcmp(sym, name))
+			found = addr;
+	rewind(f);
+	while (found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx %c", &addr, &type) == 2 &&
+		    (type == 't' || type == 'T') && addr > found && addr < next)
+			next = addr;
+	fclose(f);
+	if (!found || next == ~0ULL)
+		return -1;
+	*start = found;
+	*end = next;
+	return 0;
+}
+
+/* Keeps failslab out of sysfs_slab_add() (see the top of this file). */
+static void nth_reject_sysfs_slab_add(struct failnth *nth)
+{
+	unsigned long long start, end;
+	char buf[32];
+
+	if (read_line(FAILSLAB_DIR "/reject-start", nth->reject_start,
+		      sizeof(nth->reject_start)) ||
+	    read_line(FAILSLAB_DIR "/reject-end", nth->reject_end,
+		      sizeof(nth->reject_end))) {
+		nth->reject_start[0] = '\0';
+		fprintf(stderr, "# no failslab stack filter: sysfs_slab_add() not left out\n");
+		return;
+	}
+	if (kallsyms_range("sysfs_slab_add", &start, &end)) {
+		fprintf(stderr, "# no sysfs_slab_add in /proc/kallsyms: not left out\n");
+		return;
+	}
+	snprintf(buf, sizeof(buf), "0x%llx", start);
+	write_string(FAILSLAB_DIR "/reject-start", buf);
+	snprintf(buf, sizeof(buf), "0x%llx", end);
+	write_string(FAILSLAB_DIR "/reject-end", buf);
+}
+
+/* Why fault injection cannot be used here, or NULL after setting it up. */
+static const char *nth_setup(struct failnth *nth)
+{
+	static char reason[256];
+	char path[64];
+	int err;
+
+	nth->fd = -1;
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth", (long)syscall(SYS_gettid));
+	if (access(path, F_OK))
+		return "no /proc/self/task/<tid>/fail-nth: kernel without CONFIG_FAULT_INJECTION";
+	if (access(FAILSLAB_DIR, F_OK))
+		return "no " FAILSLAB_DIR ": kernel without CONFIG_FAILSLAB or debugfs";
+	if (read_line(FAILSLAB_DIR "/ignore-gfp-wait", nth->ignore_wait,
+		      sizeof(nth->ignore_wait)) ||
+	    read_line(FAILSLAB_DIR "/verbose", nth->verbose, sizeof(nth->verbose)))
+		return "cannot read " FAILSLAB_DIR " (not root?)";
+	nth->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (nth->fd < 0) {
+		snprintf(reason, sizeof(reason), "open %s: %s", path, strerror(errno));
+		return reason;
+	}
+	/* Every allocation on these paths may sleep: make them all injectable. */
+	err = write_string(FAILSLAB_DIR "/ignore-gfp-wait", "N");
+	if (!err)
+		err = write_string(FAILSLAB_DIR "/verbose", "0");
+	if (err) {
+		snprintf(reason, sizeof(reason), "cannot write " FAILSLAB_DIR ": %s",
+			 strerror(-err));
+		write_string(FAILSLAB_DIR "/ignore-gfp-wait", nth->ignore_wait);
+		close(nth->fd);
+		nth->fd = -1;
+		return reason;
+	}
+	nth_reject_sysfs_slab_add(nth);
+	return NULL;
+}
+
+static void nth_teardown(struct failnth *nth)
+{
+	if (nth->fd < 0)
+		return;
+	pwrite(nth->fd, "0", 1, 0);
+	close(nth->fd);
+	write_string(FAILSLAB_DIR "/ignore-gfp-wait", nth->ignore_wait);
+	write_string(FAILSLAB_DIR "/verbose", nth->verbose);
+	if (nth->reject_start[0]) {
+		write_string(FAILSLAB_DIR "/reject-start", nth->reject_start);
+		write_string(FAILSLAB_DIR "/reject-end", nth->reject_end);
+	}
+}
+
+/* From now on, fail this thread's @n-th slab allocation. */
+static int nth_arm(struct failnth *nth, unsigned int n)
+{
+	char buf[16];
+	int len;
+
+	len = snprintf(buf, sizeof(buf), "%u", n);
+	return pwrite(nth->fd, buf, len, 0) == len ? 0 : -errno;
+}
+
+/*
+ * Stop injecting. Returns how many allocations were still to go: 0 if the
+ * n-th one happened (and was failed); or -errno.
+ */
+static long nth_disarm(struct failnth *nth)
+{
+	char buf[16] = "";
+	ssize_t len;
+
+	len = pread(nth->fd, buf, sizeof(buf) - 1, 0);
+	if (pwrite(nth->fd, "0", 1, 0) != 1)
+		return -errno;
+	if (len <= 0)
+		return len < 0 ? -errno : -EIO;
+	return strtol(buf, NULL, 10);
+}
+
+/* What one sweep saw, for the TAP comment. */
+struct sweep {
+	const char *path;
+	unsigned int points;	/* allocations the call makes */
+	unsigned int failed;	/* injections the call reported (ENOMEM) */
+	unsigned int survived;	/* injections the call absorbed and succeeded */
+	int caches;		/* slab caches before the sweep */
+	int fd;			/* the lowest free fd before the sweep */
+	struct timespec start;
+};
+
+static void sweep_begin(struct sweep *s, const char *path)
+{
+	*s = (struct sweep){ .path = path };
+	s->caches = count_slab_caches();
+	s->fd = lowest_free_fd();
+	clock_gettime(CLOCK_MONOTONIC, &s->start);
+}
+
+/*
+ * Records the outcome of the call with its @n-th allocation failed: @err (0
+ * or -errno) and @left (from nth_disarm()). Returns true when the sweep is
+ * complete: the call succeeded before reaching its n-th allocation.
+ */
+static bool sweep_step(struct __test_metadata *_metadata, struct sweep *s,
+		       unsigned int n, int err, long left)
+{
+	ASSERT_LE(0, left)
+		TH_LOG("%s: reading fail-nth: %s", s->path, strerror(-left));
+	if (err) {
+		/* The only failure on an allocation path may be the injected one. */
+		ASSERT_EQ(0, left)
+			TH_LOG("%s: failed with %s without reaching allocation %u",
+			       s->path, strerror(-err), n);
+		ASSERT_EQ(-ENOMEM, err)
+			TH_LOG("%s: allocation %u failed: %s, not ENOMEM",
+			       s->path, n, strerror(-err));
+		s->failed++;
+		return false;
+	}
+	if (left)
+		return true;
+	s->survived++;
+	return false;
+}
+
+static void sweep_end(struct __test_metadata *_metadata, struct sweep *s,
+		      unsigned int n)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	s->points = n - 1;
+	ASSERT_GT(FAILNTH_MAX, n)
+		TH_LOG("%s: still allocating after %u injections", s->path, n);
+	fprintf(stderr, "# %s: %u injection points: %u failed with ENOMEM, %u absorbed (%.1f s)\n",
+		s->path, s->points, s->failed, s->survived,
+		(now.tv_sec - s->start.tv_sec) + (now.tv_nsec - s->start.tv_nsec) / 1e9);
+	EXPECT_LT(0U, s->points)
+		TH_LOG("%s: no allocation was failed: is fault injection working?", s->path);
+	/* Every path here needs some allocation that it cannot do without. */
+	EXPECT_LT(0U, s->failed)
+		TH_LOG("%s: no injected failure made the call fail", s->path);
+	EXPECT_EQ(s->fd, lowest_free_fd())
+		TH_LOG("%s: a file descriptor was left open", s->path);
+	EXPECT_EQ(s->caches, count_slab_caches())
+		TH_LOG("%s: slab caches before the sweep %d, after %d",
+		       s->path, s->caches, count_slab_caches());
+}
+
+/*
+ * An allocator with @framing set: GET_STATUS echoes it, every frame can be
+ * taken (one more cannot) and returned, and the counters agree. @fd is
+ * O_NONBLOCK, so a missing frame is an error, not a wait.
+ */
+static void expect_usable(struct __test_metadata *_metadata, int fd,
+			  const struct ksalloc_framing *framing, unsigned int n)
+{
+	__u64 handles[FAILNTH_MAX_FRAMES], extra;
+	struct ksalloc_status st;
+	__u32 i;
+
+	ASSERT_GE(FAILNTH_MAX_FRAMES, framing->frames);
+	ASSERT_EQ(0, get_status(fd, &st));
+	ASSERT_EQ(0, memcmp(&st.framing, framing, sizeof(*framing)))
+		TH_LOG("n=%u: GET_STATUS framing: %u frames of %u", n,
+		       st.framing.frames, st.framing.frame_size);
+	ASSERT_EQ(0U, st.allocated_frames) TH_LOG("n=%u", n);
+	ASSERT_EQ(0ULL, st.total_allocations) TH_LOG("n=%u", n);
+
+	for (i = 0; i < framing->frames; i++) {
+		ASSERT_EQ(0, alloc_frame(fd, &handles[i]))
+			TH_LOG("n=%u: frame %u of %u", n, i, framing->frames);
+		ASSERT_NE(0ULL, handles[i]);
+	}
+	ASSERT_EQ(-EAGAIN, alloc_frame(fd, &extra))
+		TH_LOG("n=%u: a frame beyond the %u of the framing", n, framing->frames);
+	ASSERT_EQ(0, get_status(fd, &st));
+	EXPECT_EQ(framing->frames, st.allocated_frames) TH_LOG("n=%u", n);
+	for (i = 0; i < framing->frames; i++)
+		ASSERT_EQ(0, free_frame(fd, handles[i]))
+			TH_LOG("n=%u: frame %u of %u", n, i, framing->frames);
+
+	ASSERT_EQ(0, get_status(fd, &st));
+	EXPECT_EQ(0U, st.allocated_frames) TH_LOG("n=%u", n);
+	EXPECT_EQ(framing->frames, st.peak_allocated_frames) TH_LOG("n=%u", n);
+	EXPECT_EQ(framing->frames, st.total_allocations) TH_LOG("n=%u", n);
+	EXPECT_EQ(1ULL, st.failed_allocations) TH_LOG("n=%u", n);
+	EXPECT_EQ(0U, st.waiters) TH_LOG("n=%u", n);
+	EXPECT_EQ(0U, st.misuse_events) TH_LOG("n=%u", n);
+}
+
+/* An allocator after a failed SET_FRAMING: as it was, unframed. */
+static void expect_unframed(struct __test_metadata *_metadata, int fd, unsigned int n)
+{
+	struct ksalloc_status st, zero = { 0 };
+	__u64 handle;
+
+	ASSERT_EQ(0, get_status(fd, &st));
+	EXPECT_EQ(0, memcmp(&st, &zero, sizeof(st)))
+		TH_LOG("n=%u: GET_STATUS after a failed SET_FRAMING: %u frames, %u allocated",
+		       n, st.framing.frames, st.allocated_frames);
+	EXPECT_EQ(-EBADFD, alloc_frame(fd, &handle)) TH_LOG("n=%u", n);
+}
+
+/* ---- /dev/ksalloc: open() and SET_FRAMING ---- */
+
+FIXTURE(ksalloc) {
+	struct failnth nth;
+};
+
+FIXTURE_SETUP(ksalloc)
+{
+	const char *why = nth_setup(&self->nth);
+
+	if (why)
+		SKIP(return, "%s", why);
+}
+
+FIXTURE_TEARDOWN(ksalloc)
+{
+	nth_teardown(&self->nth);
+}
+
+TEST_F_TIMEOUT(ksalloc, open, FAILNTH_TIMEOUT)
+{
+	const struct ksalloc_framing framing = {
+		.pool_type = KSALLOC_POOL_ATOMIC,
+		.frames = 2,
+		.frame_size = 64,
+	};
+	int entries = count_entries(KSALLOC_DEBUGFS);
+	struct sweep s;
+	unsigned int n;
+	int fd, err;
+	long left;
+
+	sweep_begin(&s, "open " KSALLOC_DEV);
+	for (n = 1; n < FAILNTH_MAX; n++) {
+		struct ksalloc_framing arg = framing;
+
+		ASSERT_EQ(0, nth_arm(&self->nth, n));
+		fd = open(KSALLOC_DEV, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+		err = fd < 0 ? -errno : 0;
+		left = nth_disarm(&self->nth);
+		if (fd < 0) {
+			ASSERT_NE(-ENOENT, err) TH_LOG("is the ksalloc module loaded?");
+			/* Nothing is left: no descriptor, no allocator. */
+			ASSERT_EQ(s.fd, lowest_free_fd()) TH_LOG("n=%u", n);
+			ASSERT_EQ(entries, count_entries(KSALLOC_DEBUGFS))
+				TH_LOG("n=%u: a failed open left an allocator", n);
+		} else {
+			ASSERT_EQ(0, ks_ioctl(fd, KSALLOC_IOC_SET_FRAMING, &arg))
+				TH_LOG("n=%u", n);
+			expect_usable(_metadata, fd, &framing, n);
+			ASSERT_EQ(0, close(fd));
+		}
+		if (sweep_step(_metadata, &s, n, err, left))
+			break;
+	}
+	sweep_end(_metadata, &s, n);
+	EXPECT_EQ(entries, count_entries(KSALLOC_DEBUGFS));
+}
+
+FIXTURE(ksalloc_framing) {
+	struct failnth nth;
+};
+
+FIXTURE_VARIANT(ksalloc_framing) {
+	struct ksalloc_framing framing;
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_framing, atomic_small) {
+	.framing = { .pool_type = KSALLOC_POOL_ATOMIC, .frames = 1, .frame_size = 64 },
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_framing, sleepable_small) {
+	.framing = { .pool_type = KSALLOC_POOL_SLEEPABLE, .frames = 4, .frame_size = 200,
+		     .alignment = 63 },
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_framing, atomic_many_frames) {
+	.framing = { .options = KSALLOC_OPTIONF_SYSTEM_MEMORY,
+		     .pool_type = KSALLOC_POOL_ATOMIC, .frames = FAILNTH_MAX_FRAMES,
+		     .frame_size = 48, .alignment = 7 },
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_framing, atomic_large_frames) {
+	.framing = { .pool_type = KSALLOC_POOL_ATOMIC, .frames = 4,
+		     .frame_size = 640 * 480 * 2, .alignment = 4095 },
+};
+
+FIXTURE_VARIANT_ADD(ksalloc_framing, sleepable_large_frames) {
+	.framing = { .pool_type = KSALLOC_POOL_SLEEPABLE, .frames = 2,
+		     .frame_size = KSALLOC_MAX_FRAME_SIZE },
+};
+
+FIXTURE_SETUP(ksalloc_framing)
+{
+	const char *why = nth_setup(&self->nth);
+
+	if (why)
+		SKIP(return, "%s", why);
+}
+
+FIXTURE_TEARDOWN(ksalloc_framing)
+{
+	nth_teardown(&self->nth);
+}
+
+TEST_F_TIMEOUT(ksalloc_framing, set_framing, FAILNTH_TIMEOUT)
+{
+	const struct ksalloc_framing *framing = &variant->framing;
+	struct sweep s;
+	unsigned int n;
+	int fd, err;
+	long left;
+
+	sweep_begin(&s, "KSALLOC_IOC_SET_FRAMING");
+	for (n = 1; n < FAILNTH_MAX; n++) {
+		struct ksalloc_framing arg = *framing;
+
+		fd = open(KSALLOC_DEV, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+		ASSERT_LE(0, fd) TH_LOG("open %s: %s", KSALLOC_DEV, strerror(errno));
+		ASSERT_EQ(0, nth_arm(&self->nth, n));
+		err = ks_ioctl(fd, KSALLOC_IOC_SET_FRAMING, &arg);
+		left = nth_disarm(&self->nth);
+		if (err) {
+			/* Nothing changed, and the same fd takes the framing. */
+			expect_unframed(_metadata, fd, n);
+			arg = *framing;
+			ASSERT_EQ(0, ks_ioctl(fd, KSALLOC_IOC_SET_FRAMING, &arg))
+				TH_LOG("n=%u: the retry after a failed SET_FRAMING", n);
+		}
+		expect_usable(_metadata, fd, framing, n);
+		ASSERT_EQ(0, close(fd));
+		if (sweep_step(_metadata, &s, n, err, left))
+			break;
+	}
+	sweep_end(_metadata, &s, n);
+}
+
+/* ---- /dev/ksalloc_capture: open() and SET_ALLOCATOR ---- */
+
+FIXTURE(capture) {
+	struct failnth nth;
+	int alloc[2];		/* two framed allocators */
+	unsigned char buf[CAPTURE_FRAME_SIZE];
+};
+
+FIXTURE_SETUP(capture)
+{
+	const char *why = nth_setup(&self->nth);
+	int i;
+
+	self->alloc[0] = -1;
+	self->alloc[1] = -1;
+	if (why)
+		SKIP(return, "%s", why);
+	for (i = 0; i < 2; i++) {
+		self->alloc[i] = allocator_open(CAPTURE_FRAMES, CAPTURE_FRAME_SIZE);
+		ASSERT_LE(0, self->alloc[i])
+			TH_LOG("allocator: %s", strerror(-self->alloc[i]));
+	}
+}
+
+FIXTURE_TEARDOWN(capture)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (self->alloc[i] >= 0)
+			close(self->alloc[i]);
+	nth_teardown(&self->nth);
+}
+
+static int open_capture(void)
+{
+	return open(CAPTURE_DEV, O_RDWR | O_CLOEXEC);
+}
+
+static int set_format(int cap)
+{
+	struct ksalloc_capture_format fmt = {
+		.width = 16,
+		.height = 8,
+		.bytes_per_pixel = 2,
+		.fps = 1000,
+	};
+
+	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_SET_FORMAT, &fmt);
+}
+
+/*
+ * The stream, format set, delivers a frame from allocator @fd: STREAMON,
+ * one read(), STREAMOFF; the frames come back to the allocator.
+ */
+static void expect_streams(struct __test_metadata *_metadata, int cap, int fd,
+			   unsigned char *buf, unsigned int n)
+{
+	struct pollfd pfd = { .fd = cap, .events = POLLIN };
+	const struct ksalloc_capture_header *h = (const void *)buf;
+	__u64 before = total_allocations(fd);
+	ssize_t len;
+
+	ASSERT_EQ(0, ks_ioctl(cap, KSALLOC_CAPTURE_IOC_STREAMON, NULL)) TH_LOG("n=%u", n);
+	ASSERT_EQ(1, poll(&pfd, 1, CAPTURE_WAIT_MS)) TH_LOG("n=%u: no frame", n);
+	len = read(cap, buf, CAPTURE_FRAME_SIZE);
+	ASSERT_EQ((ssize_t)(sizeof(*h) + 16 * 8 * 2), len)
+		TH_LOG("n=%u: read: %s", n, len < 0 ? strerror(errno) : "short");
+	EXPECT_EQ(16U * 8 * 2, h->payload_size);
+	ASSERT_EQ(0, ks_ioctl(cap, KSALLOC_CAPTURE_IOC_STREAMOFF, NULL));
+	EXPECT_LT(before, total_allocations(fd))
+		TH_LOG("n=%u: the frame did not come from this allocator", n);
+	EXPECT_EQ(0U, allocated_frames(fd)) TH_LOG("n=%u: frames not returned", n);
+}
+
+TEST_F_TIMEOUT(capture, open, FAILNTH_TIMEOUT)
+{
+	struct sweep s;
+	unsigned int n;
+	int cap, err;
+	long left;
+
+	sweep_begin(&s, "open " CAPTURE_DEV);
+	for (n = 1; n < FAILNTH_MAX; n++) {
+		ASSERT_EQ(0, nth_arm(&self->nth, n));
+		cap = open_capture();
+		err = cap < 0 ? -errno : 0;
+		left = nth_disarm(&self->nth);
+		if (cap < 0) {
+			ASSERT_NE(-ENOENT, err) TH_LOG("is ksalloc_capture loaded?");
+			ASSERT_EQ(s.fd, lowest_free_fd()) TH_LOG("n=%u", n);
+		} else {
+			ASSERT_EQ(0, set_allocator(cap, self->alloc[0])) TH_LOG("n=%u", n);
+			ASSERT_EQ(0, set_format(cap));
+			expect_streams(_metadata, cap, self->alloc[0], self->buf, n);
+			ASSERT_EQ(0, close(cap));
+		}
+		if (sweep_step(_metadata, &s, n, err, left))
+			break;
+	}
+	sweep_end(_metadata, &s, n);
+}
+
+/* A stream without an allocator gets its first one. */
+TEST_F_TIMEOUT(capture, set_allocator, FAILNTH_TIMEOUT)
+{
+	struct sweep s;
+	unsigned int n;
+	int cap, err;
+	long left;
+
+	sweep_begin(&s, "KSALLOC_CAPTURE_IOC_SET_ALLOCATOR");
+	for (n = 1; n < FAILNTH_MAX; n++) {
+		struct ksalloc_capture_allocator arg = { .fd = self->alloc[0] };
+
+		cap = open_capture();
+		ASSERT_LE(0, cap) TH_LOG("open %s: %s", CAPTURE_DEV, strerror(errno));
+		ASSERT_EQ(0, set_format(cap));
+		ASSERT_EQ(0, nth_arm(&self->nth, n));
+		err = ks_ioctl(cap, KSALLOC_CAPTURE_IOC_SET_ALLOCATOR, &arg);
+		left = nth_disarm(&self->nth);
+		if (err) {
+			/* Still no allocator; and it takes one now. */
+			ASSERT_EQ(-EBADFD, ks_ioctl(cap, KSALLOC_CAPTURE_IOC_STREAMON, NULL))
+				TH_LOG("n=%u: a stream without an allocator", n);
+			ASSERT_EQ(0, set_allocator(cap, self->alloc[0]))
+				TH_LOG("n=%u: the retry after a failed SET_ALLOCATOR", n);
+		}
+		expect_streams(_metadata, cap, self->alloc[0], self->buf, n);
+		ASSERT_EQ(0, close(cap));
+		ASSERT_EQ(0U, allocated_frames(self->alloc[0]));
+		if (sweep_step(_metadata, &s, n, err, left))
+			break;
+	}
+	sweep_end(_metadata, &s, n);
+}
+
+/* A stream with an allocator switches to another; failing, it keeps the first. */
+TEST_F_TIMEOUT(capture, set_allocator_switch, FAILNTH_TIMEOUT)
+{
+	struct sweep s;
+	unsigned int n;
+	int cap, err;
+	long left;
+
+	sweep_begin(&s, "KSALLOC_CAPTURE_IOC_SET_ALLOCATOR (switch)");
+	for (n = 1; n < FAILNTH_MAX; n++) {
+		struct ksalloc_capture_allocator arg = { .fd = self->alloc[1] };
+		__u64 unused;
+
+		cap = open_capture();
+		ASSERT_LE(0, cap) TH_LOG("open %s: %s", CAPTURE_DEV, strerror(errno));
+		ASSERT_EQ(0, set_allocator(cap, self->alloc[0]));
+		ASSERT_EQ(0, set_format(cap));
+		ASSERT_EQ(0, nth_arm(&self->nth, n));
+		err = ks_ioctl(cap, KSALLOC_CAPTURE_IOC_SET_ALLOCATOR, &arg);
+		left = nth_disarm(&self->nth);
+		/* The stream uses the one it has: the first, or the new one. */
+		unused = total_allocations(self->alloc[err ? 1 : 0]);
+		expect_streams(_metadata, cap, self->alloc[err ? 0 : 1], self->buf, n);
+		EXPECT_EQ(unused, total_allocations(self->alloc[err ? 1 : 0]))
+			TH_LOG("n=%u: the stream used the allocator it %s", n,
+			       err ? "failed to switch to" : "switched from");
+		ASSERT_EQ(0, close(cap));
+		if (sweep_step(_metadata, &s, n, err, left))
+			break;
+	}
+	sweep_end(_metadata, &s, n);
+}
+
+TEST_HARNESS_MAIN
