@@ -2039,7 +2039,9 @@ static void fz_c_read(struct fz_thread *t, struct fz_cap *c)
 	size_t sizes[] = { 0, 1, fb - 1, fb, fb + 1 + fz_below(t, 4096), FZ_CAP_BUF };
 	size_t count = sizes[fz_below(t, ARRAY_SIZE(sizes))];
 	enum fz_ptr p = fz_pick_ptr(t, 85, true);
-	void *buf = p == P_GOOD ? (void *)t->cbuf : fz_ptr(t, p, 64);
+	/* A straddling buffer faults within the frame's bytes (more than a header). */
+	size_t span = fb < FZ_CAP_HDR + 1 ? FZ_CAP_HDR + 1 : fb > 64 ? 64 : fb;
+	void *buf = p == P_GOOD ? (void *)t->cbuf : fz_ptr(t, p, span);
 	unsigned int allowed;
 	long long bad;
 	long ret;
