@@ -10,10 +10,11 @@
  * lockless inbox, and is freed there; the rest (and those for an inbox that
  * is full) are freed by the taker, the kthread's after it has offered the
  * CPU to others, so that frames are held across preemption and interrupts.
- * The pool is half again what the inboxes can hold, so it runs dry only when
- * they all fill (-EAGAIN is counted, not an error). The run lasts until the
- * actors have done stress_ops operations (allocations plus frees, 10 million
- * by default), or fails when stress_seconds pass first.
+ * The pool is half again what the inboxes can hold; it runs dry when a
+ * kthread, every 64th step, takes all it can get and holds it for a step
+ * (-EAGAIN is counted, not an error). The run lasts until the actors have
+ * done stress_ops operations (allocations plus frees, 10 million by
+ * default), or fails when stress_seconds pass first.
  *
  * Every frame is accounted for. The test first takes every frame once, to
  * learn the pool's addresses; beside them it keeps the stamp of each frame's
@@ -132,6 +133,7 @@ static const unsigned int ksalloc_stress_batch[] = { 8, 4, 2 };
 #define KSALLOC_STRESS_BATCH_MAX	8
 #define KSALLOC_STRESS_FRAMES_PER_ACTOR	12
 #define KSALLOC_STRESS_INBOX_MAX	8
+#define KSALLOC_STRESS_HOARD_STEPS	64
 #define KSALLOC_STRESS_PERIOD_NS	(100 * NSEC_PER_USEC)
 
 enum ksalloc_stress_error {
@@ -175,6 +177,8 @@ struct ksalloc_stress_actor {
 	unsigned int next;
 	void *kept[KSALLOC_STRESS_BATCH_MAX];
 	unsigned int nr_kept;
+	struct ksalloc_stress_frame **hoard;	/* a kthread's: room for every frame */
+	unsigned int nr_hoard;
 	u64 allocs;
 	u64 frees;
 	u64 again;
@@ -402,6 +406,36 @@ static enum hrtimer_restart ksalloc_stress_tick(struct hrtimer *timer)
 	return HRTIMER_RESTART;
 }
 
+/*
+ * Every KSALLOC_STRESS_HOARD_STEPS steps a kthread takes every frame it can
+ * get, until -EAGAIN, and gives them back a step later: the pool runs dry
+ * while the other actors go on, and fills again from one CPU.
+ */
+static void ksalloc_stress_hoard(struct ksalloc_stress_actor *me)
+{
+	struct ksalloc_stress_run *run = me->run;
+	struct ksalloc_stress_frame *f;
+	void *frame;
+
+	if (me->nr_hoard) {
+		while (me->nr_hoard)
+			ksalloc_stress_free(me, me->hoard[--me->nr_hoard]);
+		return;
+	}
+	if (me->steps % KSALLOC_STRESS_HOARD_STEPS)
+		return;
+	while (me->nr_hoard < run->frames) {
+		if (run->table.allocate_frame(run->file, &frame)) {
+			ksalloc_stress_inc(&me->again);
+			break;
+		}
+		ksalloc_stress_inc(&me->allocs);
+		f = ksalloc_stress_claim(me, frame);
+		if (f)
+			me->hoard[me->nr_hoard++] = f;
+	}
+}
+
 static int ksalloc_stress_thread(void *data)
 {
 	struct ksalloc_stress_actor *me = data;
@@ -413,10 +447,13 @@ static int ksalloc_stress_thread(void *data)
 			      me[i].mode);
 	while (!kthread_should_stop()) {
 		ksalloc_stress_step(me);
+		ksalloc_stress_hoard(me);
 		/* Frames kept across this are freed next step: others run meanwhile. */
 		cond_resched();
 	}
 	ksalloc_stress_free_kept(me);
+	while (me->nr_hoard)
+		ksalloc_stress_free(me, me->hoard[--me->nr_hoard]);
 	return 0;
 }
 
@@ -535,8 +572,12 @@ static struct ksalloc_stress_run *ksalloc_stress_setup(struct kunit *test)
 			a->cpu = cpu;
 			a->ctx = c;
 			init_llist_head(&a->inbox);
-			if (c == KSALLOC_STRESS_THREAD)
+			if (c == KSALLOC_STRESS_THREAD) {
+				a->hoard = kunit_kcalloc(test, run->frames,
+							 sizeof(*a->hoard), GFP_KERNEL);
+				KUNIT_ASSERT_NOT_NULL(test, a->hoard);
 				continue;
+			}
 			a->mode = c == KSALLOC_STRESS_HARDIRQ ?
 				  HRTIMER_MODE_REL_PINNED_HARD :
 				  HRTIMER_MODE_REL_PINNED_SOFT;
@@ -664,6 +705,7 @@ static void ksalloc_table_all_contexts_all_cpus(struct kunit *test)
 	}
 	if (run->nr_actors > KSALLOC_STRESS_CONTEXTS)
 		KUNIT_EXPECT_GT(test, all.sent_remote, 0);
+	KUNIT_EXPECT_GT_MSG(test, all.again, 0, "the pool never ran dry");
 
 	status = ksalloc_stress_status(test, run->file);
 	KUNIT_EXPECT_EQ(test, status.allocated_frames, 0);
