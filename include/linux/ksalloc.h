@@ -92,6 +92,10 @@ struct ksalloc_request;
  * @frame: the frame granted, or NULL if @error is set.
  * @error: 0, or -ENODEV if the allocator was released first.
  *
+ * The completion may return @frame with ksalloc_free_frame() at once, even
+ * while the allocator is being released: its release runs every completion
+ * before it frees the pool.
+ *
  * Context: Process context (a workqueue); may sleep.
  */
 typedef void (*ksalloc_request_fn)(struct ksalloc_request *req, void *frame,
