@@ -24,6 +24,7 @@
 #include <linux/kthread.h>
 #include <linux/ksalloc.h>
 #include <linux/module.h>
+#include <linux/prandom.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
@@ -873,6 +874,69 @@ static void ksalloc_allocate_frame_other_cpus(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, status.misuse_events, 0);
 }
 
+/*
+ * The counters stay exact as frames move between CPUs: a seeded walk of
+ * allocations and frees, each batch on one of two CPUs, is checked against
+ * a model after every batch (peak: the most frames held at once).
+ */
+static void ksalloc_get_status_other_cpus(struct kunit *test)
+{
+	unsigned int n = *(const u32 *)test->param_value;
+	struct ksalloc_framing framing = ksalloc_test_framing(n, 64, 0);
+	struct file *file = ksalloc_test_create(test, &framing);
+	int cpu[2] = { cpumask_first(cpu_online_mask) };
+	unsigned int i, k, done, held = 0, peak = 0;
+	struct ksalloc_status status;
+	struct rnd_state rnd;
+	void **frame;
+	int on;
+
+	cpu[1] = cpumask_next(cpu[0], cpu_online_mask);
+	if (cpu[1] >= nr_cpu_ids)
+		kunit_skip(test, "needs two online CPUs");
+	/* Room for a batch that finds the pool exhausted. */
+	frame = kunit_kcalloc(test, n + 24, sizeof(*frame), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, frame);
+	prandom_seed_state(&rnd, 2026);
+
+	for (i = 0; i < 400; i++) {
+		on = cpu[prandom_u32_state(&rnd) & 1];
+		k = 1 + prandom_u32_state(&rnd) % min(n, 24U);
+		/* Allocate more often than free: the peak keeps moving up. */
+		if (prandom_u32_state(&rnd) % 5 < 3) {
+			done = ksalloc_cpus_do(file, on, &frame[held], k, true);
+			KUNIT_ASSERT_EQ(test, done, min(k, n - held));
+			held += done;
+		} else {
+			k = min(k, held);
+			held -= k;
+			KUNIT_ASSERT_EQ(test, ksalloc_cpus_do(file, on,
+							      &frame[held], k,
+							      false), k);
+		}
+		peak = max(peak, held);
+		status = ksalloc_test_status(test, file);
+		KUNIT_ASSERT_EQ_MSG(test, status.allocated_frames, held,
+				    "batch %u", i);
+		KUNIT_ASSERT_EQ_MSG(test, status.peak_allocated_frames, peak,
+				    "batch %u", i);
+		/* Now and then a burst back to empty: the peak stays. */
+		if (i % 50 == 49) {
+			KUNIT_ASSERT_EQ(test, ksalloc_cpus_do(file, on, frame,
+							      held, false),
+					held);
+			held = 0;
+		}
+	}
+	status = ksalloc_test_status(test, file);
+	KUNIT_EXPECT_EQ(test, status.allocated_frames, held);
+	KUNIT_EXPECT_EQ(test, status.peak_allocated_frames, peak);
+	KUNIT_EXPECT_EQ(test, status.peak_allocated_frames, n);
+	KUNIT_EXPECT_EQ(test, status.misuse_events, 0);
+	KUNIT_ASSERT_EQ(test, ksalloc_cpus_do(file, cpu[0], frame, held, false),
+			held);
+}
+
 static void ksalloc_enable_free_frame_event_signals(struct kunit *test)
 {
 	struct ksalloc_framing framing = ksalloc_test_framing(2, 64, 0);
@@ -957,6 +1021,7 @@ static struct kunit_case ksalloc_async_cases[] = {
 	KUNIT_CASE(ksalloc_cancel_request_pending),
 	KUNIT_CASE(ksalloc_enable_free_frame_event_signals),
 	KUNIT_CASE_PARAM(ksalloc_allocate_frame_other_cpus, ksalloc_cpus_gen_params),
+	KUNIT_CASE_PARAM(ksalloc_get_status_other_cpus, ksalloc_cpus_gen_params),
 	KUNIT_CASE(ksalloc_release_outstanding),
 	{}
 };

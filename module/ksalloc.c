@@ -38,10 +38,18 @@
  * paths read nothing else to know it. Poll wake-ups and the event go through
  * an irq_work, request completions through a work item.
  *
- * Counters: @allocated is incremented before a frame is handed out and
- * decremented before it can be taken again, so it never counts a frame twice
- * and @peak, its largest value, is at most the number of frames. Allocations
- * are counted per CPU and summed when read.
+ * Counters: nothing on the fast paths is shared between CPUs. The peak is
+ * kept exact by headroom: a unit of it is a frame that may be allocated
+ * without making a new peak, and peak = allocated + the headroom of the
+ * allocator and of every cache, always. A fast allocation spends a unit of
+ * its cache's headroom with its frame, a fast free adds one with its frame;
+ * a cache with frames but no headroom takes the slow path. Under the lock,
+ * headroom moves with frames between the caches and the allocator, and an
+ * allocation that finds none anywhere (every frame below the peak is out)
+ * raises the peak, at most once per frame in the allocator's life. So
+ * allocated_frames is the peak minus the headroom, exact whenever no
+ * allocation or free runs as it is read. Allocations are counted per CPU and
+ * summed when read.
  *
  * Lifetime: the file's reference count is the allocator's. Releasing it
  * completes pending requests with -ENODEV, disables the event, returns frames
@@ -102,8 +110,10 @@
 
 /* Most free frames a CPU keeps; half of that moves at a time. */
 #define KSALLOC_CPU_FRAMES	64U
-/* The count of a cache that is closed, or being drained: negative as s32. */
-#define KSALLOC_CPU_CLOSED	0x80000000U
+/* The state of a cache that is closed, or being drained: negative as s32. */
+#define KSALLOC_CPU_CLOSED	0x80000000ULL
+/* A frame and its unit of headroom, in a cache's state. */
+#define KSALLOC_CPU_ONE		(BIT_ULL(32) | 1)
 
 static unsigned long ksalloc_max_pool_bytes = 64UL << 20;
 module_param_named(max_pool_bytes, ksalloc_max_pool_bytes, ulong, 0644);
@@ -190,32 +200,52 @@ static void ksalloc_uncharge_user(kuid_t uid, unsigned long bytes)
 
 /**
  * struct ksalloc_cpu - a CPU's cache of free frames
+ * @state: the number of frames in @slot in the low 32 bits, the cache's
+ *	headroom in the high ones; or KSALLOC_CPU_CLOSED.
  * @total: frames this CPU's allocate_frame handed out.
- * @nr: number of frames in @slot, or KSALLOC_CPU_CLOSED.
- * @slot: their slots.
+ * @slot: the frames' slots.
  *
- * Only its CPU adds and takes frames, with interrupts disabled, changing @nr
- * by cmpxchg; any CPU that holds the allocator's lock may empty or close it
- * (see ksalloc_drain_cpu()), and its CPU may change it under that lock.
+ * Only its CPU adds and takes frames, with interrupts disabled, changing
+ * @state by cmpxchg; any CPU that holds the allocator's lock may empty or
+ * close it (see ksalloc_drain_cpu()) or take its headroom, and its CPU may
+ * change it under that lock.
  */
 struct ksalloc_cpu {
+	u64 state;
 	u64 total;
-	u32 nr;
 	u32 slot[];
 };
 
+static u32 ksalloc_cpu_nr(u64 state)
+{
+	return lower_32_bits(state);
+}
+
+static u32 ksalloc_cpu_room(u64 state)
+{
+	return upper_32_bits(state);
+}
+
+static u64 ksalloc_cpu_state(u32 nr, u32 room)
+{
+	return (u64)room << 32 | nr;
+}
+
 /* The cache of an allocator that has none: closed for good. */
 static DEFINE_PER_CPU(struct ksalloc_cpu, ksalloc_no_cache) = {
-	.nr = KSALLOC_CPU_CLOSED,
+	.state = KSALLOC_CPU_CLOSED,
 };
 
 /**
  * struct ksalloc_table - the frames of an allocator by address
  * @size: number of entries in @slot.
+ * @pad: keeps @slot off the cache line of @size, wherever the table starts:
+ *	every free reads @size, and CPUs write the entries of their frames.
  * @slot: a frame address and KSALLOC_SLOT_* bits, or 0.
  */
 struct ksalloc_table {
 	u32 size;
+	unsigned long pad[SMP_CACHE_BYTES / sizeof(long) - 1];
 	unsigned long slot[];
 };
 
@@ -246,8 +276,6 @@ struct ksalloc_pool {
 /**
  * struct ksalloc - an allocator
  * @pool: the frames.
- * @allocated: frames allocated now.
- * @peak: largest @allocated.
  * @file: the file this allocator is the private data of.
  * @id: number in log messages, trace events, debugfs and the slab cache name.
  * @debugfs: this allocator's status file in debugfs.
@@ -260,6 +288,8 @@ struct ksalloc_pool {
  * @uid: the user the pool is charged to (see max_user_bytes).
  * @charged: the bytes charged.
  * @nr_free: number of entries on @pool.free.
+ * @peak: the most frames ever allocated at once.
+ * @room: headroom not in a cache (see "Counters" above).
  * @requests: pending requests, oldest first.
  * @done: requests granted or failed, waiting for @complete_work.
  * @event_fn: the free-frame event callback, or NULL.
@@ -276,9 +306,6 @@ struct ksalloc {
 	/* Read by the fast paths on every CPU: kept apart from what they write. */
 	struct ksalloc_pool pool;
 
-	atomic_t allocated ____cacheline_aligned_in_smp;
-	atomic_t peak;
-
 	struct file *file ____cacheline_aligned_in_smp;
 	unsigned int id;
 	struct dentry *debugfs;
@@ -291,6 +318,8 @@ struct ksalloc {
 	kuid_t uid;
 	size_t charged;
 	u32 nr_free;
+	u32 peak;
+	u32 room;
 	struct list_head requests;
 	struct list_head done;
 	ksalloc_event_fn event_fn;
@@ -338,15 +367,19 @@ static long ksalloc_lookup(const struct ksalloc_table *t, const void *frame)
 	return -1;
 }
 
-/* Counts a frame handed out; before it is, so that @peak stays exact. */
-static __always_inline unsigned int ksalloc_count_alloc(struct ksalloc *a)
+/*
+ * Frames allocated now: the peak minus the headroom. Exact under the lock
+ * while no fast path runs; otherwise a sum of counts read one after another.
+ */
+static u32 ksalloc_allocated(struct ksalloc *a)
 {
-	int n = atomic_inc_return(&a->allocated);
-	int peak = atomic_read(&a->peak);
+	u32 room = READ_ONCE(a->room), peak = READ_ONCE(a->peak);
+	int cpu;
 
-	while (unlikely(n > peak) && !atomic_try_cmpxchg(&a->peak, &peak, n))
-		;
-	return n;
+	if (READ_ONCE(a->pool.cpu_frames))
+		for_each_possible_cpu(cpu)
+			room += ksalloc_cpu_room(READ_ONCE(per_cpu_ptr(a->pool.cpu, cpu)->state));
+	return peak - min(room, peak);
 }
 
 /* ---- The pool ---------------------------------------------------------- */
@@ -480,7 +513,7 @@ static int ksalloc_pool_create(struct ksalloc_pool *pool, unsigned int id,
 		pool->cpu_frames = cpu_frames;
 		/* Closed until ksalloc_update_caches() opens them. */
 		for_each_possible_cpu(i)
-			per_cpu_ptr(cpu, i)->nr = KSALLOC_CPU_CLOSED;
+			per_cpu_ptr(cpu, i)->state = KSALLOC_CPU_CLOSED;
 	}
 	return ksalloc_pool_fill(pool, frames);
 }
@@ -522,28 +555,62 @@ static bool ksalloc_want_caches(struct ksalloc *a)
 }
 
 /*
- * Moves the frames cached by @cpu to the shared stack, and leaves the cache
- * closed if @close, else empty. The owner changes the count only by cmpxchg,
- * so after the xchg here it cannot take or add a frame: it goes to the slow
- * path and waits for our lock.
+ * Moves the frames and the headroom of @cpu's cache to the allocator, and
+ * leaves the cache closed if @close, else empty. The owner changes the state
+ * only by cmpxchg, so after the xchg here it cannot take or add a frame: it
+ * goes to the slow path and waits for our lock.
  */
 static u32 ksalloc_drain_cpu(struct ksalloc *a, int cpu, bool close)
 {
 	struct ksalloc_cpu *c = per_cpu_ptr(a->pool.cpu, cpu);
+	u64 state;
 	u32 n;
 
 	lockdep_assert_held(&a->lock);
-	/* Fully ordered: pairs with the cmpxchg of @nr in the fast paths. */
-	n = xchg(&c->nr, KSALLOC_CPU_CLOSED);
-	if (n == KSALLOC_CPU_CLOSED || WARN_ON_ONCE(n > a->pool.cpu_frames))
+	/* Fully ordered: pairs with the cmpxchg of @state in the fast paths. */
+	state = xchg(&c->state, KSALLOC_CPU_CLOSED);
+	n = ksalloc_cpu_nr(state);
+	if (state == KSALLOC_CPU_CLOSED || WARN_ON_ONCE(n > a->pool.cpu_frames))
 		return 0;
 	memcpy(&a->pool.free[a->nr_free], c->slot, n * sizeof(u32));
 	a->nr_free += n;
+	a->room += ksalloc_cpu_room(state);
 	if (close)
 		return n;
 	/* Our reads of @slot are done before the owner may write it again. */
-	smp_store_release(&c->nr, 0);
+	smp_store_release(&c->state, 0);
 	return n;
+}
+
+/*
+ * Accounts a frame taken from the shared stack to be handed out: it spends
+ * a unit of headroom, the allocator's or one taken back from the caches;
+ * with none anywhere, every frame below the peak is out, and this one makes
+ * a new peak.
+ */
+static void ksalloc_spend_room_locked(struct ksalloc *a)
+{
+	struct ksalloc_cpu *c;
+	u64 state;
+	int cpu;
+
+	lockdep_assert_held(&a->lock);
+	if (!a->room && a->caches_open) {
+		for_each_possible_cpu(cpu) {
+			c = per_cpu_ptr(a->pool.cpu, cpu);
+			state = READ_ONCE(c->state);
+			/* The owner's cmpxchg fails, and it waits for us. */
+			while (ksalloc_cpu_room(state) &&
+			       !try_cmpxchg(&c->state, &state,
+					    ksalloc_cpu_nr(state)))
+				;
+			a->room += ksalloc_cpu_room(state);
+		}
+	}
+	if (a->room)
+		a->room--;
+	else
+		a->peak++;
 }
 
 /*
@@ -562,7 +629,7 @@ static bool ksalloc_update_caches(struct ksalloc *a)
 		return false;
 	for_each_possible_cpu(cpu) {
 		if (open)	/* Drained under the lock: empty. */
-			WRITE_ONCE(per_cpu_ptr(a->pool.cpu, cpu)->nr, 0);
+			WRITE_ONCE(per_cpu_ptr(a->pool.cpu, cpu)->state, 0);
 		else
 			drained += ksalloc_drain_cpu(a, cpu, true);
 	}
@@ -649,8 +716,8 @@ static u32 ksalloc_take_locked(struct ksalloc *a, unsigned long flags)
 	struct ksalloc_table *t = a->pool.table;
 	u32 slot = ksalloc_pop_locked(a);
 
+	ksalloc_spend_room_locked(a);
 	WRITE_ONCE(t->slot[slot], t->slot[slot] | flags);
-	ksalloc_count_alloc(a);
 	return slot;
 }
 
@@ -705,7 +772,7 @@ static void ksalloc_kick(struct ksalloc *a, bool complete, bool wake)
 		irq_work_queue(&a->wake_work);
 }
 
-/* Marks the frame in @slot allocated to a kernel client and counts it. */
+/* Marks the frame in @slot allocated to a kernel client. */
 static __always_inline void *ksalloc_hand_out(struct ksalloc *a, u32 slot)
 {
 	struct ksalloc_table *t = READ_ONCE(a->pool.table);
@@ -713,20 +780,53 @@ static __always_inline void *ksalloc_hand_out(struct ksalloc *a, u32 slot)
 
 	/* Free, so ours alone: a racing misuse cmpxchg cannot match it. */
 	WRITE_ONCE(t->slot[slot], entry | KSALLOC_SLOT_ALLOCATED);
-	ksalloc_count_alloc(a);
 	return (void *)entry;
 }
 
+/* The fast paths' trace events, out of line: they only test for tracing. */
+static noinline void ksalloc_trace_allocate(struct ksalloc *a, long slot)
+{
+	trace_ksalloc_allocate(a->id, slot, ksalloc_allocated(a));
+}
+
+static noinline void ksalloc_trace_free(struct ksalloc *a, long slot)
+{
+	trace_ksalloc_free(a->id, slot, ksalloc_allocated(a));
+}
+
 /*
- * allocate_frame when this CPU's cache is empty or closed: called with
- * interrupts disabled, restores @irqflags.
+ * Gives this CPU's cache, open and drained of neither by our lock, frames if
+ * it has none and headroom if it has little: half of what it holds, each.
+ */
+static void ksalloc_refill_locked(struct ksalloc *a)
+{
+	struct ksalloc_cpu *c = this_cpu_ptr(a->pool.cpu);
+	u32 half = DIV_ROUND_UP(a->pool.cpu_frames, 2);
+	u32 nr = ksalloc_cpu_nr(c->state), room = ksalloc_cpu_room(c->state);
+	u32 n;
+
+	lockdep_assert_held(&a->lock);
+	if (!nr) {
+		nr = min(a->nr_free, half);
+		a->nr_free -= nr;
+		memcpy(c->slot, &a->pool.free[a->nr_free], nr * sizeof(u32));
+	}
+	if (room < half) {
+		n = min(a->room, half - room);
+		a->room -= n;
+		room += n;
+	}
+	WRITE_ONCE(c->state, ksalloc_cpu_state(nr, room));
+}
+
+/*
+ * allocate_frame when this CPU's cache has no frame or no headroom, or is
+ * closed: called with interrupts disabled, restores @irqflags.
  */
 static noinline int ksalloc_allocate_slow(struct ksalloc *a, void **frame,
 					  unsigned long irqflags)
 {
-	struct ksalloc_cpu *c;
 	long slot = -EAGAIN;
-	u32 n;
 
 	raw_spin_lock(&a->lock);
 	if (unlikely(!a->ready)) {
@@ -735,15 +835,9 @@ static noinline int ksalloc_allocate_slow(struct ksalloc *a, void **frame,
 		slot = -EOPNOTSUPP;
 	} else if (ksalloc_gather(a)) {
 		slot = ksalloc_pop_locked(a);
-		if (a->caches_open) {
-			/* Refill ours, which is empty: we came here. */
-			c = this_cpu_ptr(a->pool.cpu);
-			n = min(a->nr_free, DIV_ROUND_UP(a->pool.cpu_frames, 2));
-			a->nr_free -= n;
-			memcpy(c->slot, &a->pool.free[a->nr_free],
-			       n * sizeof(u32));
-			WRITE_ONCE(c->nr, n);
-		}
+		ksalloc_spend_room_locked(a);
+		if (a->caches_open)
+			ksalloc_refill_locked(a);
 	} else {
 		a->failed++;
 	}
@@ -751,8 +845,8 @@ static noinline int ksalloc_allocate_slow(struct ksalloc *a, void **frame,
 	*frame = slot < 0 ? NULL : ksalloc_hand_out(a, slot);
 	local_irq_restore(irqflags);
 
-	trace_ksalloc_allocate(a->id, max(slot, -1L),
-			       atomic_read(&a->allocated));
+	if (trace_ksalloc_allocate_enabled())
+		ksalloc_trace_allocate(a, max(slot, -1L));
 	return min(slot, 0L);
 }
 
@@ -773,21 +867,27 @@ int ksalloc_allocate_frame(struct file *file, void **frame)
 	struct ksalloc *a = file->private_data;
 	struct ksalloc_cpu *c;
 	unsigned long flags;
-	u32 n, slot;
+	u64 state;
+	u32 slot;
 
 	local_irq_save(flags);
 	c = this_cpu_ptr(READ_ONCE(a->pool.cpu));
-	n = READ_ONCE(c->nr);
-	/* Empty or closed (negative); a failed cmpxchg met a drain. */
-	if (unlikely((s32)n <= 0) || unlikely(!try_cmpxchg(&c->nr, &n, n - 1)))
+	state = READ_ONCE(c->state);
+	/*
+	 * No frame, closed (negative) or no headroom; a failed cmpxchg met the
+	 * lock's holder.
+	 */
+	if (unlikely((s32)ksalloc_cpu_nr(state) <= 0) ||
+	    unlikely(!ksalloc_cpu_room(state)) ||
+	    unlikely(!try_cmpxchg(&c->state, &state, state - KSALLOC_CPU_ONE)))
 		return ksalloc_allocate_slow(a, frame, flags);
-	slot = c->slot[n - 1];
+	slot = c->slot[ksalloc_cpu_nr(state) - 1];
 	c->total++;
 	*frame = ksalloc_hand_out(a, slot);
 	local_irq_restore(flags);
 
 	if (trace_ksalloc_allocate_enabled())
-		trace_ksalloc_allocate(a->id, slot, atomic_read(&a->allocated));
+		ksalloc_trace_allocate(a, slot);
 	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(ksalloc_allocate_frame, KSALLOC);
@@ -817,27 +917,35 @@ static noinline void ksalloc_free_slow(struct ksalloc *a, u32 slot,
 	bool complete = false, wake = false;
 	u32 half = DIV_ROUND_UP(a->pool.cpu_frames, 2);
 	struct ksalloc_cpu *c;
+	u32 nr, room, n;
 
 	raw_spin_lock(&a->lock);
 	if (a->caches_open) {
 		c = this_cpu_ptr(a->pool.cpu);
-		/* Full: half of it moves to the shared stack. */
-		if (c->nr == a->pool.cpu_frames) {
-			c->nr -= half;
-			memcpy(&a->pool.free[a->nr_free], &c->slot[c->nr],
+		nr = ksalloc_cpu_nr(c->state);
+		room = ksalloc_cpu_room(c->state);
+		/* Full: half of it moves to the shared stack, with headroom. */
+		if (nr == a->pool.cpu_frames) {
+			nr -= half;
+			memcpy(&a->pool.free[a->nr_free], &c->slot[nr],
 			       half * sizeof(u32));
 			a->nr_free += half;
+			n = min(room, half);
+			room -= n;
+			a->room += n;
 		}
-		c->slot[c->nr] = slot;
-		WRITE_ONCE(c->nr, c->nr + 1);
+		c->slot[nr] = slot;
+		WRITE_ONCE(c->state, ksalloc_cpu_state(nr + 1, room + 1));
 	} else {
 		a->pool.free[a->nr_free++] = slot;
+		a->room++;
 	}
 	ksalloc_settle_locked(a, &complete, &wake);
 	raw_spin_unlock(&a->lock);
 	local_irq_restore(irqflags);
 
-	trace_ksalloc_free(a->id, slot, atomic_read(&a->allocated));
+	if (trace_ksalloc_free_enabled())
+		ksalloc_trace_free(a, slot);
 	ksalloc_kick(a, complete, wake);
 }
 
@@ -860,6 +968,7 @@ void ksalloc_free_frame(struct file *file, void *frame)
 	unsigned long want = (unsigned long)frame | KSALLOC_SLOT_ALLOCATED;
 	unsigned long entry, flags;
 	struct ksalloc_cpu *c;
+	u64 state;
 	u32 slot, n;
 
 	for (slot = ksalloc_hash(t, frame);; ) {
@@ -874,22 +983,21 @@ void ksalloc_free_frame(struct file *file, void *frame)
 	/* The only way out of "allocated": a double free loses here. */
 	if (unlikely(!try_cmpxchg(&t->slot[slot], &entry, (unsigned long)frame)))
 		return ksalloc_misuse(a, frame);
-	/* Before the frame can be taken again: @allocated never overcounts. */
-	atomic_dec(&a->allocated);
 
 	local_irq_save(flags);
 	c = this_cpu_ptr(READ_ONCE(a->pool.cpu));
-	n = READ_ONCE(c->nr);
-	/* Full or closed; a failed cmpxchg met a drain. */
+	state = READ_ONCE(c->state);
+	n = ksalloc_cpu_nr(state);
+	/* Full or closed; a failed cmpxchg met the lock's holder. */
 	if (unlikely(n >= READ_ONCE(a->pool.cpu_frames)))
 		return ksalloc_free_slow(a, slot, flags);
 	c->slot[n] = slot;
-	if (unlikely(!try_cmpxchg(&c->nr, &n, n + 1)))
+	if (unlikely(!try_cmpxchg(&c->state, &state, state + KSALLOC_CPU_ONE)))
 		return ksalloc_free_slow(a, slot, flags);
 	local_irq_restore(flags);
 
 	if (trace_ksalloc_free_enabled())
-		trace_ksalloc_free(a->id, slot, atomic_read(&a->allocated));
+		ksalloc_trace_free(a, slot);
 }
 EXPORT_SYMBOL_NS_GPL(ksalloc_free_frame, KSALLOC);
 
@@ -922,7 +1030,7 @@ static long ksalloc_take(struct ksalloc *a, unsigned long flags,
 		a->failed++;
 		slot = -EAGAIN;
 	}
-	allocated = atomic_read(&a->allocated);
+	allocated = ksalloc_allocated(a);
 	waiters = a->waiters;
 	raw_spin_unlock_irqrestore(&a->lock, irqflags);
 
@@ -1161,8 +1269,8 @@ static void ksalloc_read_status(struct ksalloc *a, struct ksalloc_status *status
 	memset(status, 0, sizeof(*status));
 	raw_spin_lock_irqsave(&a->lock, flags);
 	status->framing = a->framing;
-	status->allocated_frames = atomic_read(&a->allocated);
-	status->peak_allocated_frames = atomic_read(&a->peak);
+	status->allocated_frames = ksalloc_allocated(a);
+	status->peak_allocated_frames = a->peak;
 	status->waiters = a->waiters;
 	status->misuse_events = a->misuse;
 	status->total_allocations = a->total;
@@ -1312,8 +1420,9 @@ static int ksalloc_put_user(struct ksalloc *a, u64 handle)
 		/* Kernel frees cannot match a user-held entry: no cmpxchg. */
 		entry = t->slot[handle - 1];
 		WRITE_ONCE(t->slot[handle - 1], entry & ~KSALLOC_SLOT_FLAGS);
-		allocated = atomic_dec_return(&a->allocated);
 		a->pool.free[a->nr_free++] = handle - 1;
+		a->room++;
+		allocated = ksalloc_allocated(a);
 		ksalloc_settle_locked(a, &complete, &wake);
 	}
 	raw_spin_unlock_irqrestore(&a->lock, flags);
