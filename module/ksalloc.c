@@ -5,10 +5,13 @@
  * Design
  * ------
  * An allocator is a file (an open of /dev/ksalloc, or ksalloc_create()) whose
- * private data is a struct ksalloc. The framing is set once; it creates a slab
- * cache for the allocator (sized and aligned as the framing says, charged to
- * the caller's memory cgroup, whitelisted for user copies) and preallocates
- * every frame from it. From then on no path allocates memory.
+ * private data is a struct ksalloc. The framing is set once; it preallocates
+ * every frame from a slab cache sized and aligned as the framing says,
+ * charged to the caller's memory cgroup and whitelisted for user copies.
+ * From then on no path allocates memory. Allocators with the same frame size
+ * and alignment share the cache (struct ksalloc_slab), and a few caches
+ * nobody uses are kept for the next allocator (idle_caches): creating a
+ * slab cache costs more than filling a pool of a thousand frames.
  *
  * Frames are found by address in an open-addressing hash table (struct
  * ksalloc_table), at most two thirds full, whose entries are the frame
@@ -125,6 +128,20 @@ module_param_named(max_user_bytes, ksalloc_max_user_bytes, ulong, 0644);
 MODULE_PARM_DESC(max_user_bytes,
 		 "Largest total of the pools of one user's allocators, in bytes (default 256 MiB, 0: no limit)");
 
+static int ksalloc_set_idle_caches(const char *val,
+				   const struct kernel_param *kp);
+
+static const struct kernel_param_ops ksalloc_idle_caches_ops = {
+	.set = ksalloc_set_idle_caches,
+	.get = param_get_uint,
+};
+
+static unsigned int ksalloc_idle_caches = 4;
+module_param_cb(idle_caches, &ksalloc_idle_caches_ops, &ksalloc_idle_caches,
+		0644);
+MODULE_PARM_DESC(idle_caches,
+		 "Slab caches of frames kept for reuse while no allocator uses them (default 4)");
+
 static atomic_t ksalloc_last_id = ATOMIC_INIT(0);
 static struct dentry *ksalloc_debugfs;
 
@@ -199,6 +216,120 @@ static void ksalloc_uncharge_user(kuid_t uid, unsigned long bytes)
 }
 
 /**
+ * struct ksalloc_slab - a slab cache of frames
+ * @node: in ksalloc_slabs, the most recently used first.
+ * @cache: the cache.
+ * @size: its object size, a frame size.
+ * @align: its alignment, in bytes.
+ * @users: the pools that use it; 0: idle, kept for reuse.
+ */
+struct ksalloc_slab {
+	struct list_head node;
+	struct kmem_cache *cache;
+	u32 size;
+	u32 align;
+	unsigned int users;
+};
+
+static LIST_HEAD(ksalloc_slabs);
+/* Protects ksalloc_slabs, the slabs' @users and ksalloc_nr_idle. */
+static DEFINE_MUTEX(ksalloc_slabs_lock);
+static unsigned int ksalloc_nr_idle;
+
+/* Destroys the least recently used idle caches beyond idle_caches. */
+static void ksalloc_trim_slabs(void)
+{
+	struct ksalloc_slab *slab, *prev;
+
+	lockdep_assert_held(&ksalloc_slabs_lock);
+	list_for_each_entry_safe_reverse(slab, prev, &ksalloc_slabs, node) {
+		if (ksalloc_nr_idle <= READ_ONCE(ksalloc_idle_caches))
+			break;
+		if (slab->users)
+			continue;
+		list_del(&slab->node);
+		ksalloc_nr_idle--;
+		kmem_cache_destroy(slab->cache);
+		kfree(slab);
+	}
+}
+
+static int ksalloc_set_idle_caches(const char *val,
+				   const struct kernel_param *kp)
+{
+	int err;
+
+	mutex_lock(&ksalloc_slabs_lock);
+	err = param_set_uint(val, kp);
+	if (!err)
+		ksalloc_trim_slabs();
+	mutex_unlock(&ksalloc_slabs_lock);
+	return err;
+}
+
+/* The cache for frames of @size bytes aligned to @align; NULL: no memory. */
+static struct ksalloc_slab *ksalloc_get_slab(u32 size, u32 align)
+{
+	struct ksalloc_slab *slab;
+	char name[32];
+
+	mutex_lock(&ksalloc_slabs_lock);
+	list_for_each_entry(slab, &ksalloc_slabs, node) {
+		if (slab->size == size && slab->align == align) {
+			if (!slab->users++)
+				ksalloc_nr_idle--;
+			list_move(&slab->node, &ksalloc_slabs);
+			goto out;
+		}
+	}
+	slab = kzalloc(sizeof(*slab), GFP_KERNEL);
+	if (!slab)
+		goto out;
+	snprintf(name, sizeof(name), "ksalloc-%u-%u", size, align);
+	/* A usercopy cache is never merged with another one. */
+	slab->cache = kmem_cache_create_usercopy(name, size, align,
+						 SLAB_ACCOUNT, 0, size, NULL);
+	if (!slab->cache) {
+		kfree(slab);
+		slab = NULL;
+		goto out;
+	}
+	slab->size = size;
+	slab->align = align;
+	slab->users = 1;
+	list_add(&slab->node, &ksalloc_slabs);
+out:
+	mutex_unlock(&ksalloc_slabs_lock);
+	return slab;
+}
+
+/* Ends a pool's use of @slab, whose objects it has all freed. */
+static void ksalloc_put_slab(struct ksalloc_slab *slab)
+{
+	mutex_lock(&ksalloc_slabs_lock);
+	if (!--slab->users) {
+		ksalloc_nr_idle++;
+		ksalloc_trim_slabs();
+	}
+	mutex_unlock(&ksalloc_slabs_lock);
+}
+
+/*
+ * At unload: destroys the idle caches. One that holds retained frames (see
+ * ksalloc_pool_destroy()) stays, as their memory must.
+ */
+static void ksalloc_destroy_slabs(void)
+{
+	struct ksalloc_slab *slab, *next;
+
+	list_for_each_entry_safe(slab, next, &ksalloc_slabs, node) {
+		if (!slab->users)
+			kmem_cache_destroy(slab->cache);
+		kfree(slab);
+	}
+}
+
+/**
  * struct ksalloc_cpu - a CPU's cache of free frames
  * @state: the number of frames in @slot in the low 32 bits, the cache's
  *	headroom in the high ones; or KSALLOC_CPU_CLOSED.
@@ -260,7 +391,7 @@ static union {
  * @table: the frames by address; &ksalloc_empty.table until the framing is set.
  * @cpu: the per-CPU caches; &ksalloc_no_cache for a pool without.
  * @cpu_frames: the capacity of each of @cpu, 0 without caches.
- * @cache: the slab cache the frames come from.
+ * @slab: the slab cache the frames come from.
  * @free: the shared stack of free frames' slots.
  *
  * Set up before it is published, constant while the allocator lives.
@@ -269,7 +400,7 @@ struct ksalloc_pool {
 	struct ksalloc_table *table;
 	struct ksalloc_cpu __percpu *cpu;
 	u32 cpu_frames;
-	struct kmem_cache *cache;
+	struct ksalloc_slab *slab;
 	u32 *free;
 };
 
@@ -277,7 +408,7 @@ struct ksalloc_pool {
  * struct ksalloc - an allocator
  * @pool: the frames.
  * @file: the file this allocator is the private data of.
- * @id: number in log messages, trace events, debugfs and the slab cache name.
+ * @id: number in log messages, trace events and debugfs.
  * @debugfs: this allocator's status file in debugfs.
  * @lock: protects the fields below it, the caches of other CPUs (see
  *	ksalloc_drain_cpu()) and the USER bit of the table entries.
@@ -398,7 +529,7 @@ static void *ksalloc_vzalloc(size_t n, size_t size)
 
 /*
  * Frees @pool, except frames still allocated to kernel clients: those are
- * retained with their cache. Returns how many were retained.
+ * retained, and with them their cache. Returns how many were retained.
  */
 static unsigned int ksalloc_pool_destroy(struct ksalloc_pool *pool)
 {
@@ -415,11 +546,12 @@ static unsigned int ksalloc_pool_destroy(struct ksalloc_pool *pool)
 			kmemleak_ignore(ksalloc_slot_frame(entry));
 			retained++;
 		} else {
-			kmem_cache_free(pool->cache, ksalloc_slot_frame(entry));
+			kmem_cache_free(pool->slab->cache,
+					ksalloc_slot_frame(entry));
 		}
 	}
-	if (!retained)
-		kmem_cache_destroy(pool->cache);
+	if (pool->slab && !retained)
+		ksalloc_put_slab(pool->slab);
 	if (t != &ksalloc_empty.table)
 		kvfree(t);
 	if (pool->cpu_frames)
@@ -439,13 +571,13 @@ static int ksalloc_pool_fill(struct ksalloc_pool *pool, unsigned int frames)
 	unsigned int i, n = 0, top = frames;
 
 	for (i = 0; i < frames; i++) {
-		void *frame = kmem_cache_alloc(pool->cache, GFP_KERNEL);
+		void *frame = kmem_cache_alloc(pool->slab->cache, GFP_KERNEL);
 		u32 slot;
 
 		if (!frame)
 			return -ENOMEM;
 		if (WARN_ON_ONCE((unsigned long)frame & KSALLOC_SLOT_FLAGS)) {
-			kmem_cache_free(pool->cache, frame);
+			kmem_cache_free(pool->slab->cache, frame);
 			return -ENOMEM;
 		}
 		for (slot = ksalloc_hash(t, frame); t->slot[slot];)
@@ -465,36 +597,31 @@ static int ksalloc_pool_fill(struct ksalloc_pool *pool, unsigned int frames)
 }
 
 /*
- * Makes the pool of an allocator @id for @framing, all of its frames free.
- * On failure, what was made is in @pool for ksalloc_pool_destroy().
+ * Makes a pool for @framing, all of its frames free. On failure, what was
+ * made is in @pool for ksalloc_pool_destroy().
  */
-static int ksalloc_pool_create(struct ksalloc_pool *pool, unsigned int id,
+static int ksalloc_pool_create(struct ksalloc_pool *pool,
 			       const struct ksalloc_framing *framing)
 {
 	unsigned int frames = framing->frames;
 	/* At most 16/23 full: 11.5 bytes of table per frame. */
 	u32 size = frames + frames * 7 / 16 + 1;
 	struct ksalloc_table *t;
-	char name[32];
 	int i;
 
 	*pool = (struct ksalloc_pool){
 		.table = &ksalloc_empty.table,
 		.cpu = &ksalloc_no_cache,
 	};
-	snprintf(name, sizeof(name), "ksalloc-%u", id);
-	/* A usercopy cache is never merged, so the cache is ours alone. */
-	pool->cache = kmem_cache_create_usercopy(name, framing->frame_size,
-						 framing->alignment + 1,
-						 SLAB_ACCOUNT, 0,
-						 framing->frame_size, NULL);
+	pool->slab = ksalloc_get_slab(framing->frame_size,
+				      framing->alignment + 1);
 	pool->free = ksalloc_vzalloc(frames, sizeof(*pool->free));
 	t = ksalloc_vzalloc(struct_size(t, slot, size), 1);
 	if (t) {
 		t->size = size;
 		pool->table = t;
 	}
-	if (!pool->cache || !pool->free || !t)
+	if (!pool->slab || !pool->free || !t)
 		return -ENOMEM;
 
 	/* Only atomic pools have a fast path. */
@@ -657,7 +784,7 @@ static int ksalloc_set_framing(struct ksalloc *a,
 		return err;
 
 	/* Built unlocked (it sleeps); two racing callers: the first one wins. */
-	err = ksalloc_pool_create(&pool, a->id, framing);
+	err = ksalloc_pool_create(&pool, framing);
 	if (err)
 		goto err_destroy;
 
@@ -669,7 +796,7 @@ static int ksalloc_set_framing(struct ksalloc *a,
 		a->charged = bytes;
 		a->nr_free = framing->frames;
 		/* The fast paths read the pool unlocked: one field at a time. */
-		WRITE_ONCE(a->pool.cache, pool.cache);
+		WRITE_ONCE(a->pool.slab, pool.slab);
 		WRITE_ONCE(a->pool.free, pool.free);
 		WRITE_ONCE(a->pool.cpu_frames, pool.cpu_frames);
 		WRITE_ONCE(a->pool.cpu, pool.cpu);
@@ -867,21 +994,21 @@ int ksalloc_allocate_frame(struct file *file, void **frame)
 	struct ksalloc *a = file->private_data;
 	struct ksalloc_cpu *c;
 	unsigned long flags;
-	u64 state;
+	u64 state, new;
 	u32 slot;
 
 	local_irq_save(flags);
 	c = this_cpu_ptr(READ_ONCE(a->pool.cpu));
 	state = READ_ONCE(c->state);
+	new = state - KSALLOC_CPU_ONE;
 	/*
-	 * No frame, closed (negative) or no headroom; a failed cmpxchg met the
-	 * lock's holder.
+	 * A half of @new is negative if the cache has no frame or no headroom,
+	 * or is closed (no headroom); a failed cmpxchg met the lock's holder.
 	 */
-	if (unlikely((s32)ksalloc_cpu_nr(state) <= 0) ||
-	    unlikely(!ksalloc_cpu_room(state)) ||
-	    unlikely(!try_cmpxchg(&c->state, &state, state - KSALLOC_CPU_ONE)))
+	if (unlikely((s64)new < 0) || unlikely((s32)new < 0) ||
+	    unlikely(!try_cmpxchg(&c->state, &state, new)))
 		return ksalloc_allocate_slow(a, frame, flags);
-	slot = c->slot[ksalloc_cpu_nr(state) - 1];
+	slot = c->slot[ksalloc_cpu_nr(new)];
 	c->total++;
 	*frame = ksalloc_hand_out(a, slot);
 	local_irq_restore(flags);
@@ -1672,6 +1799,7 @@ static void __exit ksalloc_exit(void)
 {
 	misc_deregister(&ksalloc_misc);
 	debugfs_remove(ksalloc_debugfs);
+	ksalloc_destroy_slabs();
 }
 
 module_init(ksalloc_init);

@@ -79,6 +79,7 @@
 #define KSALLOC_DEV		"/dev/ksalloc"
 #define CAPTURE_DEV		"/dev/ksalloc_capture"
 #define FAILSLAB_DIR		"/sys/kernel/debug/failslab"
+#define IDLE_CACHES		"/sys/module/ksalloc/parameters/idle_caches"
 #define KSALLOC_DEBUGFS		"/sys/kernel/debug/ksalloc"
 /*
  * Far more allocations than any path here makes (the largest, SET_FRAMING of
@@ -203,8 +204,9 @@ static int count_entries(const char *path)
 
 /*
  * The number of slab caches: lines of /proc/slabinfo (or entries of
- * /sys/kernel/slab), -1 if neither can be read. Every allocator has a cache
- * of its own, so this is back to its old value when none was left behind.
+ * /sys/kernel/slab), -1 if neither can be read. With idle_caches 0 (see
+ * nth_setup()), a frame cache lives only while a pool uses it, so this is
+ * back to its old value when nothing was left behind.
  */
 static int count_slab_caches(void)
 {
@@ -264,6 +266,7 @@ struct failnth {
 	char verbose[16];	/* failslab/verbose as found */
 	char reject_start[32];	/* failslab/reject-start as found, "" if none */
 	char reject_end[32];
+	char idle_caches[16];	/* ksalloc's idle_caches as found, "" if none */
 };
 
 /*
@@ -356,6 +359,13 @@ static const char *nth_setup(struct failnth *nth)
 		return reason;
 	}
 	nth_reject_sysfs_slab_add(nth);
+	/*
+	 * A cache nobody uses is kept for reuse: with none kept, the count of
+	 * caches shows what a failed call left behind.
+	 */
+	if (read_line(IDLE_CACHES, nth->idle_caches, sizeof(nth->idle_caches)) ||
+	    write_string(IDLE_CACHES, "0"))
+		nth->idle_caches[0] = '\0';
 	return NULL;
 }
 
@@ -371,6 +381,8 @@ static void nth_teardown(struct failnth *nth)
 		write_string(FAILSLAB_DIR "/reject-start", nth->reject_start);
 		write_string(FAILSLAB_DIR "/reject-end", nth->reject_end);
 	}
+	if (nth->idle_caches[0])
+		write_string(IDLE_CACHES, nth->idle_caches);
 }
 
 /* From now on, fail this thread's @n-th slab allocation. */
