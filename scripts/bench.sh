@@ -143,11 +143,13 @@ say "guests: icount-1 and icount-2 side by side, then wall-1, then wall-2 (of: $
 want icount-1 && boot icount-1 1 1 "mode=icount patterns=0x7f extras=1" &
 want icount-2 && boot icount-2 2 1 "mode=icount patterns=0x80" &
 wait
-# Wall-clock figures need the host to themselves: a CPU per vCPU, one for
-# QEMU's own threads, and no other guest running meanwhile (as `make check`
-# of another tree would). wall NAME SMP PARAMS boots one and says what it got.
-# Once a second: other QEMU processes, and the host's running tasks (ours
-# are about SMP + 1).
+# Wall-clock figures need the host to themselves: a CPU per vCPU and no
+# other guest running meanwhile (as `make check` of another tree would).
+# wall NAME SMP PARAMS boots one and says what it got. Once a second: other
+# QEMU processes, and the host's running tasks (ours are about SMP + 1: the
+# vCPUs, QEMU's main loop and this sampler). On a host of exactly SMP CPUs
+# QEMU's main loop takes turns with the vCPUs: the scaling is then a lower
+# bound, as objpool's figure beside ksalloc's shows.
 sample() {
 	echo "$(pgrep -a -x qemu-system-x86 | grep -vc 'logs/bench-' || true)" \
 		"$(sed -n 's/^procs_running //p' /proc/stat)"
@@ -161,13 +163,16 @@ wall() {
 	wait "$sampler" 2> /dev/null || true
 	stats=$(awk '$1 > m { m = $1 } { r += $2; n++ } END { printf "%d %.1f", m, n ? r / n : 0 }' "$out/$name.host")
 	echo "$name: $smp vCPUs on a host of $(nproc) CPUs; other QEMU processes alongside: up to ${stats% *}; running tasks: ${stats#* } on average"
-	[ "$(nproc)" -gt "$smp" ] && [ "${stats% *}" = 0 ] &&
-		awk -v r="${stats#* }" -v c="$(nproc)" 'BEGIN { exit !(r <= c) }' ||
+	[ "$(nproc)" -ge "$smp" ] && [ "${stats% *}" = 0 ] &&
+		awk -v r="${stats#* }" -v c="$(nproc)" 'BEGIN { exit !(r <= c + 1) }' ||
 		echo "$name: WARNING: the host is too small or busy for these Mops/s"
 }
 : > "$out/host.txt"
-! want wall-1 || wall wall-1 1 "mode=wall patterns=0x7f extras=1" >> "$out/host.txt"
-! want wall-2 || wall wall-2 2 "mode=wall" >> "$out/host.txt"
+# Windows of 100 ms, the best of 7: shorter ones measured TCG's warm-up
+# (kmem_cache's own scaling read 1.3-1.5 with 20 ms windows, 2.0 with these).
+wall_args="duration_ms=100 runs=7"
+! want wall-1 || wall wall-1 1 "mode=wall patterns=0x7f extras=1 $wall_args" >> "$out/host.txt"
+! want wall-2 || wall wall-2 2 "mode=wall $wall_args" >> "$out/host.txt"
 
 failed=
 for g in $guests; do

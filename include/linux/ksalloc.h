@@ -4,7 +4,8 @@
  *
  * An allocator is a file: an open of /dev/ksalloc, or ksalloc_create(). Its
  * framing (frame count, size, alignment, pool type) is fixed once, and all
- * its frames are then preallocated from a slab cache of its own.
+ * its frames are then preallocated from a slab cache, one per frame size and
+ * alignment.
  *
  * Getting at an allocator: ksalloc_fget() turns a user's file descriptor into
  * a file reference, ksalloc_create() makes one for the kernel; either is

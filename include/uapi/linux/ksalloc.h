@@ -56,8 +56,9 @@ struct ksalloc_framing {
 /**
  * struct ksalloc_status - KSSTREAMALLOCATOR_STATUS plus counters
  * @framing: the framing; all zero before KSALLOC_IOC_SET_FRAMING.
- * @allocated_frames: frames currently allocated (by anyone).
- * @peak_allocated_frames: the largest @allocated_frames seen.
+ * @allocated_frames: frames currently allocated (by anyone); exact when no
+ *	allocation or free runs meanwhile, else summed from per-CPU counts.
+ * @peak_allocated_frames: the most frames allocated at once, exact.
  * @waiters: requests pending for a frame (blocked ALLOC_FRAME calls and
  *	kernel requests).
  * @misuse_events: invalid frees by kernel clients (detected and refused).
