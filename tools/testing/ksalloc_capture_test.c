@@ -1101,14 +1101,12 @@ TEST_F(capture, drops_when_not_read)
 /* Frames held by another user of the allocator are not the stream's. */
 TEST_F(capture, drops_when_allocator_held)
 {
-	struct ksalloc_frame_handle fh[CAPTURE_FRAMES];
 	struct ksalloc_capture_counters c;
+	__u64 handles[CAPTURE_FRAMES];
 	__u32 i;
 
-	for (i = 0; i < CAPTURE_FRAMES; i++) {
-		fh[i] = (struct ksalloc_frame_handle){ 0 };
-		ASSERT_EQ(0, ks_ioctl(self->alloc, KSALLOC_IOC_ALLOC_FRAME, &fh[i]));
-	}
+	for (i = 0; i < CAPTURE_FRAMES; i++)
+		ASSERT_EQ(0, alloc_frame(self->alloc, &handles[i]));
 	attach(_metadata, self->cap, self->alloc, 500);
 	reader_start(_metadata, &self->r);
 	sleep_ms(100);
@@ -1119,14 +1117,14 @@ TEST_F(capture, drops_when_allocator_held)
 	EXPECT_EQ(0, poll_in(self->cap, 0));
 
 	/* One frame back: the stream gets it. */
-	ASSERT_EQ(0, ks_ioctl(self->alloc, KSALLOC_IOC_FREE_FRAME, &fh[0]));
+	ASSERT_EQ(0, free_frame(self->alloc, handles[0]));
 	self->r.first_is_zero = false;
 	read_one(_metadata, &self->r);
 	EXPECT_LT(0ULL, self->r.last_sequence);
 	reader_stop(_metadata, &self->r);
 	EXPECT_EQ(CAPTURE_FRAMES - 1, allocated_frames(self->alloc));
 	for (i = 1; i < CAPTURE_FRAMES; i++)
-		ASSERT_EQ(0, ks_ioctl(self->alloc, KSALLOC_IOC_FREE_FRAME, &fh[i]));
+		ASSERT_EQ(0, free_frame(self->alloc, handles[i]));
 	EXPECT_EQ(0U, allocated_frames(self->alloc));
 }
 
