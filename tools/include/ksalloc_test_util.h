@@ -6,8 +6,11 @@
  *
  * Return convention: a helper that makes an ioctl, or opens and sets up a
  * file, returns 0 (or the file descriptor) or -errno, because the errno is
- * the contract the tests compare. ksalloc_open() and capture_open() return
- * what open() does (-1 with errno set), as their callers log errno.
+ * the contract the tests compare. ksalloc_dev_open() and capture_dev_open()
+ * return what open() does (-1 with errno set), as their callers log errno.
+ *
+ * Names: TEST_F(fixture, name) defines a function fixture_name(), so no
+ * helper here may be named like a test (ksalloc_open, capture_open).
  */
 #ifndef KSALLOC_TEST_UTIL_H
 #define KSALLOC_TEST_UTIL_H
@@ -41,7 +44,7 @@ static inline int ks_ioctl(int fd, unsigned long cmd, void *arg)
 }
 
 /* /dev/ksalloc, a new allocator; as open(). */
-static inline int ksalloc_open(int flags)
+static inline int ksalloc_dev_open(int flags)
 {
 	return open(KSALLOC_DEV, O_RDWR | O_CLOEXEC | flags);
 }
@@ -58,7 +61,7 @@ static inline int ksalloc_open_framed(const struct ksalloc_framing *framing, int
 {
 	int fd, ret;
 
-	fd = ksalloc_open(flags);
+	fd = ksalloc_dev_open(flags);
 	if (fd < 0)
 		return -errno;
 	ret = set_framing(fd, framing);
@@ -112,7 +115,7 @@ static inline int free_frame(int fd, __u64 handle)
 }
 
 /* /dev/ksalloc_capture, a new stream; as open(). */
-static inline int capture_open(int flags)
+static inline int capture_dev_open(int flags)
 {
 	return open(KSALLOC_CAPTURE_DEV, O_RDWR | O_CLOEXEC | flags);
 }

@@ -292,7 +292,7 @@ TEST(device_node)
 	ASSERT_EQ(0, stat(KSALLOC_CAPTURE_DEV, &st))
 		TH_LOG("%s: %s (is ksalloc_capture loaded?)", KSALLOC_CAPTURE_DEV, strerror(errno));
 	EXPECT_TRUE(S_ISCHR(st.st_mode));
-	fd = capture_open(0);
+	fd = capture_dev_open(0);
 	ASSERT_LE(0, fd)
 		TH_LOG("open %s: %s", KSALLOC_CAPTURE_DEV, strerror(errno));
 	/* A new stream: nothing produced, not streaming. */
@@ -317,7 +317,7 @@ FIXTURE(capture) {
 
 FIXTURE_SETUP(capture)
 {
-	self->cap = capture_open(0);
+	self->cap = capture_dev_open(0);
 	ASSERT_LE(0, self->cap)
 		TH_LOG("open %s: %s (is ksalloc_capture loaded?)", KSALLOC_CAPTURE_DEV,
 		       strerror(errno));
@@ -378,7 +378,7 @@ TEST_F(capture, set_allocator_not_ksalloc_einval)
 
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, null);
-	other = capture_open(0);
+	other = capture_dev_open(0);
 	ASSERT_LE(0, other);
 	ASSERT_EQ(0, pipe(pipefd));
 
@@ -395,7 +395,7 @@ TEST_F(capture, set_allocator_not_ksalloc_einval)
 
 TEST_F(capture, set_allocator_unframed_ebadfd)
 {
-	int fd = ksalloc_open(0);
+	int fd = ksalloc_dev_open(0);
 
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(-EBADFD, set_allocator(self->cap, fd));
@@ -470,7 +470,7 @@ FIXTURE_VARIANT(capture_bad_format) {
 
 FIXTURE_SETUP(capture_bad_format)
 {
-	self->cap = capture_open(0);
+	self->cap = capture_dev_open(0);
 	ASSERT_LE(0, self->cap)
 		TH_LOG("open %s: %s (is ksalloc_capture loaded?)", KSALLOC_CAPTURE_DEV,
 		       strerror(errno));
@@ -570,7 +570,7 @@ TEST(set_format_limits)
 	size_t i;
 	int cap;
 
-	cap = capture_open(0);
+	cap = capture_dev_open(0);
 	ASSERT_LE(0, cap)
 		TH_LOG("open %s: %s (is ksalloc_capture loaded?)", KSALLOC_CAPTURE_DEV,
 		       strerror(errno));
@@ -719,7 +719,7 @@ TEST_F(capture, read_nonblock_eagain)
 {
 	int fd, i;
 
-	fd = capture_open(O_NONBLOCK);
+	fd = capture_dev_open(O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, set_allocator(fd, self->alloc));
 	ASSERT_EQ(0, set_format(fd, 64, 48, 2, 1));
@@ -871,7 +871,7 @@ FIXTURE_SETUP(capture_stream)
 {
 	__u32 payload = variant->width * variant->height * variant->bytes_per_pixel;
 
-	self->cap = capture_open(0);
+	self->cap = capture_dev_open(0);
 	ASSERT_LE(0, self->cap)
 		TH_LOG("open %s: %s (is ksalloc_capture loaded?)", KSALLOC_CAPTURE_DEV,
 		       strerror(errno));
@@ -951,7 +951,7 @@ TEST_F(capture, allocator_closed_while_streaming)
 			       63);
 	ASSERT_LE(0, alloc);
 	EXPECT_EQ(0U, allocated_frames(alloc));
-	cap = capture_open(0);
+	cap = capture_dev_open(0);
 	ASSERT_LE(0, cap);
 	ASSERT_EQ(0, set_allocator(cap, alloc));
 	ASSERT_EQ(0, set_format(cap, 64, 48, 2, 200));
@@ -979,7 +979,7 @@ TEST_F(capture, two_streams_one_allocator)
 	r[0] = self->r;
 	self->r.buf = NULL;
 	r[1].buf = NULL;
-	r[1].cap = capture_open(0);
+	r[1].cap = capture_dev_open(0);
 	ASSERT_LE(0, r[1].cap);
 	reader_init(_metadata, &r[1], r[1].cap, CAPTURE_PAYLOAD);
 	for (i = 0; i < 2; i++) {
@@ -1160,7 +1160,7 @@ TEST_F(capture, close_while_streaming_returns_frames)
 	EXPECT_EQ(0U, allocated_frames(self->alloc));
 
 	/* A fresh stream on the same allocator fd has every frame. */
-	self->cap = capture_open(0);
+	self->cap = capture_dev_open(0);
 	ASSERT_LE(0, self->cap);
 	self->r.cap = self->cap;
 	attach(_metadata, self->cap, self->alloc, 500);

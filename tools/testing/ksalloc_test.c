@@ -338,7 +338,7 @@ TEST(device_node)
 	ASSERT_EQ(0, stat(KSALLOC_DEV, &st))
 		TH_LOG("%s: %s (is the ksalloc module loaded?)", KSALLOC_DEV, strerror(errno));
 	EXPECT_TRUE(S_ISCHR(st.st_mode));
-	fd = ksalloc_open(0);
+	fd = ksalloc_dev_open(0);
 	ASSERT_LE(0, fd)
 		TH_LOG("open %s: %s", KSALLOC_DEV, strerror(errno));
 	EXPECT_EQ(0, close(fd));
@@ -351,7 +351,7 @@ FIXTURE(ksalloc_unframed) {
 
 FIXTURE_SETUP(ksalloc_unframed)
 {
-	self->fd = ksalloc_open(0);
+	self->fd = ksalloc_dev_open(0);
 	ASSERT_LE(0, self->fd)
 		TH_LOG("open %s: %s (is the ksalloc module loaded?)", KSALLOC_DEV,
 		       strerror(errno));
@@ -410,7 +410,7 @@ FIXTURE_VARIANT(ksalloc_reject) {
 
 FIXTURE_SETUP(ksalloc_reject)
 {
-	self->fd = ksalloc_open(0);
+	self->fd = ksalloc_dev_open(0);
 	ASSERT_LE(0, self->fd)
 		TH_LOG("open %s: %s (is the ksalloc module loaded?)", KSALLOC_DEV,
 		       strerror(errno));
@@ -686,7 +686,7 @@ FIXTURE_SETUP(ksalloc)
 	ASSERT_LE(self->n, KSALLOC_TEST_MAX_FRAMES);
 	ASSERT_LE(3U, self->n);
 
-	self->fd = ksalloc_open(0);
+	self->fd = ksalloc_dev_open(0);
 	ASSERT_LE(0, self->fd)
 		TH_LOG("open %s: %s (is the ksalloc module loaded?)", KSALLOC_DEV,
 		       strerror(errno));
@@ -784,7 +784,7 @@ TEST_F(ksalloc, nonblock_open)
 	__u64 handles[KSALLOC_TEST_MAX_FRAMES], handle;
 	int fd;
 
-	fd = ksalloc_open(O_NONBLOCK);
+	fd = ksalloc_dev_open(O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, set_framing(fd, &self->framing));
 	alloc_all(_metadata, fd, self->n, handles);
@@ -857,7 +857,7 @@ TEST_F(ksalloc, free_foreign_handle)
 	__u64 h;
 	int fd, ret;
 
-	fd = ksalloc_open(0);
+	fd = ksalloc_dev_open(0);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, set_framing(fd, &self->framing));
 	ASSERT_EQ(0, alloc_frame(self->fd, &h));
@@ -1082,7 +1082,7 @@ TEST_F(ksalloc, close_with_frames_held)
 	int fd, round;
 
 	for (round = 0; round < 3; round++) {
-		fd = ksalloc_open(O_NONBLOCK);
+		fd = ksalloc_dev_open(O_NONBLOCK);
 		ASSERT_LE(0, fd);
 		ASSERT_EQ(0, set_framing(fd, &self->framing));
 		/* Some frames held in the first rounds, all in the last. */
@@ -1091,7 +1091,7 @@ TEST_F(ksalloc, close_with_frames_held)
 	}
 
 	/* A fresh allocator starts from zero and has all its frames. */
-	fd = ksalloc_open(O_NONBLOCK);
+	fd = ksalloc_dev_open(O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	EXPECT_STATUS(fd);
 	ASSERT_EQ(0, set_framing(fd, &self->framing));
@@ -1109,7 +1109,7 @@ TEST(many_allocators)
 	__u32 i, n;
 
 	for (i = 0; i < KSALLOC_NR_ALLOCATORS; i++) {
-		fds[i] = ksalloc_open(O_NONBLOCK);
+		fds[i] = ksalloc_dev_open(O_NONBLOCK);
 		ASSERT_LE(0, fds[i])
 			TH_LOG("allocator %u: open: %s", i, strerror(errno));
 	}
@@ -1161,7 +1161,7 @@ TEST(framing_quota_boundary)
 	for (pool = KSALLOC_POOL_ATOMIC; pool <= KSALLOC_POOL_SLEEPABLE; pool++) {
 		framing.pool_type = pool;
 		framing.frames = max / 65536 + 1;
-		fd = ksalloc_open(0);
+		fd = ksalloc_dev_open(0);
 		ASSERT_LE(0, fd);
 		EXPECT_EQ(-EDQUOT, set_framing(fd, &framing))
 			TH_LOG("pool %u: %u frames of 64 KiB", pool, framing.frames);
@@ -1237,7 +1237,7 @@ TEST(framing_user_quota)
 	if (param_io(KSALLOC_PARAM_MAX_USER, &limit, true))
 		SKIP(return, "cannot write %s (not root?)", KSALLOC_PARAM_MAX_USER);
 	for (i = 0; i < 4; i++)
-		fd[i] = ksalloc_open(0);
+		fd[i] = ksalloc_dev_open(0);
 
 	EXPECT_EQ(0, set_framing_as(user, fd[0], &big));
 	/* The user's allocators hold the limit: one page more is refused. */
