@@ -22,7 +22,7 @@
  * Build, as a 64-bit and as a 32-bit (-m32) program:
  *
  *	cd tools/testing && gcc [-m32] -static -O2 -Wall -Wextra -Werror \
- *		-D_GNU_SOURCE -I../../include/uapi \
+ *		-D_GNU_SOURCE -I../../include/uapi -I../include \
  *		-I<linux>/tools/testing/selftests -o ksalloc_capture_test \
  *		ksalloc_capture_test.c -lpthread
  */
@@ -47,18 +47,16 @@
 #include <linux/ksalloc_capture.h>
 
 #include "ksalloc_capture_verify.h"
+#include "ksalloc_test_util.h"
 
 /* See ksalloc_test.c: these warnings are about the 6.12 harness. */
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #pragma GCC diagnostic ignored "-Wclobbered"
 #include "kselftest_harness.h"
 
-#define KSALLOC_DEV		"/dev/ksalloc"
-#define CAPTURE_DEV		"/dev/ksalloc_capture"
 #define HDR_SIZE		sizeof(struct ksalloc_capture_header)
 /* How long anything expected may take, even on a slow KASAN guest. */
 #define CAPTURE_TEST_WAIT_MS	5000
-#define NSEC_PER_MSEC		1000000ULL
 /* The capture fixture: 4 frames of 64x48 YUYV. */
 #define CAPTURE_FRAMES		4U
 #define CAPTURE_PAYLOAD		(64 * 48 * 2)
@@ -95,31 +93,6 @@ static_assert(KSALLOC_CAPTURE_IOC_STREAMON == 0xd802, "STREAMON");
 static_assert(KSALLOC_CAPTURE_IOC_STREAMOFF == 0xd803, "STREAMOFF");
 static_assert(KSALLOC_CAPTURE_IOC_GET_COUNTERS == 0x8020d804, "GET_COUNTERS");
 
-/* 0 or -errno: the errno is the contract, so the tests compare it directly. */
-static int ks_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
-
-static unsigned long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = {
-		.tv_sec = ms / 1000,
-		.tv_nsec = (ms % 1000) * NSEC_PER_MSEC,
-	};
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 /* A framed allocator, or -errno. */
 static int allocator_open(__u32 pool_type, __u32 frames, __u32 frame_size, __u32 alignment)
 {
@@ -129,96 +102,8 @@ static int allocator_open(__u32 pool_type, __u32 frames, __u32 frame_size, __u32
 		.frame_size = frame_size,
 		.alignment = alignment,
 	};
-	int fd, ret;
 
-	fd = open(KSALLOC_DEV, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = ks_ioctl(fd, KSALLOC_IOC_SET_FRAMING, &framing);
-	if (ret) {
-		close(fd);
-		return ret;
-	}
-	return fd;
-}
-
-static int capture_open(int flags)
-{
-	return open(CAPTURE_DEV, O_RDWR | O_CLOEXEC | flags);
-}
-
-static int set_allocator_flags(int cap, int fd, __u32 flags)
-{
-	struct ksalloc_capture_allocator arg = { .fd = fd, .flags = flags };
-
-	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_SET_ALLOCATOR, &arg);
-}
-
-static int set_allocator(int cap, int fd)
-{
-	return set_allocator_flags(cap, fd, 0);
-}
-
-static int set_format(int cap, __u32 width, __u32 height, __u32 bpp, __u32 fps)
-{
-	struct ksalloc_capture_format fmt = {
-		.width = width,
-		.height = height,
-		.bytes_per_pixel = bpp,
-		.fps = fps,
-	};
-
-	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_SET_FORMAT, &fmt);
-}
-
-static int streamon(int cap)
-{
-	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_STREAMON, NULL);
-}
-
-static int streamoff(int cap)
-{
-	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_STREAMOFF, NULL);
-}
-
-static int get_counters(int cap, struct ksalloc_capture_counters *c)
-{
-	/* Garbage in, so that a field the module forgets to fill shows. */
-	memset(c, 0xa5, sizeof(*c));
-	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_GET_COUNTERS, c);
-}
-
-static int get_status(int fd, struct ksalloc_status *st)
-{
-	memset(st, 0xa5, sizeof(*st));
-	return ks_ioctl(fd, KSALLOC_IOC_GET_STATUS, st);
-}
-
-/* Frames the allocator has out, UINT32_MAX if it cannot say. */
-static __u32 allocated_frames(int fd)
-{
-	struct ksalloc_status st;
-
-	return get_status(fd, &st) ? UINT32_MAX : st.allocated_frames;
-}
-
-static __u64 total_allocations(int fd)
-{
-	struct ksalloc_status st;
-
-	return get_status(fd, &st) ? UINT64_MAX : st.total_allocations;
-}
-
-/* The revents of a POLLIN poll(), 0 on a timeout, or -errno. */
-static int poll_in(int fd, int timeout_ms)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLRDNORM };
-	int ret;
-
-	ret = poll(&pfd, 1, timeout_ms);
-	if (ret < 0)
-		return -errno;
-	return ret ? pfd.revents : 0;
+	return ksalloc_open_framed(&framing, 0);
 }
 
 /* One read() once poll() says a frame is there: bytes, 0, -errno or -ETIME. */
@@ -404,12 +289,12 @@ TEST(device_node)
 	struct stat st;
 	int fd;
 
-	ASSERT_EQ(0, stat(CAPTURE_DEV, &st))
-		TH_LOG("%s: %s (is ksalloc_capture loaded?)", CAPTURE_DEV, strerror(errno));
+	ASSERT_EQ(0, stat(KSALLOC_CAPTURE_DEV, &st))
+		TH_LOG("%s: %s (is ksalloc_capture loaded?)", KSALLOC_CAPTURE_DEV, strerror(errno));
 	EXPECT_TRUE(S_ISCHR(st.st_mode));
-	fd = capture_open(0);
+	fd = capture_dev_open(0);
 	ASSERT_LE(0, fd)
-		TH_LOG("open %s: %s", CAPTURE_DEV, strerror(errno));
+		TH_LOG("open %s: %s", KSALLOC_CAPTURE_DEV, strerror(errno));
 	/* A new stream: nothing produced, not streaming. */
 	ASSERT_EQ(0, get_counters(fd, &c));
 	EXPECT_EQ(0ULL, c.produced);
@@ -432,9 +317,10 @@ FIXTURE(capture) {
 
 FIXTURE_SETUP(capture)
 {
-	self->cap = capture_open(0);
+	self->cap = capture_dev_open(0);
 	ASSERT_LE(0, self->cap)
-		TH_LOG("open %s: %s (is ksalloc_capture loaded?)", CAPTURE_DEV, strerror(errno));
+		TH_LOG("open %s: %s (is ksalloc_capture loaded?)", KSALLOC_CAPTURE_DEV,
+		       strerror(errno));
 	self->alloc = allocator_open(KSALLOC_POOL_ATOMIC, CAPTURE_FRAMES,
 				     HDR_SIZE + CAPTURE_PAYLOAD, 63);
 	ASSERT_LE(0, self->alloc)
@@ -492,7 +378,7 @@ TEST_F(capture, set_allocator_not_ksalloc_einval)
 
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, null);
-	other = capture_open(0);
+	other = capture_dev_open(0);
 	ASSERT_LE(0, other);
 	ASSERT_EQ(0, pipe(pipefd));
 
@@ -509,7 +395,7 @@ TEST_F(capture, set_allocator_not_ksalloc_einval)
 
 TEST_F(capture, set_allocator_unframed_ebadfd)
 {
-	int fd = open(KSALLOC_DEV, O_RDWR | O_CLOEXEC);
+	int fd = ksalloc_dev_open(0);
 
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(-EBADFD, set_allocator(self->cap, fd));
@@ -584,9 +470,10 @@ FIXTURE_VARIANT(capture_bad_format) {
 
 FIXTURE_SETUP(capture_bad_format)
 {
-	self->cap = capture_open(0);
+	self->cap = capture_dev_open(0);
 	ASSERT_LE(0, self->cap)
-		TH_LOG("open %s: %s (is ksalloc_capture loaded?)", CAPTURE_DEV, strerror(errno));
+		TH_LOG("open %s: %s (is ksalloc_capture loaded?)", KSALLOC_CAPTURE_DEV,
+		       strerror(errno));
 }
 
 FIXTURE_TEARDOWN(capture_bad_format)
@@ -683,9 +570,10 @@ TEST(set_format_limits)
 	size_t i;
 	int cap;
 
-	cap = capture_open(0);
+	cap = capture_dev_open(0);
 	ASSERT_LE(0, cap)
-		TH_LOG("open %s: %s (is ksalloc_capture loaded?)", CAPTURE_DEV, strerror(errno));
+		TH_LOG("open %s: %s (is ksalloc_capture loaded?)", KSALLOC_CAPTURE_DEV,
+		       strerror(errno));
 	for (i = 0; i < ARRAY_SIZE(good); i++) {
 		fmt = good[i];
 		EXPECT_EQ(0, ks_ioctl(cap, KSALLOC_CAPTURE_IOC_SET_FORMAT, &fmt))
@@ -831,7 +719,7 @@ TEST_F(capture, read_nonblock_eagain)
 {
 	int fd, i;
 
-	fd = capture_open(O_NONBLOCK);
+	fd = capture_dev_open(O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, set_allocator(fd, self->alloc));
 	ASSERT_EQ(0, set_format(fd, 64, 48, 2, 1));
@@ -983,9 +871,10 @@ FIXTURE_SETUP(capture_stream)
 {
 	__u32 payload = variant->width * variant->height * variant->bytes_per_pixel;
 
-	self->cap = capture_open(0);
+	self->cap = capture_dev_open(0);
 	ASSERT_LE(0, self->cap)
-		TH_LOG("open %s: %s (is ksalloc_capture loaded?)", CAPTURE_DEV, strerror(errno));
+		TH_LOG("open %s: %s (is ksalloc_capture loaded?)", KSALLOC_CAPTURE_DEV,
+		       strerror(errno));
 	self->alloc = allocator_open(KSALLOC_POOL_ATOMIC, variant->frames, HDR_SIZE + payload,
 				     variant->alignment);
 	ASSERT_LE(0, self->alloc)
@@ -1062,7 +951,7 @@ TEST_F(capture, allocator_closed_while_streaming)
 			       63);
 	ASSERT_LE(0, alloc);
 	EXPECT_EQ(0U, allocated_frames(alloc));
-	cap = capture_open(0);
+	cap = capture_dev_open(0);
 	ASSERT_LE(0, cap);
 	ASSERT_EQ(0, set_allocator(cap, alloc));
 	ASSERT_EQ(0, set_format(cap, 64, 48, 2, 200));
@@ -1090,7 +979,7 @@ TEST_F(capture, two_streams_one_allocator)
 	r[0] = self->r;
 	self->r.buf = NULL;
 	r[1].buf = NULL;
-	r[1].cap = capture_open(0);
+	r[1].cap = capture_dev_open(0);
 	ASSERT_LE(0, r[1].cap);
 	reader_init(_metadata, &r[1], r[1].cap, CAPTURE_PAYLOAD);
 	for (i = 0; i < 2; i++) {
@@ -1212,14 +1101,12 @@ TEST_F(capture, drops_when_not_read)
 /* Frames held by another user of the allocator are not the stream's. */
 TEST_F(capture, drops_when_allocator_held)
 {
-	struct ksalloc_frame_handle fh[CAPTURE_FRAMES];
 	struct ksalloc_capture_counters c;
+	__u64 handles[CAPTURE_FRAMES];
 	__u32 i;
 
-	for (i = 0; i < CAPTURE_FRAMES; i++) {
-		fh[i] = (struct ksalloc_frame_handle){ 0 };
-		ASSERT_EQ(0, ks_ioctl(self->alloc, KSALLOC_IOC_ALLOC_FRAME, &fh[i]));
-	}
+	for (i = 0; i < CAPTURE_FRAMES; i++)
+		ASSERT_EQ(0, alloc_frame(self->alloc, &handles[i]));
 	attach(_metadata, self->cap, self->alloc, 500);
 	reader_start(_metadata, &self->r);
 	sleep_ms(100);
@@ -1230,14 +1117,14 @@ TEST_F(capture, drops_when_allocator_held)
 	EXPECT_EQ(0, poll_in(self->cap, 0));
 
 	/* One frame back: the stream gets it. */
-	ASSERT_EQ(0, ks_ioctl(self->alloc, KSALLOC_IOC_FREE_FRAME, &fh[0]));
+	ASSERT_EQ(0, free_frame(self->alloc, handles[0]));
 	self->r.first_is_zero = false;
 	read_one(_metadata, &self->r);
 	EXPECT_LT(0ULL, self->r.last_sequence);
 	reader_stop(_metadata, &self->r);
 	EXPECT_EQ(CAPTURE_FRAMES - 1, allocated_frames(self->alloc));
 	for (i = 1; i < CAPTURE_FRAMES; i++)
-		ASSERT_EQ(0, ks_ioctl(self->alloc, KSALLOC_IOC_FREE_FRAME, &fh[i]));
+		ASSERT_EQ(0, free_frame(self->alloc, handles[i]));
 	EXPECT_EQ(0U, allocated_frames(self->alloc));
 }
 
@@ -1273,7 +1160,7 @@ TEST_F(capture, close_while_streaming_returns_frames)
 	EXPECT_EQ(0U, allocated_frames(self->alloc));
 
 	/* A fresh stream on the same allocator fd has every frame. */
-	self->cap = capture_open(0);
+	self->cap = capture_dev_open(0);
 	ASSERT_LE(0, self->cap);
 	self->r.cap = self->cap;
 	attach(_metadata, self->cap, self->alloc, 500);

@@ -51,7 +51,7 @@
  * Build, as a 64-bit and as a 32-bit (-m32) program:
  *
  *	cd tools/testing && gcc [-m32] -static -O2 -Wall -Wextra -Werror \
- *		-D_GNU_SOURCE -I../../include/uapi \
+ *		-D_GNU_SOURCE -I../../include/uapi -I../include \
  *		-I<linux>/tools/testing/selftests -o ksalloc_failnth_test \
  *		ksalloc_failnth_test.c
  */
@@ -71,13 +71,13 @@
 #include <linux/ksalloc.h>
 #include <linux/ksalloc_capture.h>
 
+#include "ksalloc_test_util.h"
+
 /* See ksalloc_test.c: these warnings are about the 6.12 harness. */
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #pragma GCC diagnostic ignored "-Wclobbered"
 #include "kselftest_harness.h"
 
-#define KSALLOC_DEV		"/dev/ksalloc"
-#define CAPTURE_DEV		"/dev/ksalloc_capture"
 #define FAILSLAB_DIR		"/sys/kernel/debug/failslab"
 #define IDLE_CACHES		"/sys/module/ksalloc/parameters/idle_caches"
 #define KSALLOC_DEBUGFS		"/sys/kernel/debug/ksalloc"
@@ -103,44 +103,6 @@
 #define CAPTURE_FRAMES		4U
 #define CAPTURE_FRAME_SIZE	4096U
 
-/* 0 or -errno: the errno is the contract, so the tests compare it directly. */
-static int ks_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
-
-static int get_status(int fd, struct ksalloc_status *st)
-{
-	/* Garbage in, so that a field the module forgets to fill shows. */
-	memset(st, 0xa5, sizeof(*st));
-	return ks_ioctl(fd, KSALLOC_IOC_GET_STATUS, st);
-}
-
-static int alloc_frame(int fd, __u64 *handle)
-{
-	struct ksalloc_frame_handle fh = { 0 };
-	int ret;
-
-	ret = ks_ioctl(fd, KSALLOC_IOC_ALLOC_FRAME, &fh);
-	if (!ret)
-		*handle = fh.handle;
-	return ret;
-}
-
-static int free_frame(int fd, __u64 handle)
-{
-	struct ksalloc_frame_handle fh = { .handle = handle };
-
-	return ks_ioctl(fd, KSALLOC_IOC_FREE_FRAME, &fh);
-}
-
-static int set_allocator(int cap, int fd)
-{
-	struct ksalloc_capture_allocator arg = { .fd = fd };
-
-	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_SET_ALLOCATOR, &arg);
-}
-
 /* A framed allocator (O_NONBLOCK: ALLOC_FRAME never waits), or -errno. */
 static int allocator_open(__u32 frames, __u32 frame_size)
 {
@@ -149,31 +111,8 @@ static int allocator_open(__u32 frames, __u32 frame_size)
 		.frames = frames,
 		.frame_size = frame_size,
 	};
-	int fd, ret;
 
-	fd = open(KSALLOC_DEV, O_RDWR | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	ret = ks_ioctl(fd, KSALLOC_IOC_SET_FRAMING, &framing);
-	if (ret) {
-		close(fd);
-		return ret;
-	}
-	return fd;
-}
-
-static __u64 total_allocations(int fd)
-{
-	struct ksalloc_status st;
-
-	return get_status(fd, &st) ? UINT64_MAX : st.total_allocations;
-}
-
-static __u32 allocated_frames(int fd)
-{
-	struct ksalloc_status st;
-
-	return get_status(fd, &st) ? UINT32_MAX : st.allocated_frames;
+	return ksalloc_open_framed(&framing, O_NONBLOCK);
 }
 
 /* The lowest free file descriptor: what the next open() would return. */
@@ -574,7 +513,7 @@ TEST_F_TIMEOUT(ksalloc, open, FAILNTH_TIMEOUT)
 		struct ksalloc_framing arg = framing;
 
 		ASSERT_EQ(0, nth_arm(&self->nth, n));
-		fd = open(KSALLOC_DEV, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+		fd = ksalloc_dev_open(O_NONBLOCK);
 		err = fd < 0 ? -errno : 0;
 		left = nth_disarm(&self->nth);
 		if (fd < 0) {
@@ -654,7 +593,7 @@ TEST_F_TIMEOUT(ksalloc_framing, set_framing, FAILNTH_TIMEOUT)
 	for (n = 1; n < FAILNTH_MAX; n++) {
 		struct ksalloc_framing arg = *framing;
 
-		fd = open(KSALLOC_DEV, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+		fd = ksalloc_dev_open(O_NONBLOCK);
 		ASSERT_LE(0, fd) TH_LOG("open %s: %s", KSALLOC_DEV, strerror(errno));
 		ASSERT_EQ(0, nth_arm(&self->nth, n));
 		err = ks_ioctl(fd, KSALLOC_IOC_SET_FRAMING, &arg);
@@ -708,21 +647,10 @@ FIXTURE_TEARDOWN(capture)
 	nth_teardown(&self->nth);
 }
 
-static int open_capture(void)
+/* 16x8 YUYV at 1000 fps. */
+static int set_stream_format(int cap)
 {
-	return open(CAPTURE_DEV, O_RDWR | O_CLOEXEC);
-}
-
-static int set_format(int cap)
-{
-	struct ksalloc_capture_format fmt = {
-		.width = 16,
-		.height = 8,
-		.bytes_per_pixel = 2,
-		.fps = 1000,
-	};
-
-	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_SET_FORMAT, &fmt);
+	return set_format(cap, 16, 8, 2, 1000);
 }
 
 /*
@@ -737,13 +665,13 @@ static void expect_streams(struct __test_metadata *_metadata, int cap, int fd,
 	__u64 before = total_allocations(fd);
 	ssize_t len;
 
-	ASSERT_EQ(0, ks_ioctl(cap, KSALLOC_CAPTURE_IOC_STREAMON, NULL)) TH_LOG("n=%u", n);
+	ASSERT_EQ(0, streamon(cap)) TH_LOG("n=%u", n);
 	ASSERT_EQ(1, poll(&pfd, 1, CAPTURE_WAIT_MS)) TH_LOG("n=%u: no frame", n);
 	len = read(cap, buf, CAPTURE_FRAME_SIZE);
 	ASSERT_EQ((ssize_t)(sizeof(*h) + 16 * 8 * 2), len)
 		TH_LOG("n=%u: read: %s", n, len < 0 ? strerror(errno) : "short");
 	EXPECT_EQ(16U * 8 * 2, h->payload_size);
-	ASSERT_EQ(0, ks_ioctl(cap, KSALLOC_CAPTURE_IOC_STREAMOFF, NULL));
+	ASSERT_EQ(0, streamoff(cap));
 	EXPECT_LT(before, total_allocations(fd))
 		TH_LOG("n=%u: the frame did not come from this allocator", n);
 	EXPECT_EQ(0U, allocated_frames(fd)) TH_LOG("n=%u: frames not returned", n);
@@ -756,10 +684,10 @@ TEST_F_TIMEOUT(capture, open, FAILNTH_TIMEOUT)
 	int cap, err;
 	long left;
 
-	sweep_begin(&s, "open " CAPTURE_DEV);
+	sweep_begin(&s, "open " KSALLOC_CAPTURE_DEV);
 	for (n = 1; n < FAILNTH_MAX; n++) {
 		ASSERT_EQ(0, nth_arm(&self->nth, n));
-		cap = open_capture();
+		cap = capture_dev_open(0);
 		err = cap < 0 ? -errno : 0;
 		left = nth_disarm(&self->nth);
 		if (cap < 0) {
@@ -767,7 +695,7 @@ TEST_F_TIMEOUT(capture, open, FAILNTH_TIMEOUT)
 			ASSERT_EQ(s.fd, lowest_free_fd()) TH_LOG("n=%u", n);
 		} else {
 			ASSERT_EQ(0, set_allocator(cap, self->alloc[0])) TH_LOG("n=%u", n);
-			ASSERT_EQ(0, set_format(cap));
+			ASSERT_EQ(0, set_stream_format(cap));
 			expect_streams(_metadata, cap, self->alloc[0], self->buf, n);
 			ASSERT_EQ(0, close(cap));
 		}
@@ -789,15 +717,15 @@ TEST_F_TIMEOUT(capture, set_allocator, FAILNTH_TIMEOUT)
 	for (n = 1; n < FAILNTH_MAX; n++) {
 		struct ksalloc_capture_allocator arg = { .fd = self->alloc[0] };
 
-		cap = open_capture();
-		ASSERT_LE(0, cap) TH_LOG("open %s: %s", CAPTURE_DEV, strerror(errno));
-		ASSERT_EQ(0, set_format(cap));
+		cap = capture_dev_open(0);
+		ASSERT_LE(0, cap) TH_LOG("open %s: %s", KSALLOC_CAPTURE_DEV, strerror(errno));
+		ASSERT_EQ(0, set_stream_format(cap));
 		ASSERT_EQ(0, nth_arm(&self->nth, n));
 		err = ks_ioctl(cap, KSALLOC_CAPTURE_IOC_SET_ALLOCATOR, &arg);
 		left = nth_disarm(&self->nth);
 		if (err) {
 			/* Still no allocator; and it takes one now. */
-			ASSERT_EQ(-EBADFD, ks_ioctl(cap, KSALLOC_CAPTURE_IOC_STREAMON, NULL))
+			ASSERT_EQ(-EBADFD, streamon(cap))
 				TH_LOG("n=%u: a stream without an allocator", n);
 			ASSERT_EQ(0, set_allocator(cap, self->alloc[0]))
 				TH_LOG("n=%u: the retry after a failed SET_ALLOCATOR", n);
@@ -824,10 +752,10 @@ TEST_F_TIMEOUT(capture, set_allocator_switch, FAILNTH_TIMEOUT)
 		struct ksalloc_capture_allocator arg = { .fd = self->alloc[1] };
 		__u64 unused;
 
-		cap = open_capture();
-		ASSERT_LE(0, cap) TH_LOG("open %s: %s", CAPTURE_DEV, strerror(errno));
+		cap = capture_dev_open(0);
+		ASSERT_LE(0, cap) TH_LOG("open %s: %s", KSALLOC_CAPTURE_DEV, strerror(errno));
 		ASSERT_EQ(0, set_allocator(cap, self->alloc[0]));
-		ASSERT_EQ(0, set_format(cap));
+		ASSERT_EQ(0, set_stream_format(cap));
 		ASSERT_EQ(0, nth_arm(&self->nth, n));
 		err = ks_ioctl(cap, KSALLOC_CAPTURE_IOC_SET_ALLOCATOR, &arg);
 		left = nth_disarm(&self->nth);

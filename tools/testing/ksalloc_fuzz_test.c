@@ -113,11 +113,9 @@
 #include <linux/ksalloc_capture.h>
 
 #include "ksalloc_capture_verify.h"
+#include "ksalloc_test_util.h"
 #include "kselftest.h"
 
-#define FZ_DEV			"/dev/ksalloc"
-#define FZ_CAP_DEV		"/dev/ksalloc_capture"
-#define FZ_PARAM_MAX_POOL	"/sys/module/ksalloc/parameters/max_pool_bytes"
 #define FZ_TAINTED		"/proc/sys/kernel/tainted"
 
 #define FZ_DEFAULT_SEED		0x6b73616c6c6f63ULL	/* "ksalloc" */
@@ -470,14 +468,6 @@ static __printf(5, 6) bool fz_expect(struct fz_thread *t, enum fz_cat cat, long 
 	return false;
 }
 
-static __u64 fz_ns(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec * 1000000000ULL + now.tv_nsec;
-}
-
 /* Before a call: what the watchdog prints if it never returns. */
 static void fz_begin(struct fz_thread *t, enum fz_kind kind, int fd, unsigned long cmd)
 {
@@ -485,14 +475,14 @@ static void fz_begin(struct fz_thread *t, enum fz_kind kind, int fd, unsigned lo
 	__atomic_store_n(&t->cur_cmd, cmd, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->cur_kind, kind, __ATOMIC_RELAXED);
 	if (fz.timing)
-		t->t0 = fz_ns();
+		t->t0 = now_ns();
 }
 
 /* Every call made goes through here: counted, and its result histogrammed. */
 static long fz_count(struct fz_thread *t, enum fz_kind kind, long ret)
 {
 	if (fz.timing && __atomic_load_n(&t->cur_kind, __ATOMIC_RELAXED) == (int)kind)
-		t->ns[kind] += fz_ns() - t->t0;
+		t->ns[kind] += now_ns() - t->t0;
 	__atomic_store_n(&t->cur_kind, -1, __ATOMIC_RELAXED);
 	t->calls[kind]++;
 	t->ncalls++;
@@ -1228,22 +1218,22 @@ static void fz_slot_open(struct fz_thread *t, struct fz_slot *s)
 	if (bad == 0) {
 		/* An open that must fail: the slot stays closed. */
 		fz_begin(t, K_OPEN, -1, 0);
-		ret = fz_count(t, K_OPEN, open(FZ_DEV, flags | O_DIRECTORY) < 0 ? -errno : 0);
+		ret = fz_count(t, K_OPEN, open(KSALLOC_DEV, flags | O_DIRECTORY) < 0 ? -errno : 0);
 		fz_expect(t, V_SYS, ret, FZ_ENOTDIR, "open(O_DIRECTORY)");
 		return;
 	}
 	if (bad == 1) {
 		fz_begin(t, K_OPEN, -1, 0);
-		ret = fz_count(t, K_OPEN, open(FZ_DEV, flags | O_CREAT | O_EXCL, 0600) < 0 ?
+		ret = fz_count(t, K_OPEN, open(KSALLOC_DEV, flags | O_CREAT | O_EXCL, 0600) < 0 ?
 			       -errno : 0);
 		fz_expect(t, V_SYS, ret, FZ_EEXIST, "open(O_CREAT | O_EXCL)");
 		return;
 	}
 	fz_begin(t, K_OPEN, -1, 0);
-	fd = open(FZ_DEV, flags);
+	fd = open(KSALLOC_DEV, flags);
 	fz_count(t, K_OPEN, fd < 0 ? -errno : 0);
 	if (fd < 0) {
-		fz_violation(t, V_SYS, "open %s: %s", FZ_DEV, strerror(errno));
+		fz_violation(t, V_SYS, "open %s: %s", KSALLOC_DEV, strerror(errno));
 		return;
 	}
 	if (fd >= FZ_RACY_FD_MAX)
@@ -1807,7 +1797,7 @@ static void fz_big(struct fz_thread *t)
 	}
 	err = fz_framing_errno(&f);
 	fz_begin(t, K_OPEN, -1, 0);
-	fd = open(FZ_DEV, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	fd = ksalloc_dev_open(O_NONBLOCK);
 	if (!fz_expect(t, V_SYS, fz_count(t, K_OPEN, fd < 0 ? -errno : 0), FZ_OK, "open"))
 		goto out;
 	*(struct ksalloc_framing *)t->rw = f;
@@ -1895,7 +1885,7 @@ static void fz_c_set_allocator(struct fz_thread *t, struct fz_cap *c)
 	} else {
 		/* Its own (an allocator's life is slow): unframed, sleepable, any size. */
 		fz_begin(t, K_OPEN, -1, 0);
-		tmp = open(FZ_DEV, O_RDWR | O_CLOEXEC);
+		tmp = ksalloc_dev_open(0);
 		if (!fz_expect(t, V_SYS, fz_count(t, K_OPEN, tmp < 0 ? -errno : 0), FZ_OK, "open"))
 			return;
 		arg->fd = tmp;
@@ -2122,10 +2112,10 @@ static void fz_cap_op(struct fz_thread *t)
 	pthread_mutex_lock(&c->lock);
 	if (c->fd < 0) {
 		fz_begin(t, K_OPEN, -1, 1);
-		c->fd = open(FZ_CAP_DEV, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		c->fd = capture_dev_open(O_NONBLOCK);
 		fz_count(t, K_OPEN, c->fd < 0 ? -errno : 0);
 		if (c->fd < 0)
-			fz_violation(t, V_CAP, "open %s: %s", FZ_CAP_DEV, strerror(errno));
+			fz_violation(t, V_CAP, "open %s: %s", KSALLOC_CAPTURE_DEV, strerror(errno));
 		goto out;
 	}
 	switch (fz_pick(t, w, ARRAY_SIZE(w))) {
@@ -2289,19 +2279,6 @@ static unsigned int fz_count_fds(void)
 	return n;
 }
 
-static unsigned long long fz_read_ull(const char *path, unsigned long long dflt)
-{
-	unsigned long long v = dflt;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return dflt;
-	if (fscanf(f, "%llu", &v) != 1)
-		v = dflt;
-	fclose(f);
-	return v;
-}
-
 static unsigned long long fz_env(const char *name, unsigned long long dflt)
 {
 	const char *v = getenv(name);
@@ -2420,8 +2397,8 @@ int main(int argc, char **argv)
 	if (fz.threads < 1 || fz.threads > FZ_MAX_THREADS)
 		fz.threads = FZ_DEFAULT_THREADS;
 	fz.page_size = sysconf(_SC_PAGESIZE);
-	fz.max_pool = fz_read_ull(FZ_PARAM_MAX_POOL, 64ULL << 20);
-	fz.have_capture = !access(FZ_CAP_DEV, F_OK) && fz_env("KSALLOC_FUZZ_CAPTURE", 1);
+	fz.max_pool = max_pool_bytes();
+	fz.have_capture = !access(KSALLOC_CAPTURE_DEV, F_OK) && fz_env("KSALLOC_FUZZ_CAPTURE", 1);
 	fz.kmemleak = !access("/sys/kernel/debug/kmemleak", F_OK);
 	fz.timing = fz_env("KSALLOC_FUZZ_TIMING", 0);
 	ksft_set_plan(11);
@@ -2430,8 +2407,8 @@ int main(int argc, char **argv)
 		       (unsigned long long)fz.target_calls, fz.seconds, fz.max_pool);
 	ksft_print_msg("reproduce: KSALLOC_FUZZ_SEED=%#llx KSALLOC_FUZZ_THREADS=%u %s\n",
 		       (unsigned long long)fz.seed, fz.threads, argv[0]);
-	if (access(FZ_DEV, F_OK))
-		ksft_exit_fail_msg("%s: %s (is the ksalloc module loaded?)\n", FZ_DEV,
+	if (access(KSALLOC_DEV, F_OK))
+		ksft_exit_fail_msg("%s: %s (is the ksalloc module loaded?)\n", KSALLOC_DEV,
 				   strerror(errno));
 
 	sigemptyset(&sa.sa_mask);
@@ -2439,16 +2416,16 @@ int main(int argc, char **argv)
 	getrlimit(RLIMIT_NOFILE, &rl);
 	fz.huge_fd = rl.rlim_cur < INT_MAX ? (int)rl.rlim_cur : INT_MAX;
 	/* What a syscall costs here, to read the rate by. */
-	t0 = fz_ns();
+	t0 = now_ns();
 	for (i = 0; i < 200; i++)
 		getppid();
-	ksft_print_msg("a getppid() takes %.1f us here\n", (fz_ns() - t0) / 200 / 1e3);
-	taint0 = fz_read_ull(FZ_TAINTED, 0);
+	ksft_print_msg("a getppid() takes %.1f us here\n", (now_ns() - t0) / 200 / 1e3);
+	taint0 = read_ull(FZ_TAINTED, 0);
 	fds0 = fz_count_fds();
 	fz.null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	fz.zero_fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
 	fz.dir_fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	fz.path_fd = open(FZ_DEV, O_PATH | O_CLOEXEC);
+	fz.path_fd = open(KSALLOC_DEV, O_PATH | O_CLOEXEC);
 	if (fz.null_fd < 0 || fz.zero_fd < 0 || fz.dir_fd < 0 || fz.path_fd < 0 ||
 	    pipe2(fz.pipe_fd, O_CLOEXEC))
 		ksft_exit_fail_msg("opening the other fds: %s\n", strerror(errno));
@@ -2486,14 +2463,14 @@ int main(int argc, char **argv)
 	close(fz.pipe_fd[0]);
 	close(fz.pipe_fd[1]);
 	fds1 = fz_count_fds();
-	taint1 = fz_read_ull(FZ_TAINTED, 0);
+	taint1 = read_ull(FZ_TAINTED, 0);
 	fz_print_stats(secs);
 
 	for (i = 0; i < V_NR; i++) {
 		ksft_print_msg("%lu violations: %s\n", fz_bad[i], fz_cat_case[i]);
 		if (i == V_CAP && !fz.have_capture)
 			ksft_test_result_skip("%s: no %s, or KSALLOC_FUZZ_CAPTURE=0\n",
-					      fz_cat_case[i], FZ_CAP_DEV);
+					      fz_cat_case[i], KSALLOC_CAPTURE_DEV);
 		else
 			ksft_test_result(!fz_bad[i], "%s\n", fz_cat_case[i]);
 	}

@@ -35,17 +35,14 @@
 #include <linux/ksalloc_capture.h>
 
 #include "ksalloc_capture_verify.h"
+#include "ksalloc_test_util.h"
 
 /* See ksalloc_test.c: these warnings are about the 6.12 harness. */
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #pragma GCC diagnostic ignored "-Wclobbered"
 #include "kselftest_harness.h"
 
-#define KSALLOC_DEV		"/dev/ksalloc"
-#define CAPTURE_DEV		"/dev/ksalloc_capture"
 #define HDR_SIZE		sizeof(struct ksalloc_capture_header)
-#define NSEC_PER_USEC		1000ULL
-#define NSEC_PER_MSEC		1000000ULL
 /* How long anything expected may take, even on a slow KASAN guest. */
 #define LIFETIME_WAIT_MS	5000
 /* How long each test repeats its race, and its fewest rounds. */
@@ -57,30 +54,6 @@
 #define LIFETIME_HEIGHT		4U
 #define LIFETIME_PAYLOAD	(LIFETIME_WIDTH * LIFETIME_HEIGHT * 2)
 #define LIFETIME_FPS		1000U
-
-static int ks_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
-
-static unsigned long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static void sleep_us(unsigned int us)
-{
-	struct timespec ts = {
-		.tv_sec = us / 1000000,
-		.tv_nsec = (us % 1000000) * NSEC_PER_USEC,
-	};
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
 
 /* Busy for @us: a delay shorter and steadier than a sleep. */
 static void spin_us(unsigned int us)
@@ -120,43 +93,14 @@ static int allocator_open(void)
 		.frame_size = HDR_SIZE + LIFETIME_PAYLOAD,
 		.alignment = 63,
 	};
-	int fd, ret;
 
-	fd = open(KSALLOC_DEV, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = ks_ioctl(fd, KSALLOC_IOC_SET_FRAMING, &framing);
-	if (ret) {
-		close(fd);
-		return ret;
-	}
-	return fd;
+	return ksalloc_open_framed(&framing, 0);
 }
 
-static int set_allocator(int cap, int fd)
+/* The test format: YUYV, LIFETIME_WIDTH x LIFETIME_HEIGHT at LIFETIME_FPS. */
+static int set_stream_format(int cap)
 {
-	struct ksalloc_capture_allocator arg = { .fd = fd };
-
-	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_SET_ALLOCATOR, &arg);
-}
-
-static int set_format(int cap)
-{
-	struct ksalloc_capture_format fmt = {
-		.width = LIFETIME_WIDTH,
-		.height = LIFETIME_HEIGHT,
-		.bytes_per_pixel = 2,
-		.fps = LIFETIME_FPS,
-	};
-
-	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_SET_FORMAT, &fmt);
-}
-
-static __u32 allocated_frames(int fd)
-{
-	struct ksalloc_status st;
-
-	return ks_ioctl(fd, KSALLOC_IOC_GET_STATUS, &st) ? UINT32_MAX : st.allocated_frames;
+	return set_format(cap, LIFETIME_WIDTH, LIFETIME_HEIGHT, 2, LIFETIME_FPS);
 }
 
 /* A stream of the test format on allocator @alloc, not started; or -errno. */
@@ -164,12 +108,12 @@ static int stream_open(int alloc, int flags)
 {
 	int cap, ret;
 
-	cap = open(CAPTURE_DEV, O_RDWR | O_CLOEXEC | flags);
+	cap = capture_dev_open(flags);
 	if (cap < 0)
 		return -errno;
 	ret = set_allocator(cap, alloc);
 	if (!ret)
-		ret = set_format(cap);
+		ret = set_stream_format(cap);
 	if (ret) {
 		close(cap);
 		return ret;
@@ -234,7 +178,7 @@ static void check_counters(struct __test_metadata *_metadata, const struct reade
 {
 	struct ksalloc_capture_counters c;
 
-	ASSERT_EQ(0, ks_ioctl(r->cap, KSALLOC_CAPTURE_IOC_GET_COUNTERS, &c));
+	ASSERT_EQ(0, get_counters(r->cap, &c));
 	EXPECT_EQ(c.produced, c.delivered + c.dropped + c.in_flight);
 	EXPECT_EQ(r->frames, c.delivered);
 	if (stopped) {
@@ -293,7 +237,7 @@ TEST(close_allocator_while_streaming)
 		witness = rounds.n % 2 ? dup(alloc) : -1;
 		r = (struct reader){ .cap = stream_open(alloc, O_NONBLOCK) };
 		ASSERT_LE(0, r.cap) TH_LOG("stream: %s", strerror(-r.cap));
-		ASSERT_EQ(0, ks_ioctl(r.cap, KSALLOC_CAPTURE_IOC_STREAMON, NULL));
+		ASSERT_EQ(0, streamon(r.cap));
 
 		/* From before the first tick to a few frames in. */
 		ASSERT_EQ(0, closer_start(&closer, &alloc, rounds.n % 8 * 500, false));
@@ -307,7 +251,7 @@ TEST(close_allocator_while_streaming)
 		check_counters(_metadata, &r, false);
 
 		if (rounds.n % 4 < 2) {
-			ASSERT_EQ(0, ks_ioctl(r.cap, KSALLOC_CAPTURE_IOC_STREAMOFF, NULL));
+			ASSERT_EQ(0, streamoff(r.cap));
 			check_counters(_metadata, &r, true);
 		}
 		ASSERT_EQ(0, close(r.cap));
@@ -335,9 +279,9 @@ TEST(close_allocator_during_set_allocator)
 	while (rounds_next(&rounds)) {
 		alloc = allocator_open();
 		ASSERT_LE(0, alloc) TH_LOG("allocator: %s", strerror(-alloc));
-		r = (struct reader){ .cap = open(CAPTURE_DEV, O_RDWR | O_CLOEXEC | O_NONBLOCK) };
+		r = (struct reader){ .cap = capture_dev_open(O_NONBLOCK) };
 		ASSERT_LE(0, r.cap);
-		ASSERT_EQ(0, set_format(r.cap));
+		ASSERT_EQ(0, set_stream_format(r.cap));
 
 		ASSERT_EQ(0, closer_start(&closer, &alloc, rounds.n % 16 * 10, true));
 		spin_us(rounds.n % 16 * 10);
@@ -346,13 +290,13 @@ TEST(close_allocator_during_set_allocator)
 		ASSERT_EQ(0, closer.ret);
 		if (!ret) {
 			taken++;
-			ASSERT_EQ(0, ks_ioctl(r.cap, KSALLOC_CAPTURE_IOC_STREAMON, NULL));
+			ASSERT_EQ(0, streamon(r.cap));
 			read_frames(_metadata, &r, 2);
 		} else {
 			/* Nothing else opens files meanwhile: the fd number is free. */
 			ASSERT_EQ(-EBADF, ret);
 			missed++;
-			EXPECT_EQ(-EBADFD, ks_ioctl(r.cap, KSALLOC_CAPTURE_IOC_STREAMON, NULL));
+			EXPECT_EQ(-EBADFD, streamon(r.cap));
 		}
 		ASSERT_EQ(0, close(r.cap));
 	}
@@ -396,7 +340,7 @@ TEST(streamoff_races_reader)
 		ASSERT_LE(0, alloc) TH_LOG("allocator: %s", strerror(-alloc));
 		t.r = (struct reader){ .cap = stream_open(alloc, O_NONBLOCK) };
 		ASSERT_LE(0, t.r.cap) TH_LOG("stream: %s", strerror(-t.r.cap));
-		ASSERT_EQ(0, ks_ioctl(t.r.cap, KSALLOC_CAPTURE_IOC_STREAMON, NULL));
+		ASSERT_EQ(0, streamon(t.r.cap));
 		ASSERT_EQ(0, pthread_create(&t.thread, NULL, reader_fn, &t));
 
 		sleep_us(rounds.n % 8 * 500);
@@ -404,7 +348,7 @@ TEST(streamoff_races_reader)
 			ASSERT_EQ(0, close(alloc));
 			alloc = -1;
 		}
-		ASSERT_EQ(0, ks_ioctl(t.r.cap, KSALLOC_CAPTURE_IOC_STREAMOFF, NULL));
+		ASSERT_EQ(0, streamoff(t.r.cap));
 		ASSERT_EQ(0, pthread_join(t.thread, NULL));
 		EXPECT_EQ(0, t.end) TH_LOG("reader: %s", strerror(-t.end));
 		check_counters(_metadata, &t.r, true);
@@ -463,8 +407,8 @@ TEST(two_streams_outlive_allocator_fd)
 		b = (struct reader){ .cap = stream_open(alloc, O_NONBLOCK) };
 		ASSERT_LE(0, a.cap);
 		ASSERT_LE(0, b.cap);
-		ASSERT_EQ(0, ks_ioctl(a.cap, KSALLOC_CAPTURE_IOC_STREAMON, NULL));
-		ASSERT_EQ(0, ks_ioctl(b.cap, KSALLOC_CAPTURE_IOC_STREAMON, NULL));
+		ASSERT_EQ(0, streamon(a.cap));
+		ASSERT_EQ(0, streamon(b.cap));
 		read_both(_metadata, &a, &b, 1);
 		ASSERT_EQ(0, close(alloc));
 		read_both(_metadata, &a, &b, 1);
@@ -492,10 +436,10 @@ struct waiter {
 
 static void *waiter_fn(void *arg)
 {
-	struct ksalloc_frame_handle fh = { 0 };
 	struct waiter *w = arg;
+	__u64 handle;
 
-	w->ret = ks_ioctl(w->fd, KSALLOC_IOC_ALLOC_FRAME, &fh);
+	w->ret = alloc_frame(w->fd, &handle);
 	return NULL;
 }
 
@@ -505,7 +449,7 @@ static bool wait_waiters(int fd, __u32 n)
 	unsigned long long end = now_ns() + LIFETIME_WAIT_MS * NSEC_PER_MSEC;
 	struct ksalloc_status st;
 
-	while (!ks_ioctl(fd, KSALLOC_IOC_GET_STATUS, &st) && st.waiters != n) {
+	while (!get_status(fd, &st) && st.waiters != n) {
 		if (now_ns() > end)
 			return false;
 		sleep_us(100);
@@ -525,19 +469,18 @@ TEST(close_under_blocked_alloc_frame)
 	struct sigaction sa = { .sa_handler = on_signal };	/* no SA_RESTART */
 	struct ksalloc_framing framing = { .frames = 1, .frame_size = 64 };
 	unsigned int interrupted = 0, granted = 0;
-	struct ksalloc_frame_handle fh;
 	struct rounds rounds;
 	struct waiter w;
+	__u64 handle;
 
 	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
 	rounds_init(&rounds);
 	while (rounds_next(&rounds)) {
-		w = (struct waiter){ .fd = open(KSALLOC_DEV, O_RDWR | O_CLOEXEC) };
+		w = (struct waiter){ .fd = ksalloc_dev_open(0) };
 		ASSERT_LE(0, w.fd);
 		framing.pool_type = rounds.n % 4 < 2 ? KSALLOC_POOL_ATOMIC : KSALLOC_POOL_SLEEPABLE;
-		ASSERT_EQ(0, ks_ioctl(w.fd, KSALLOC_IOC_SET_FRAMING, &framing));
-		fh = (struct ksalloc_frame_handle){ 0 };
-		ASSERT_EQ(0, ks_ioctl(w.fd, KSALLOC_IOC_ALLOC_FRAME, &fh));
+		ASSERT_EQ(0, set_framing(w.fd, &framing));
+		ASSERT_EQ(0, alloc_frame(w.fd, &handle));
 		ASSERT_EQ(0, pthread_create(&w.thread, NULL, waiter_fn, &w));
 		ASSERT_TRUE(wait_waiters(w.fd, 1));
 
@@ -548,7 +491,7 @@ TEST(close_under_blocked_alloc_frame)
 			EXPECT_EQ(-EINTR, w.ret);
 			interrupted++;
 		} else {
-			ASSERT_EQ(0, ks_ioctl(w.fd, KSALLOC_IOC_FREE_FRAME, &fh));
+			ASSERT_EQ(0, free_frame(w.fd, handle));
 			ASSERT_EQ(0, pthread_join(w.thread, NULL));
 			EXPECT_EQ(0, w.ret);
 			EXPECT_EQ(1U, allocated_frames(w.fd));

@@ -19,7 +19,7 @@
  * structures are checked at compile time, so both builds agree with the ABI:
  *
  *	cd tools/testing && gcc [-m32] -static -O2 -Wall -Wextra -Werror \
- *		-D_GNU_SOURCE -I../../include/uapi \
+ *		-D_GNU_SOURCE -I../../include/uapi -I../include \
  *		-I<linux>/tools/testing/selftests -o ksalloc_test \
  *		ksalloc_test.c -lpthread
  */
@@ -43,6 +43,8 @@
 
 #include <linux/ksalloc.h>
 
+#include "ksalloc_test_util.h"
+
 /*
  * The 6.12 harness is not -Wextra clean: its timeout handler and TEST() wrapper
  * leave parameters unused, and its TEST_F() wrapper keeps a local across
@@ -52,10 +54,7 @@
 #pragma GCC diagnostic ignored "-Wclobbered"
 #include "kselftest_harness.h"
 
-#define KSALLOC_DEV		"/dev/ksalloc"
-#define KSALLOC_PARAM_MAX_POOL	"/sys/module/ksalloc/parameters/max_pool_bytes"
 #define KSALLOC_PARAM_MAX_USER	"/sys/module/ksalloc/parameters/max_user_bytes"
-#define KSALLOC_DEFAULT_MAX_POOL	(64ULL << 20)
 /* Largest framing of the ksalloc fixture's variants. */
 #define KSALLOC_TEST_MAX_FRAMES	8U
 /* How long a helper thread may take to block or wake, even on a slow KASAN guest. */
@@ -95,95 +94,6 @@ static_assert(KSALLOC_IOC_FREE_FRAME == 0x4010d703, "KSALLOC_IOC_FREE_FRAME");
 static int ksalloc_completions;
 /* Signals caught by ksalloc_on_signal(); atomics are async-signal-safe. */
 static int ksalloc_signals;
-
-static int ksalloc_open(int flags)
-{
-	return open(KSALLOC_DEV, O_RDWR | O_CLOEXEC | flags);
-}
-
-/* 0 or -errno: the errno is the contract, so the tests compare it directly. */
-static int ks_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
-
-static int set_framing(int fd, const struct ksalloc_framing *framing)
-{
-	struct ksalloc_framing arg = *framing;
-
-	return ks_ioctl(fd, KSALLOC_IOC_SET_FRAMING, &arg);
-}
-
-static int get_status(int fd, struct ksalloc_status *st)
-{
-	/* Garbage in, so that a field the module forgets to fill shows. */
-	memset(st, 0xa5, sizeof(*st));
-	return ks_ioctl(fd, KSALLOC_IOC_GET_STATUS, st);
-}
-
-static int alloc_frame(int fd, __u64 *handle)
-{
-	struct ksalloc_frame_handle fh = { 0 };
-	int ret;
-
-	ret = ks_ioctl(fd, KSALLOC_IOC_ALLOC_FRAME, &fh);
-	if (!ret)
-		*handle = fh.handle;
-	return ret;
-}
-
-static int free_frame(int fd, __u64 handle)
-{
-	struct ksalloc_frame_handle fh = { .handle = handle };
-
-	return ks_ioctl(fd, KSALLOC_IOC_FREE_FRAME, &fh);
-}
-
-/* The revents of a POLLIN poll(), 0 on a timeout, or -errno. */
-static int poll_in(int fd, int timeout_ms)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLRDNORM };
-	int ret;
-
-	ret = poll(&pfd, 1, timeout_ms);
-	if (ret < 0)
-		return -errno;
-	return ret ? pfd.revents : 0;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = {
-		.tv_sec = ms / 1000,
-		.tv_nsec = (ms % 1000) * 1000000L,
-	};
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
-/* The pool limit of the loaded module; the default if it cannot be read. */
-static unsigned long long max_pool_bytes(void)
-{
-	unsigned long long max = KSALLOC_DEFAULT_MAX_POOL;
-	FILE *f;
-
-	f = fopen(KSALLOC_PARAM_MAX_POOL, "r");
-	if (!f)
-		return max;
-	if (fscanf(f, "%llu", &max) != 1)
-		max = KSALLOC_DEFAULT_MAX_POOL;
-	fclose(f);
-	return max;
-}
 
 static unsigned long long framing_bytes(const struct ksalloc_framing *f)
 {
@@ -428,7 +338,7 @@ TEST(device_node)
 	ASSERT_EQ(0, stat(KSALLOC_DEV, &st))
 		TH_LOG("%s: %s (is the ksalloc module loaded?)", KSALLOC_DEV, strerror(errno));
 	EXPECT_TRUE(S_ISCHR(st.st_mode));
-	fd = ksalloc_open(0);
+	fd = ksalloc_dev_open(0);
 	ASSERT_LE(0, fd)
 		TH_LOG("open %s: %s", KSALLOC_DEV, strerror(errno));
 	EXPECT_EQ(0, close(fd));
@@ -441,7 +351,7 @@ FIXTURE(ksalloc_unframed) {
 
 FIXTURE_SETUP(ksalloc_unframed)
 {
-	self->fd = ksalloc_open(0);
+	self->fd = ksalloc_dev_open(0);
 	ASSERT_LE(0, self->fd)
 		TH_LOG("open %s: %s (is the ksalloc module loaded?)", KSALLOC_DEV,
 		       strerror(errno));
@@ -500,7 +410,7 @@ FIXTURE_VARIANT(ksalloc_reject) {
 
 FIXTURE_SETUP(ksalloc_reject)
 {
-	self->fd = ksalloc_open(0);
+	self->fd = ksalloc_dev_open(0);
 	ASSERT_LE(0, self->fd)
 		TH_LOG("open %s: %s (is the ksalloc module loaded?)", KSALLOC_DEV,
 		       strerror(errno));
@@ -776,7 +686,7 @@ FIXTURE_SETUP(ksalloc)
 	ASSERT_LE(self->n, KSALLOC_TEST_MAX_FRAMES);
 	ASSERT_LE(3U, self->n);
 
-	self->fd = ksalloc_open(0);
+	self->fd = ksalloc_dev_open(0);
 	ASSERT_LE(0, self->fd)
 		TH_LOG("open %s: %s (is the ksalloc module loaded?)", KSALLOC_DEV,
 		       strerror(errno));
@@ -874,7 +784,7 @@ TEST_F(ksalloc, nonblock_open)
 	__u64 handles[KSALLOC_TEST_MAX_FRAMES], handle;
 	int fd;
 
-	fd = ksalloc_open(O_NONBLOCK);
+	fd = ksalloc_dev_open(O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, set_framing(fd, &self->framing));
 	alloc_all(_metadata, fd, self->n, handles);
@@ -947,7 +857,7 @@ TEST_F(ksalloc, free_foreign_handle)
 	__u64 h;
 	int fd, ret;
 
-	fd = ksalloc_open(0);
+	fd = ksalloc_dev_open(0);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, set_framing(fd, &self->framing));
 	ASSERT_EQ(0, alloc_frame(self->fd, &h));
@@ -1172,7 +1082,7 @@ TEST_F(ksalloc, close_with_frames_held)
 	int fd, round;
 
 	for (round = 0; round < 3; round++) {
-		fd = ksalloc_open(O_NONBLOCK);
+		fd = ksalloc_dev_open(O_NONBLOCK);
 		ASSERT_LE(0, fd);
 		ASSERT_EQ(0, set_framing(fd, &self->framing));
 		/* Some frames held in the first rounds, all in the last. */
@@ -1181,7 +1091,7 @@ TEST_F(ksalloc, close_with_frames_held)
 	}
 
 	/* A fresh allocator starts from zero and has all its frames. */
-	fd = ksalloc_open(O_NONBLOCK);
+	fd = ksalloc_dev_open(O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	EXPECT_STATUS(fd);
 	ASSERT_EQ(0, set_framing(fd, &self->framing));
@@ -1199,7 +1109,7 @@ TEST(many_allocators)
 	__u32 i, n;
 
 	for (i = 0; i < KSALLOC_NR_ALLOCATORS; i++) {
-		fds[i] = ksalloc_open(O_NONBLOCK);
+		fds[i] = ksalloc_dev_open(O_NONBLOCK);
 		ASSERT_LE(0, fds[i])
 			TH_LOG("allocator %u: open: %s", i, strerror(errno));
 	}
@@ -1251,7 +1161,7 @@ TEST(framing_quota_boundary)
 	for (pool = KSALLOC_POOL_ATOMIC; pool <= KSALLOC_POOL_SLEEPABLE; pool++) {
 		framing.pool_type = pool;
 		framing.frames = max / 65536 + 1;
-		fd = ksalloc_open(0);
+		fd = ksalloc_dev_open(0);
 		ASSERT_LE(0, fd);
 		EXPECT_EQ(-EDQUOT, set_framing(fd, &framing))
 			TH_LOG("pool %u: %u frames of 64 KiB", pool, framing.frames);
@@ -1327,7 +1237,7 @@ TEST(framing_user_quota)
 	if (param_io(KSALLOC_PARAM_MAX_USER, &limit, true))
 		SKIP(return, "cannot write %s (not root?)", KSALLOC_PARAM_MAX_USER);
 	for (i = 0; i < 4; i++)
-		fd[i] = ksalloc_open(0);
+		fd[i] = ksalloc_dev_open(0);
 
 	EXPECT_EQ(0, set_framing_as(user, fd[0], &big));
 	/* The user's allocators hold the limit: one page more is refused. */

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The helpers that the user-space tests of tools/testing share: the device
+ * nodes, wrappers of the /dev/ksalloc and /dev/ksalloc_capture ioctls, and a
+ * monotonic clock. They are static inline: each test takes what it calls.
+ *
+ * Return convention: a helper that makes an ioctl, or opens and sets up a
+ * file, returns 0 (or the file descriptor) or -errno, because the errno is
+ * the contract the tests compare. ksalloc_dev_open() and capture_dev_open()
+ * return what open() does (-1 with errno set), as their callers log errno.
+ *
+ * Names: TEST_F(fixture, name) defines a function fixture_name(), so no
+ * helper here may be named like a test (ksalloc_open, capture_open).
+ */
+#ifndef KSALLOC_TEST_UTIL_H
+#define KSALLOC_TEST_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/ksalloc.h>
+#include <linux/ksalloc_capture.h>
+
+#define KSALLOC_DEV			"/dev/ksalloc"
+#define KSALLOC_CAPTURE_DEV		"/dev/ksalloc_capture"
+#define KSALLOC_PARAM_MAX_POOL		"/sys/module/ksalloc/parameters/max_pool_bytes"
+/* max_pool_bytes when the module was loaded without it. */
+#define KSALLOC_DEFAULT_MAX_POOL	(64ULL << 20)
+
+#define NSEC_PER_USEC			1000ULL
+#define NSEC_PER_MSEC			1000000ULL
+#define NSEC_PER_SEC			1000000000ULL
+
+/* 0 or -errno. */
+static inline int ks_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+/* /dev/ksalloc, a new allocator; as open(). */
+static inline int ksalloc_dev_open(int flags)
+{
+	return open(KSALLOC_DEV, O_RDWR | O_CLOEXEC | flags);
+}
+
+static inline int set_framing(int fd, const struct ksalloc_framing *framing)
+{
+	struct ksalloc_framing arg = *framing;
+
+	return ks_ioctl(fd, KSALLOC_IOC_SET_FRAMING, &arg);
+}
+
+/* A new allocator, opened with @flags and framed with @framing; or -errno. */
+static inline int ksalloc_open_framed(const struct ksalloc_framing *framing, int flags)
+{
+	int fd, ret;
+
+	fd = ksalloc_dev_open(flags);
+	if (fd < 0)
+		return -errno;
+	ret = set_framing(fd, framing);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static inline int get_status(int fd, struct ksalloc_status *st)
+{
+	/* Garbage in, so that a field the module forgets to fill shows. */
+	memset(st, 0xa5, sizeof(*st));
+	return ks_ioctl(fd, KSALLOC_IOC_GET_STATUS, st);
+}
+
+/* Frames the allocator has out, UINT32_MAX if it cannot say. */
+static inline __u32 allocated_frames(int fd)
+{
+	struct ksalloc_status st;
+
+	return get_status(fd, &st) ? UINT32_MAX : st.allocated_frames;
+}
+
+/* Frames it has handed out since its framing, UINT64_MAX if it cannot say. */
+static inline __u64 total_allocations(int fd)
+{
+	struct ksalloc_status st;
+
+	return get_status(fd, &st) ? UINT64_MAX : st.total_allocations;
+}
+
+/* *@handle is written only on success. */
+static inline int alloc_frame(int fd, __u64 *handle)
+{
+	struct ksalloc_frame_handle fh = { 0 };
+	int ret;
+
+	ret = ks_ioctl(fd, KSALLOC_IOC_ALLOC_FRAME, &fh);
+	if (!ret)
+		*handle = fh.handle;
+	return ret;
+}
+
+static inline int free_frame(int fd, __u64 handle)
+{
+	struct ksalloc_frame_handle fh = { .handle = handle };
+
+	return ks_ioctl(fd, KSALLOC_IOC_FREE_FRAME, &fh);
+}
+
+/* /dev/ksalloc_capture, a new stream; as open(). */
+static inline int capture_dev_open(int flags)
+{
+	return open(KSALLOC_CAPTURE_DEV, O_RDWR | O_CLOEXEC | flags);
+}
+
+static inline int set_allocator_flags(int cap, int fd, __u32 flags)
+{
+	struct ksalloc_capture_allocator arg = { .fd = fd, .flags = flags };
+
+	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_SET_ALLOCATOR, &arg);
+}
+
+static inline int set_allocator(int cap, int fd)
+{
+	return set_allocator_flags(cap, fd, 0);
+}
+
+static inline int set_format(int cap, __u32 width, __u32 height, __u32 bpp, __u32 fps)
+{
+	struct ksalloc_capture_format fmt = {
+		.width = width,
+		.height = height,
+		.bytes_per_pixel = bpp,
+		.fps = fps,
+	};
+
+	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_SET_FORMAT, &fmt);
+}
+
+static inline int streamon(int cap)
+{
+	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_STREAMON, NULL);
+}
+
+static inline int streamoff(int cap)
+{
+	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_STREAMOFF, NULL);
+}
+
+static inline int get_counters(int cap, struct ksalloc_capture_counters *c)
+{
+	/* Garbage in, as for get_status(). */
+	memset(c, 0xa5, sizeof(*c));
+	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_GET_COUNTERS, c);
+}
+
+/* The revents of a POLLIN poll(), 0 on a timeout, or -errno. */
+static inline int poll_in(int fd, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLRDNORM };
+	int ret;
+
+	ret = poll(&pfd, 1, timeout_ms);
+	if (ret < 0)
+		return -errno;
+	return ret ? pfd.revents : 0;
+}
+
+/* CLOCK_MONOTONIC. */
+static inline unsigned long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+static inline long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Sleeps @ns in all, through signals that interrupt the sleep. */
+static inline void sleep_ns(unsigned long long ns)
+{
+	struct timespec ts = {
+		.tv_sec = ns / NSEC_PER_SEC,
+		.tv_nsec = ns % NSEC_PER_SEC,
+	};
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static inline void sleep_us(unsigned int us)
+{
+	sleep_ns(us * NSEC_PER_USEC);
+}
+
+static inline void sleep_ms(unsigned int ms)
+{
+	sleep_ns(ms * NSEC_PER_MSEC);
+}
+
+/* The number in file @path (a module parameter, say), or @dflt. */
+static inline unsigned long long read_ull(const char *path, unsigned long long dflt)
+{
+	unsigned long long v = dflt;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return dflt;
+	if (fscanf(f, "%llu", &v) != 1)
+		v = dflt;
+	fclose(f);
+	return v;
+}
+
+/* The pool limit of the loaded module; the default if it cannot be read. */
+static inline unsigned long long max_pool_bytes(void)
+{
+	return read_ull(KSALLOC_PARAM_MAX_POOL, KSALLOC_DEFAULT_MAX_POOL);
+}
+
+#endif /* KSALLOC_TEST_UTIL_H */
