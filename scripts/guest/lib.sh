@@ -16,6 +16,20 @@ stage() {
 # An error the host must count as a failed run.
 error() { echo "KSALLOC-ERROR: $*"; }
 
+# For the TAP shell tests (tools/testing/*.sh): ok STATUS DESCRIPTION prints
+# one TAP line, counts it in $n and a failure in $failed, and returns STATUS
+# (0 or not) for a caller that shows what failed.
+ok() {
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n $2"
+		return 0
+	fi
+	echo "not ok $n $2"
+	failed=$((failed + 1))
+	return 1
+}
+
 load() { insmod "/lib/ksalloc/$1.ko" || error "insmod $1.ko failed"; }
 unload() { rmmod "$1" || error "rmmod $1 failed"; }
 

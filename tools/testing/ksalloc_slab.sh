@@ -9,21 +9,11 @@
 # module directory, is not used. Restores idle_caches.
 
 n=0 failed=0 pids=
+# ok STATUS DESCRIPTION: a TAP line, counted in $n and $failed.
+. /lib/ksalloc/lib.sh
 out=/tmp/ksalloc_slab
 param=/sys/module/ksalloc/parameters/idle_caches
 mkdir -p "$out"
-
-# ok STATUS DESCRIPTION: one TAP line; returns STATUS (0 or not).
-ok() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n $2"
-		return 0
-	fi
-	echo "not ok $n $2"
-	failed=$((failed + 1))
-	return 1
-}
 
 # caches NAME: how many caches /proc/slabinfo lists by that name.
 caches() { grep -c "^$1 " /proc/slabinfo; }

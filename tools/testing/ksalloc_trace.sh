@@ -5,18 +5,10 @@
 # debugfs at /sys/kernel/debug and the test programs in /bin.
 
 n=0 failed=0
+# ok STATUS DESCRIPTION: a TAP line, counted in $n and $failed.
+. /lib/ksalloc/lib.sh
 dbg=/sys/kernel/debug/ksalloc
 tr=/sys/kernel/tracing
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n $2"
-	else
-		echo "not ok $n $2"
-		failed=$((failed + 1))
-	fi
-}
 
 # field FILE KEY: the value of "KEY: value" in FILE.
 field() { sed -n "s/^$2: //p" "$1"; }

@@ -10,16 +10,8 @@
 
 ko=${1:-/lib/ksalloc}
 n=0 failed=0
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n $2"
-	else
-		echo "not ok $n $2"
-		failed=$((failed + 1))
-	fi
-}
+# ok STATUS DESCRIPTION: a TAP line, counted in $n and $failed.
+. /lib/ksalloc/lib.sh
 
 loaded() { grep -q "^$1 " /proc/modules; }
 

@@ -7,20 +7,10 @@
 # module directory, is not used.
 
 n=0 failed=0 create=
+# ok STATUS DESCRIPTION: a TAP line, counted in $n and $failed.
+. /lib/ksalloc/lib.sh
 out=/tmp/ksallocctl_test
 mkdir -p "$out"
-
-# ok STATUS DESCRIPTION: one TAP line; returns STATUS (0 or not).
-ok() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n $2"
-		return 0
-	fi
-	echo "not ok $n $2"
-	failed=$((failed + 1))
-	return 1
-}
 
 # show FILE...: what a failed case saw, as TAP diagnostics.
 show() { sed 's/^/# /' "$@"; }
