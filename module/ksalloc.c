@@ -903,11 +903,15 @@ static void ksalloc_kick(struct ksalloc *a, bool complete, bool wake)
 static __always_inline void *ksalloc_hand_out(struct ksalloc *a, u32 slot)
 {
 	struct ksalloc_table *t = READ_ONCE(a->pool.table);
-	unsigned long entry = t->slot[slot];
+	unsigned long *entry = &t->slot[slot];
+	void *frame = (void *)READ_ONCE(*entry);
 
-	/* Free, so ours alone: a racing misuse cmpxchg cannot match it. */
-	WRITE_ONCE(t->slot[slot], entry | KSALLOC_SLOT_ALLOCATED);
-	return (void *)entry;
+	/*
+	 * Free, so ours alone: a racing misuse cmpxchg cannot match it, and a
+	 * non-atomic bit set will do.
+	 */
+	__set_bit(ilog2(KSALLOC_SLOT_ALLOCATED), entry);
+	return frame;
 }
 
 /* The fast paths' trace events, out of line: they only test for tracing. */
