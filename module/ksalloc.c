@@ -951,12 +951,39 @@ static void ksalloc_refill_locked(struct ksalloc *a)
 }
 
 /*
+ * Takes the top frame of this CPU's cache, open and not empty, which lacked
+ * headroom (or met the lock's holder): the frame it would have given, hot
+ * in the cache and next to its others in the table, rather than one off the
+ * shared stack, which would sit next to the frames of other CPUs.
+ */
+static u32 ksalloc_take_cached_locked(struct ksalloc *a, struct ksalloc_cpu *c)
+{
+	u64 state = c->state;
+	u32 slot;
+
+	lockdep_assert_held(&a->lock);
+	if (ksalloc_cpu_room(state)) {
+		state -= KSALLOC_CPU_ONE;
+	} else {
+		ksalloc_spend_room_locked(a);
+		state--;
+	}
+	slot = c->slot[ksalloc_cpu_nr(state)];
+	c->total++;
+	WRITE_ONCE(c->state, state);
+	/* Headroom for the next ones, and frames if that was the last. */
+	ksalloc_refill_locked(a);
+	return slot;
+}
+
+/*
  * allocate_frame when this CPU's cache has no frame or no headroom, or is
  * closed: called with interrupts disabled, restores @irqflags.
  */
 static noinline int ksalloc_allocate_slow(struct ksalloc *a, void **frame,
 					  unsigned long irqflags)
 {
+	struct ksalloc_cpu *c = this_cpu_ptr(a->pool.cpu);
 	long slot = -EAGAIN;
 
 	raw_spin_lock(&a->lock);
@@ -964,6 +991,8 @@ static noinline int ksalloc_allocate_slow(struct ksalloc *a, void **frame,
 		slot = -EBADFD;
 	} else if (unlikely(a->framing.pool_type != KSALLOC_POOL_ATOMIC)) {
 		slot = -EOPNOTSUPP;
+	} else if (a->caches_open && ksalloc_cpu_nr(c->state)) {
+		slot = ksalloc_take_cached_locked(a, c);
 	} else if (ksalloc_gather(a)) {
 		slot = ksalloc_pop_locked(a);
 		ksalloc_spend_room_locked(a);
