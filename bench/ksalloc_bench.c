@@ -32,7 +32,11 @@
  *   a window of @duration_ms, after one warm-up call each; a figure is the
  *   fastest of @runs windows. A window's rate is the sum over the CPUs of
  *   pairs per second of time inside the timed calls (the hrtimer round
- *   trips between calls are left out). "cross" runs its producer and
+ *   trips between calls are left out). With more than one CPU, each window
+ *   of all CPUs follows one of the first CPU alone, reported as a figure
+ *   with "solo=1": the scaling compares windows of the same guest taken
+ *   turn about, so that the host's load changing between guests or over
+ *   a run counts for little. "cross" runs its producer and
  *   consumer concurrently, each in one call as long as the window (timed
  *   by the TSC: x86 only), and counts frames freed per second of it.
  *
@@ -851,34 +855,54 @@ struct bench_window {
 	u64 mops_x1000;
 };
 
-/* wall: @runs windows, each after its own warm-up; the fastest one counts. */
-static int bench_wall_best(struct bench_job *jobs, unsigned int n, bool cross,
-			   struct bench_window *best)
+/* wall: one window of @n jobs, after their warm-up; kept if the fastest. */
+static int bench_wall_window(struct bench_job *jobs, unsigned int n,
+			     bool cross, struct bench_window *best)
 {
 	struct bench_window w;
-	unsigned int run, i;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		jobs[i].busy_ns = 0;
+	w = (struct bench_window){ .ns = bench_wall_run(jobs, n) };
+	for (i = 0; i < n; i++) {
+		if (jobs[i].err)
+			return jobs[i].err;
+		if (cross || !jobs[i].busy_ns)
+			continue;
+		w.pairs += jobs[i].done;
+		w.mops_x1000 += div64_u64(jobs[i].done * 1000000,
+					  jobs[i].busy_ns);
+	}
+	if (cross) {
+		/* jobs[1] is the consumer. */
+		w.pairs = jobs[1].done;
+		w.mops_x1000 = div64_u64(w.pairs * 1000000, w.ns);
+	}
+	if (w.mops_x1000 >= best->mops_x1000)
+		*best = w;
+	return 0;
+}
+
+/*
+ * wall: @runs windows of @n jobs, the fastest in @best; with @solo, each
+ * after a window of the first job alone, the fastest of those in @solo.
+ */
+static int bench_wall_best(struct bench_job *jobs, unsigned int n, bool cross,
+			   struct bench_window *best, struct bench_window *solo)
+{
+	unsigned int run;
+	int err;
 
 	*best = (struct bench_window){};
+	if (solo)
+		*solo = (struct bench_window){};
 	for (run = 0; run < runs; run++) {
-		for (i = 0; i < n; i++)
-			jobs[i].busy_ns = 0;
-		w = (struct bench_window){ .ns = bench_wall_run(jobs, n) };
-		for (i = 0; i < n; i++) {
-			if (jobs[i].err)
-				return jobs[i].err;
-			if (cross || !jobs[i].busy_ns)
-				continue;
-			w.pairs += jobs[i].done;
-			w.mops_x1000 += div64_u64(jobs[i].done * 1000000,
-						  jobs[i].busy_ns);
-		}
-		if (cross) {
-			/* jobs[1] is the consumer. */
-			w.pairs = jobs[1].done;
-			w.mops_x1000 = div64_u64(w.pairs * 1000000, w.ns);
-		}
-		if (w.mops_x1000 >= best->mops_x1000)
-			*best = w;
+		err = solo ? bench_wall_window(jobs, 1, false, solo) : 0;
+		if (!err)
+			err = bench_wall_window(jobs, n, cross, best);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -938,10 +962,10 @@ static void bench_report_icount(const struct bench_pool *pool, unsigned int p,
 
 static void bench_report_wall(const struct bench_pool *pool, unsigned int p,
 			      enum bench_context ctx, unsigned int cpus,
-			      const struct bench_window *best)
+			      bool solo, const struct bench_window *best)
 {
-	pr_info("result mode=wall cpus=%u name=%s pattern=%s context=%s pairs=%llu ns=%llu mops=%llu.%03llu\n",
-		cpus, pool->contender->name, bench_patterns[p].name,
+	pr_info("result mode=wall cpus=%u solo=%d name=%s pattern=%s context=%s pairs=%llu ns=%llu mops=%llu.%03llu\n",
+		cpus, solo, pool->contender->name, bench_patterns[p].name,
 		bench_context_names[ctx], best->pairs, best->ns,
 		best->mops_x1000 / 1000, best->mops_x1000 % 1000);
 }
@@ -950,7 +974,7 @@ static void bench_local(struct bench_pool *pool, unsigned int p,
 			enum bench_context ctx)
 {
 	unsigned int n = bench_icount ? 1 : num_online_cpus();
-	struct bench_window best;
+	struct bench_window best, solo;
 	unsigned int i = 0, cpu;
 	struct bench_job *jobs;
 	int err = 0;
@@ -975,11 +999,14 @@ static void bench_local(struct bench_pool *pool, unsigned int p,
 		goto out;
 	}
 
-	err = bench_wall_best(jobs, n, false, &best);
-	if (err)
+	err = bench_wall_best(jobs, n, false, &best, n > 1 ? &solo : NULL);
+	if (err) {
 		bench_report_error(pool, p, ctx, err);
-	else
-		bench_report_wall(pool, p, ctx, n, &best);
+		goto out;
+	}
+	if (n > 1)
+		bench_report_wall(pool, p, ctx, n, true, &solo);
+	bench_report_wall(pool, p, ctx, n, false, &best);
 out:
 	kfree(jobs);
 }
@@ -1048,9 +1075,9 @@ static void bench_cross(struct bench_pool *pool, unsigned int p,
 		if (!err)
 			bench_report_icount(pool, p, ctx, 2, pairs, ns);
 	} else {
-		err = bench_wall_best(jobs, 2, true, &best);
+		err = bench_wall_best(jobs, 2, true, &best, NULL);
 		if (!err)
-			bench_report_wall(pool, p, ctx, 2, &best);
+			bench_report_wall(pool, p, ctx, 2, false, &best);
 	}
 	if (err)
 		bench_report_error(pool, p, ctx, err);
