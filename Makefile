@@ -27,7 +27,7 @@ INSTALL_HDR_PATH ?= /usr/src/ksalloc-$(VERSION)
 DKMSDIR ?= /usr/src/ksalloc-$(VERSION)
 DKMS_FILES = dkms.conf Kbuild Kconfig scripts/dkms-post-build.sh \
 	$(patsubst $(TOP)/%,%,$(wildcard $(addprefix $(TOP)/,include/linux/*.h \
-	include/uapi/linux/*.h module/Kbuild module/*.[ch] kunit/Kbuild kunit/*.c \
+	include/uapi/linux/*.h module/Kbuild module/*.[ch] kunit/Kbuild kunit/*.[ch] \
 	samples/Kbuild samples/*.c)))
 
 all: modules

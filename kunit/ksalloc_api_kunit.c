@@ -29,20 +29,11 @@
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 
+#include "ksalloc_kunit.h"
+
 MODULE_IMPORT_NS(KSALLOC);
 
 #define KSALLOC_TEST_WAIT	(10 * HZ)
-
-static struct ksalloc_framing ksalloc_test_framing(u32 frames, u32 size,
-						   u32 alignment)
-{
-	return (struct ksalloc_framing){
-		.pool_type = KSALLOC_POOL_ATOMIC,
-		.frames = frames,
-		.frame_size = size,
-		.alignment = alignment,
-	};
-}
 
 static bool ksalloc_test_waited(struct completion *done)
 {
@@ -64,15 +55,6 @@ static struct file *ksalloc_test_create(struct kunit *test,
 	KUNIT_ASSERT_EQ(test, 0,
 			kunit_add_action_or_reset(test, ksalloc_test_fput, file));
 	return file;
-}
-
-static struct ksalloc_status ksalloc_test_status(struct kunit *test,
-						 struct file *file)
-{
-	struct ksalloc_status status;
-
-	KUNIT_ASSERT_EQ(test, 0, ksalloc_get_status(file, &status));
-	return status;
 }
 
 struct ksalloc_test_event {

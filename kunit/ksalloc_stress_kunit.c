@@ -58,6 +58,8 @@
 #include <linux/slab.h>
 #include <linux/sort.h>
 
+#include "ksalloc_kunit.h"
+
 MODULE_IMPORT_NS(KSALLOC);
 
 static unsigned long ksalloc_stress_ops = 10000000;
@@ -94,25 +96,6 @@ static void ksalloc_watch_check(struct kunit *test, const struct ksalloc_watch *
 			       "a KASAN or slab report (taint B) during the test: see the log");
 	KUNIT_EXPECT_FALSE_MSG(test, w->locks && !debug_locks,
 			       "lockdep turned itself off during the test: see its report");
-}
-
-static struct ksalloc_framing ksalloc_stress_framing(u32 frames, u32 size)
-{
-	return (struct ksalloc_framing){
-		.pool_type = KSALLOC_POOL_ATOMIC,
-		.frames = frames,
-		.frame_size = size,
-		.alignment = 63,
-	};
-}
-
-static struct ksalloc_status ksalloc_stress_status(struct kunit *test,
-						   struct file *file)
-{
-	struct ksalloc_status status;
-
-	KUNIT_ASSERT_EQ(test, 0, ksalloc_get_status(file, &status));
-	return status;
 }
 
 /* ---- suite ksalloc_stress ---- */
@@ -588,8 +571,8 @@ static struct ksalloc_stress_run *ksalloc_stress_setup(struct kunit *test)
 	/* CPUs that went offline meanwhile leave no actor unset. */
 	run->nr_actors = n;
 
-	framing = ksalloc_stress_framing(run->frames,
-					 sizeof(struct ksalloc_stress_frame));
+	framing = ksalloc_test_framing(run->frames,
+				       sizeof(struct ksalloc_stress_frame), 63);
 	run->file = ksalloc_create(&framing);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, run->file);
 	/* From here on the actors are stopped and the allocator released at the end. */
@@ -707,7 +690,7 @@ static void ksalloc_table_all_contexts_all_cpus(struct kunit *test)
 		KUNIT_EXPECT_GT(test, all.sent_remote, 0);
 	KUNIT_EXPECT_GT_MSG(test, all.again, 0, "the pool never ran dry");
 
-	status = ksalloc_stress_status(test, run->file);
+	status = ksalloc_test_status(test, run->file);
 	KUNIT_EXPECT_EQ(test, status.allocated_frames, 0);
 	KUNIT_EXPECT_EQ(test, status.total_allocations, run->frames + all.allocs);
 	KUNIT_EXPECT_EQ(test, status.failed_allocations, 1 + all.again);
@@ -717,7 +700,7 @@ static void ksalloc_table_all_contexts_all_cpus(struct kunit *test)
 
 	/* None lost: every frame can be taken once more, then none. */
 	KUNIT_EXPECT_EQ(test, ksalloc_stress_take_all(test, run, false), run->frames);
-	KUNIT_EXPECT_EQ(test, ksalloc_stress_status(test, run->file).allocated_frames, 0);
+	KUNIT_EXPECT_EQ(test, ksalloc_test_status(test, run->file).allocated_frames, 0);
 	ksalloc_watch_check(test, &watch);
 }
 
@@ -773,7 +756,7 @@ static bool ksalloc_life_refs_below(struct module *owner, int refs)
 static void ksalloc_life_module_init(struct kunit *test,
 				     struct ksalloc_life_module *m)
 {
-	struct ksalloc_framing framing = ksalloc_stress_framing(1, 64);
+	struct ksalloc_framing framing = ksalloc_test_framing(1, 64, 63);
 	struct file *probe = ksalloc_create(&framing);
 	int refs;
 
@@ -952,7 +935,7 @@ KUNIT_ARRAY_PARAM(ksalloc_life_fput, ksalloc_life_fputs, ksalloc_life_fput_desc)
 static void ksalloc_fput_races_irq_free(struct kunit *test)
 {
 	enum ksalloc_life_fput v = *(const enum ksalloc_life_fput *)test->param_value;
-	struct ksalloc_framing framing = ksalloc_stress_framing(KSALLOC_LIFE_FRAMES, 64);
+	struct ksalloc_framing framing = ksalloc_test_framing(KSALLOC_LIFE_FRAMES, 64, 63);
 	unsigned int it, irq_last = 0, owner_last = 0, events;
 	struct ksalloc_status mine = {}, theirs;
 	struct ksalloc_functiontable table;
@@ -998,7 +981,7 @@ static void ksalloc_fput_races_irq_free(struct kunit *test)
 			hrtimer_cancel(&irq->timer);
 			while (irq->nr_held)
 				table.free_frame(file, irq->held[--irq->nr_held]);
-			mine = ksalloc_stress_status(test, file);
+			mine = ksalloc_test_status(test, file);
 			KUNIT_EXPECT_EQ(test, mine.allocated_frames, 0);
 			KUNIT_EXPECT_EQ(test, mine.total_allocations, allocs + irq->allocs);
 			KUNIT_EXPECT_EQ(test, mine.misuse_events, 0);
@@ -1105,7 +1088,7 @@ static void ksalloc_life_req_init(struct ksalloc_life_req *r, struct file *file,
  */
 static void ksalloc_submit_request_release_races_irq_free(struct kunit *test)
 {
-	struct ksalloc_framing framing = ksalloc_stress_framing(KSALLOC_LIFE_FRAMES, 64);
+	struct ksalloc_framing framing = ksalloc_test_framing(KSALLOC_LIFE_FRAMES, 64, 63);
 	unsigned int it, i, granted, all_granted = 0, none_granted = 0, mixed = 0;
 	struct ksalloc_functiontable table;
 	struct ksalloc_life_module m;
@@ -1139,7 +1122,7 @@ static void ksalloc_submit_request_release_races_irq_free(struct kunit *test)
 			ksalloc_life_req_init(&r[i], file, it % 4 * 50);
 			KUNIT_ASSERT_EQ(test, 0, ksalloc_submit_request(file, &r[i].req));
 		}
-		KUNIT_EXPECT_EQ(test, ksalloc_stress_status(test, file).waiters,
+		KUNIT_EXPECT_EQ(test, ksalloc_test_status(test, file).waiters,
 				KSALLOC_LIFE_REQUESTS);
 
 		ksalloc_life_irq_start(irq);
@@ -1232,7 +1215,7 @@ static void ksalloc_life_fput(void *file)
  */
 static void ksalloc_cancel_request_races_irq_grant(struct kunit *test)
 {
-	struct ksalloc_framing framing = ksalloc_stress_framing(1, 64);
+	struct ksalloc_framing framing = ksalloc_test_framing(1, 64, 63);
 	unsigned int it, withdrawn = 0, completed = 0, before_timer = 0;
 	atomic_t calls = ATOMIC_INIT(0);
 	struct ksalloc_status status;
@@ -1284,7 +1267,7 @@ static void ksalloc_cancel_request_races_irq_grant(struct kunit *test)
 			before_timer++;
 			ksalloc_free_frame(file, g->frame);
 		}
-		status = ksalloc_stress_status(test, file);
+		status = ksalloc_test_status(test, file);
 		KUNIT_EXPECT_EQ(test, status.allocated_frames, 0);
 		KUNIT_EXPECT_EQ(test, status.waiters, 0);
 		KUNIT_EXPECT_EQ(test, status.misuse_events, 0);

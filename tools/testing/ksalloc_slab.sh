@@ -50,7 +50,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "TAP version 13"
-echo "1..5"
+echo "1..6"
 
 echo 1 > $param
 hold a 1234 15 && hold b 1234 15
@@ -71,5 +71,9 @@ ok $? "idle_caches=0 keeps a cache in use"
 
 release && [ "$(caches ksalloc-1236-16)" = 0 ]
 ok $? "with idle_caches=0, a cache goes with its last allocator"
+
+! echo abc 2> /dev/null > $param && ! echo -1 2> /dev/null > $param &&
+	[ "$(cat $param)" = 0 ]
+ok $? "idle_caches refuses abc and -1 and keeps its value"
 
 [ "$failed" = 0 ]
