@@ -1131,6 +1131,9 @@ void ksalloc_free_frame(struct file *file, void *frame)
 	u64 state;
 	u32 slot, n;
 
+	/* Its low bits would pass for a state: frame + 1 matches "allocated". */
+	if (unlikely((unsigned long)frame & KSALLOC_SLOT_FLAGS))
+		return ksalloc_misuse(a, frame);
 	for (slot = ksalloc_hash(t, frame);; ) {
 		entry = READ_ONCE(t->slot[slot]);
 		if (likely(entry == want))
