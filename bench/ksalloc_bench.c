@@ -5,10 +5,12 @@
  * nothing. scripts/bench.sh builds it, boots it in QEMU and makes the table.
  *
  * Contenders (bench_contenders[]): ksalloc through its function table and
- * through its exported calls, kmem_cache, mempool, objpool and a free list
- * under a spinlock, all behind the same {alloc, free} pair, called through
- * a function pointer. "empty" is a contender whose alloc and free do nothing:
- * the cost of the loop and of those two calls, subtracted from the others.
+ * through its exported calls, kmem_cache, mempool, objpool, a free list
+ * under a spinlock, and the floor: a bare per-CPU array, called directly and
+ * through a function table (local patterns only). All are behind the same
+ * {alloc, free} pair, called through a function pointer. "empty" is a
+ * contender whose alloc and free do nothing: the cost of the loop and of
+ * those two calls, subtracted from the others.
  *
  * Patterns (bench_patterns[]): an allocate+free pair; bursts of 16, 64 and
  * 256 frames freed LIFO or in a fixed shuffled order; "cross": a producer in
@@ -103,7 +105,7 @@ MODULE_PARM_DESC(mode,
 static ulong contenders = ~0UL;
 module_param(contenders, ulong, 0444);
 MODULE_PARM_DESC(contenders,
-		 "Mask: 0x2 ksalloc_table, 0x4 ksalloc_direct, 0x8 kmem_cache, 0x10 mempool, 0x20 objpool, 0x40 spinlock_list (0x1 empty always runs in icount mode)");
+		 "Mask: 0x2 ksalloc_table, 0x4 ksalloc_direct, 0x8 kmem_cache, 0x10 mempool, 0x20 objpool, 0x40 spinlock_list, 0x80 array_direct, 0x100 array_table (0x1 empty always runs in icount mode)");
 
 static ulong patterns = ~0UL;
 module_param(patterns, ulong, 0444);
@@ -147,6 +149,28 @@ static bool bench_icount;
 static unsigned int bench_errors;
 
 /**
+ * struct bench_array - a CPU's free frames, for the array_* contenders
+ * @nr: frames in @frame.
+ * @frame: the frames; room for the CPU's share of the pool's.
+ */
+struct bench_array {
+	unsigned int nr;
+	void *frame[];
+};
+
+struct bench_pool;
+
+/**
+ * struct bench_array_table - array_table's function table
+ * @take: takes a frame.
+ * @put: returns one.
+ */
+struct bench_array_table {
+	int (*take)(struct bench_pool *pool, void **frame);
+	void (*put)(struct bench_pool *pool, void *frame);
+};
+
+/**
  * struct bench_pool - the pool of one contender
  * @contender: the contender.
  * @frames: number of frames.
@@ -157,7 +181,9 @@ static unsigned int bench_errors;
  * @objpool: objpool: the pool.
  * @lock: spinlock_list: protects @free_list.
  * @free_list: spinlock_list: the free frames, linked through their first bytes.
- * @mem: spinlock_list: the frames.
+ * @mem: spinlock_list, array_*: the frames.
+ * @array: array_*: each CPU's free frames.
+ * @array_table: array_table: the function table its calls go through.
  */
 struct bench_pool {
 	const struct bench_contender *contender;
@@ -170,6 +196,8 @@ struct bench_pool {
 	spinlock_t lock;		/* protects @free_list */
 	struct list_head free_list;
 	void *mem;
+	struct bench_array __percpu *array;
+	struct bench_array_table array_table;
 };
 
 /**
@@ -177,6 +205,7 @@ struct bench_pool {
  * @name: its name in the results.
  * @pooled: alloc hands out the frames that @init preallocated, and fails
  *	when they are all out; the memory extra measures such pools.
+ * @local: frames never move between CPUs: it has no figure for "cross".
  * @init: makes a pool of @pool->frames frames (optional).
  * @exit: frees it; every frame is back (optional).
  * @alloc: takes a frame; 0 or -errno. Any context.
@@ -185,6 +214,7 @@ struct bench_pool {
 struct bench_contender {
 	const char *name;
 	bool pooled;
+	bool local;
 	int (*init)(struct bench_pool *pool);
 	void (*exit)(struct bench_pool *pool);
 	int (*alloc)(struct bench_pool *pool, void **frame);
@@ -482,6 +512,98 @@ static void bench_list_free(struct bench_pool *pool, void *frame)
 	spin_unlock_irqrestore(&pool->lock, flags);
 }
 
+/*
+ * The floor of the issue's table: a bare per-CPU array under
+ * local_irq_save(), with no checks, no counters and no way for a frame to
+ * reach another CPU. Each CPU holds an equal share of the frames: the local
+ * patterns return a frame to the CPU that took it. Its calls are out of
+ * line, as exported ones are, and called directly (array_direct) or through
+ * a function table (array_table), as ksalloc's are.
+ */
+static noinline int bench_array_take(struct bench_pool *pool, void **frame)
+{
+	struct bench_array *c;
+	unsigned long flags;
+	int err = 0;
+
+	local_irq_save(flags);
+	c = this_cpu_ptr(pool->array);
+	if (likely(c->nr)) {
+		*frame = c->frame[--c->nr];
+	} else {
+		*frame = NULL;
+		err = -EAGAIN;
+	}
+	local_irq_restore(flags);
+	return err;
+}
+
+static noinline void bench_array_put(struct bench_pool *pool, void *frame)
+{
+	struct bench_array *c;
+	unsigned long flags;
+
+	local_irq_save(flags);
+	c = this_cpu_ptr(pool->array);
+	c->frame[c->nr++] = frame;
+	local_irq_restore(flags);
+}
+
+static int bench_array_init(struct bench_pool *pool)
+{
+	size_t size = bench_aligned_size();
+	unsigned int share = pool->frames / num_possible_cpus();
+	unsigned int i = 0;
+	int cpu;
+
+	pool->mem = kvmalloc_array(pool->frames, size, GFP_KERNEL);
+	pool->array = __alloc_percpu(struct_size_t(struct bench_array, frame,
+						   share),
+				     __alignof__(struct bench_array));
+	if (!pool->mem || !pool->array || !share) {
+		free_percpu(pool->array);
+		kvfree(pool->mem);
+		return -ENOMEM;
+	}
+	for_each_possible_cpu(cpu) {
+		struct bench_array *c = per_cpu_ptr(pool->array, cpu);
+
+		while (c->nr < share)
+			c->frame[c->nr++] = pool->mem + i++ * size;
+	}
+	pool->array_table = (struct bench_array_table){
+		.take = bench_array_take,
+		.put = bench_array_put,
+	};
+	return 0;
+}
+
+static void bench_array_exit(struct bench_pool *pool)
+{
+	free_percpu(pool->array);
+	kvfree(pool->mem);
+}
+
+static int bench_array_direct_alloc(struct bench_pool *pool, void **frame)
+{
+	return bench_array_take(pool, frame);
+}
+
+static void bench_array_direct_free(struct bench_pool *pool, void *frame)
+{
+	bench_array_put(pool, frame);
+}
+
+static int bench_array_table_alloc(struct bench_pool *pool, void **frame)
+{
+	return pool->array_table.take(pool, frame);
+}
+
+static void bench_array_table_free(struct bench_pool *pool, void *frame)
+{
+	pool->array_table.put(pool, frame);
+}
+
 /* Bit n of the contenders parameter selects entry n. "empty" comes first. */
 static const struct bench_contender bench_contenders[] = {
 	{
@@ -527,6 +649,20 @@ static const struct bench_contender bench_contenders[] = {
 		.exit = bench_list_exit,
 		.alloc = bench_list_alloc,
 		.free = bench_list_free,
+	}, {
+		.name = "array_direct",
+		.local = true,
+		.init = bench_array_init,
+		.exit = bench_array_exit,
+		.alloc = bench_array_direct_alloc,
+		.free = bench_array_direct_free,
+	}, {
+		.name = "array_table",
+		.local = true,
+		.init = bench_array_init,
+		.exit = bench_array_exit,
+		.alloc = bench_array_table_alloc,
+		.free = bench_array_table_free,
 	},
 };
 
@@ -1109,10 +1245,10 @@ static void bench_run_contender(const struct bench_contender *c)
 		for (ctx = 0; ctx < BENCH_NR_CONTEXTS; ctx++) {
 			if (!(contexts & BIT(ctx)))
 				continue;
-			if (bench_patterns[p].cross)
-				bench_cross(&pool, p, ctx);
-			else
+			if (!bench_patterns[p].cross)
 				bench_local(&pool, p, ctx);
+			else if (!c->local)
+				bench_cross(&pool, p, ctx);
 		}
 	}
 	bench_pool_exit(&pool);

@@ -16,9 +16,10 @@
  * Frames are found by address in an open-addressing hash table (struct
  * ksalloc_table), at most two thirds full, whose entries are the frame
  * address with two state bits in the low bits that slab alignment leaves
- * clear. A frame's slot in the table names it everywhere else: free frames
- * are lists of slot numbers, and slot + 1 is the frame's user-space handle,
- * so no address reaches user space.
+ * clear. A frame's slot in the table names it everywhere else: the shared
+ * stack of free frames holds slot numbers, and slot + 1 is the frame's
+ * user-space handle, so no address reaches user space. The per-CPU caches
+ * hold pointers to the entries, which a fast allocation marks directly.
  *
  * Free frames sit in per-CPU caches (struct ksalloc_cpu) or on a shared
  * stack. allocate_frame and free_frame use their CPU's cache with interrupts
@@ -46,7 +47,9 @@
  * without making a new peak, and peak = allocated + the headroom of the
  * allocator and of every cache, always. A fast allocation spends a unit of
  * its cache's headroom with its frame, a fast free adds one with its frame;
- * a cache with frames but no headroom takes the slow path. Under the lock,
+ * a cache with frames but no headroom takes the slow path. A cache never
+ * has more headroom than frames, so that one sign test of its state finds
+ * both an empty cache and one without headroom. Under the lock,
  * headroom moves with frames between the caches and the allocator, and an
  * allocation that finds none anywhere (every frame below the peak is out)
  * raises the peak, at most once per frame in the allocator's life. So
@@ -113,10 +116,12 @@
 
 /* Most free frames a CPU keeps; half of that moves at a time. */
 #define KSALLOC_CPU_FRAMES	64U
-/* The state of a cache that is closed, or being drained: negative as s32. */
-#define KSALLOC_CPU_CLOSED	0x80000000ULL
+/* A cache's headroom sits above its count of frames in its state. */
+#define KSALLOC_CPU_ROOM_SHIFT	16
 /* A frame and its unit of headroom, in a cache's state. */
-#define KSALLOC_CPU_ONE		(BIT_ULL(32) | 1)
+#define KSALLOC_CPU_ONE		(BIT(KSALLOC_CPU_ROOM_SHIFT) | 1)
+/* The state of a cache that is closed, or being drained: full, no headroom. */
+#define KSALLOC_CPU_CLOSED	0xffffU
 
 static unsigned long ksalloc_max_pool_bytes = 64UL << 20;
 module_param_named(max_pool_bytes, ksalloc_max_pool_bytes, ulong, 0644);
@@ -331,10 +336,10 @@ static void ksalloc_destroy_slabs(void)
 
 /**
  * struct ksalloc_cpu - a CPU's cache of free frames
- * @state: the number of frames in @slot in the low 32 bits, the cache's
- *	headroom in the high ones; or KSALLOC_CPU_CLOSED.
+ * @state: the number of frames in @entry in the low 16 bits, the cache's
+ *	headroom, never more than that, in the high ones; or KSALLOC_CPU_CLOSED.
  * @total: frames this CPU's allocate_frame handed out.
- * @slot: the frames' slots.
+ * @entry: the frames' table entries: a fast allocation needs no slot number.
  *
  * Only its CPU adds and takes frames, with interrupts disabled, changing
  * @state by cmpxchg; any CPU that holds the allocator's lock may empty or
@@ -342,24 +347,24 @@ static void ksalloc_destroy_slabs(void)
  * change it under that lock.
  */
 struct ksalloc_cpu {
-	u64 state;
+	u32 state;
 	u64 total;
-	u32 slot[];
+	unsigned long *entry[];
 };
 
-static u32 ksalloc_cpu_nr(u64 state)
+static u32 ksalloc_cpu_nr(u32 state)
 {
-	return lower_32_bits(state);
+	return lower_16_bits(state);
 }
 
-static u32 ksalloc_cpu_room(u64 state)
+static u32 ksalloc_cpu_room(u32 state)
 {
-	return upper_32_bits(state);
+	return state >> KSALLOC_CPU_ROOM_SHIFT;
 }
 
-static u64 ksalloc_cpu_state(u32 nr, u32 room)
+static u32 ksalloc_cpu_state(u32 nr, u32 room)
 {
-	return (u64)room << 32 | nr;
+	return room << KSALLOC_CPU_ROOM_SHIFT | nr;
 }
 
 /* The cache of an allocator that has none: closed for good. */
@@ -477,9 +482,13 @@ static void *ksalloc_slot_frame(unsigned long entry)
 	return (void *)(entry & ~KSALLOC_SLOT_FLAGS);
 }
 
+/*
+ * Hashes the low 32 bits of the address, which x86 multiplies by a 32-bit
+ * constant in one instruction; frames that share them only probe further.
+ */
 static u32 ksalloc_hash(const struct ksalloc_table *t, const void *frame)
 {
-	return reciprocal_scale(hash_ptr(frame, 32), t->size);
+	return reciprocal_scale(hash_32((unsigned long)frame, 32), t->size);
 }
 
 /* Returns the slot of @frame, or -1 if it is not a frame of @t. */
@@ -630,7 +639,7 @@ static int ksalloc_pool_create(struct ksalloc_pool *pool,
 				       KSALLOC_CPU_FRAMES);
 		struct ksalloc_cpu __percpu *cpu;
 
-		cpu = __alloc_percpu_gfp(struct_size_t(struct ksalloc_cpu, slot,
+		cpu = __alloc_percpu_gfp(struct_size_t(struct ksalloc_cpu, entry,
 						       cpu_frames),
 					 __alignof__(struct ksalloc_cpu),
 					 GFP_KERNEL_ACCOUNT);
@@ -673,6 +682,17 @@ static int ksalloc_check_framing(const struct ksalloc_framing *f,
 	return 0;
 }
 
+/* Puts the frames of @n cache entries on the shared stack. */
+static void ksalloc_push_locked(struct ksalloc *a, unsigned long * const *entry,
+				u32 n)
+{
+	const unsigned long *slot = a->pool.table->slot;
+
+	lockdep_assert_held(&a->lock);
+	while (n--)
+		a->pool.free[a->nr_free++] = *entry++ - slot;
+}
+
 /* Opens or closes the per-CPU caches; see ksalloc_update_caches(). */
 static bool ksalloc_want_caches(struct ksalloc *a)
 {
@@ -690,21 +710,21 @@ static bool ksalloc_want_caches(struct ksalloc *a)
 static u32 ksalloc_drain_cpu(struct ksalloc *a, int cpu, bool close)
 {
 	struct ksalloc_cpu *c = per_cpu_ptr(a->pool.cpu, cpu);
-	u64 state;
+	u32 state;
 	u32 n;
 
 	lockdep_assert_held(&a->lock);
 	/* Fully ordered: pairs with the cmpxchg of @state in the fast paths. */
 	state = xchg(&c->state, KSALLOC_CPU_CLOSED);
 	n = ksalloc_cpu_nr(state);
-	if (state == KSALLOC_CPU_CLOSED || WARN_ON_ONCE(n > a->pool.cpu_frames))
+	if (state == KSALLOC_CPU_CLOSED ||
+	    WARN_ON_ONCE(n > a->pool.cpu_frames || ksalloc_cpu_room(state) > n))
 		return 0;
-	memcpy(&a->pool.free[a->nr_free], c->slot, n * sizeof(u32));
-	a->nr_free += n;
+	ksalloc_push_locked(a, c->entry, n);
 	a->room += ksalloc_cpu_room(state);
 	if (close)
 		return n;
-	/* Our reads of @slot are done before the owner may write it again. */
+	/* Our reads of @entry are done before the owner may write it again. */
 	smp_store_release(&c->state, 0);
 	return n;
 }
@@ -718,7 +738,7 @@ static u32 ksalloc_drain_cpu(struct ksalloc *a, int cpu, bool close)
 static void ksalloc_spend_room_locked(struct ksalloc *a)
 {
 	struct ksalloc_cpu *c;
-	u64 state;
+	u32 state;
 	int cpu;
 
 	lockdep_assert_held(&a->lock);
@@ -899,11 +919,9 @@ static void ksalloc_kick(struct ksalloc *a, bool complete, bool wake)
 		irq_work_queue(&a->wake_work);
 }
 
-/* Marks the frame in @slot allocated to a kernel client. */
-static __always_inline void *ksalloc_hand_out(struct ksalloc *a, u32 slot)
+/* Marks the frame of a table entry allocated to a kernel client. */
+static __always_inline void *ksalloc_hand_out(unsigned long *entry)
 {
-	struct ksalloc_table *t = READ_ONCE(a->pool.table);
-	unsigned long *entry = &t->slot[slot];
 	void *frame = (void *)READ_ONCE(*entry);
 
 	/*
@@ -927,23 +945,28 @@ static noinline void ksalloc_trace_free(struct ksalloc *a, long slot)
 
 /*
  * Gives this CPU's cache, open and drained of neither by our lock, frames if
- * it has none and headroom if it has little: half of what it holds, each.
+ * it has none and headroom if it has little: half of what it holds, each,
+ * and never more headroom than frames.
  */
 static void ksalloc_refill_locked(struct ksalloc *a)
 {
 	struct ksalloc_cpu *c = this_cpu_ptr(a->pool.cpu);
 	u32 half = DIV_ROUND_UP(a->pool.cpu_frames, 2);
 	u32 nr = ksalloc_cpu_nr(c->state), room = ksalloc_cpu_room(c->state);
-	u32 n;
+	unsigned long *slot = a->pool.table->slot;
+	u32 want, n, i;
 
 	lockdep_assert_held(&a->lock);
 	if (!nr) {
 		nr = min(a->nr_free, half);
 		a->nr_free -= nr;
-		memcpy(c->slot, &a->pool.free[a->nr_free], nr * sizeof(u32));
+		/* In the stack's order: its top is the cache's. */
+		for (i = 0; i < nr; i++)
+			c->entry[i] = &slot[a->pool.free[a->nr_free + i]];
 	}
-	if (room < half) {
-		n = min(a->room, half - room);
+	want = min(nr, half);
+	if (room < want) {
+		n = min(a->room, want - room);
 		a->room -= n;
 		room += n;
 	}
@@ -958,7 +981,7 @@ static void ksalloc_refill_locked(struct ksalloc *a)
  */
 static u32 ksalloc_take_cached_locked(struct ksalloc *a, struct ksalloc_cpu *c)
 {
-	u64 state = c->state;
+	u32 state = c->state;
 	u32 slot;
 
 	lockdep_assert_held(&a->lock);
@@ -968,7 +991,7 @@ static u32 ksalloc_take_cached_locked(struct ksalloc *a, struct ksalloc_cpu *c)
 		ksalloc_spend_room_locked(a);
 		state--;
 	}
-	slot = c->slot[ksalloc_cpu_nr(state)];
+	slot = c->entry[ksalloc_cpu_nr(state)] - a->pool.table->slot;
 	c->total++;
 	WRITE_ONCE(c->state, state);
 	/* Headroom for the next ones, and frames if that was the last. */
@@ -1002,7 +1025,7 @@ static noinline int ksalloc_allocate_slow(struct ksalloc *a, void **frame,
 		a->failed++;
 	}
 	raw_spin_unlock(&a->lock);
-	*frame = slot < 0 ? NULL : ksalloc_hand_out(a, slot);
+	*frame = slot < 0 ? NULL : ksalloc_hand_out(&a->pool.table->slot[slot]);
 	local_irq_restore(irqflags);
 
 	if (trace_ksalloc_allocate_enabled())
@@ -1026,28 +1049,28 @@ int ksalloc_allocate_frame(struct file *file, void **frame)
 {
 	struct ksalloc *a = file->private_data;
 	struct ksalloc_cpu *c;
-	unsigned long flags;
-	u64 state, new;
-	u32 slot;
+	unsigned long flags, *entry;
+	u32 state, new;
 
 	local_irq_save(flags);
 	c = this_cpu_ptr(READ_ONCE(a->pool.cpu));
 	state = READ_ONCE(c->state);
 	new = state - KSALLOC_CPU_ONE;
 	/*
-	 * A half of @new is negative if the cache has no frame or no headroom,
-	 * or is closed (no headroom); a failed cmpxchg met the lock's holder.
+	 * Negative if the cache has no headroom: it may have frames, or none
+	 * (no headroom either), or be closed. A failed cmpxchg met the lock's
+	 * holder.
 	 */
-	if (unlikely((s64)new < 0) || unlikely((s32)new < 0) ||
+	if (unlikely((s32)new < 0) ||
 	    unlikely(!try_cmpxchg(&c->state, &state, new)))
 		return ksalloc_allocate_slow(a, frame, flags);
-	slot = c->slot[ksalloc_cpu_nr(new)];
+	entry = c->entry[ksalloc_cpu_nr(new)];
 	c->total++;
-	*frame = ksalloc_hand_out(a, slot);
+	*frame = ksalloc_hand_out(entry);
 	local_irq_restore(flags);
 
 	if (trace_ksalloc_allocate_enabled())
-		ksalloc_trace_allocate(a, slot);
+		ksalloc_trace_allocate(a, entry - a->pool.table->slot);
 	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(ksalloc_allocate_frame, KSALLOC);
@@ -1071,7 +1094,7 @@ static noinline void ksalloc_misuse(struct ksalloc *a, void *frame)
  * free_frame when the frame could not go to this CPU's cache, full or
  * closed: called with interrupts disabled, restores @irqflags.
  */
-static noinline void ksalloc_free_slow(struct ksalloc *a, u32 slot,
+static noinline void ksalloc_free_slow(struct ksalloc *a, unsigned long *entry,
 				       unsigned long irqflags)
 {
 	bool complete = false, wake = false;
@@ -1084,20 +1107,21 @@ static noinline void ksalloc_free_slow(struct ksalloc *a, u32 slot,
 		c = this_cpu_ptr(a->pool.cpu);
 		nr = ksalloc_cpu_nr(c->state);
 		room = ksalloc_cpu_room(c->state);
-		/* Full: half of it moves to the shared stack, with headroom. */
+		/*
+		 * Full: half of it moves to the shared stack, with the
+		 * headroom the frames left cannot keep.
+		 */
 		if (nr == a->pool.cpu_frames) {
 			nr -= half;
-			memcpy(&a->pool.free[a->nr_free], &c->slot[nr],
-			       half * sizeof(u32));
-			a->nr_free += half;
-			n = min(room, half);
+			ksalloc_push_locked(a, &c->entry[nr], half);
+			n = room - min(room, nr);
 			room -= n;
 			a->room += n;
 		}
-		c->slot[nr] = slot;
+		c->entry[nr] = entry;
 		WRITE_ONCE(c->state, ksalloc_cpu_state(nr + 1, room + 1));
 	} else {
-		a->pool.free[a->nr_free++] = slot;
+		ksalloc_push_locked(a, &entry, 1);
 		a->room++;
 	}
 	ksalloc_settle_locked(a, &complete, &wake);
@@ -1105,7 +1129,7 @@ static noinline void ksalloc_free_slow(struct ksalloc *a, u32 slot,
 	local_irq_restore(irqflags);
 
 	if (trace_ksalloc_free_enabled())
-		ksalloc_trace_free(a, slot);
+		ksalloc_trace_free(a, entry - a->pool.table->slot);
 	ksalloc_kick(a, complete, wake);
 }
 
@@ -1125,42 +1149,46 @@ void ksalloc_free_frame(struct file *file, void *frame)
 {
 	struct ksalloc *a = file->private_data;
 	struct ksalloc_table *t = READ_ONCE(a->pool.table);
-	unsigned long want = (unsigned long)frame | KSALLOC_SLOT_ALLOCATED;
+	unsigned long *p = &t->slot[ksalloc_hash(t, frame)];
+	/* Once its low bits are found clear, | is +: one lea. */
+	unsigned long want = (unsigned long)frame + KSALLOC_SLOT_ALLOCATED;
 	unsigned long entry, flags;
 	struct ksalloc_cpu *c;
-	u64 state;
-	u32 slot, n;
+	u32 state, n;
 
 	/* Its low bits would pass for a state: frame + 1 matches "allocated". */
 	if (unlikely((unsigned long)frame & KSALLOC_SLOT_FLAGS))
 		return ksalloc_misuse(a, frame);
-	for (slot = ksalloc_hash(t, frame);; ) {
-		entry = READ_ONCE(t->slot[slot]);
+	for (;;) {
+		entry = READ_ONCE(*p);
 		if (likely(entry == want))
 			break;
 		if (unlikely(!entry || ksalloc_slot_frame(entry) == frame))
 			return ksalloc_misuse(a, frame);
-		if (++slot == t->size)
-			slot = 0;
+		if (++p == &t->slot[t->size])
+			p = t->slot;
 	}
 	/* The only way out of "allocated": a double free loses here. */
-	if (unlikely(!try_cmpxchg(&t->slot[slot], &entry, (unsigned long)frame)))
+	if (unlikely(!try_cmpxchg(p, &entry, (unsigned long)frame)))
 		return ksalloc_misuse(a, frame);
 
 	local_irq_save(flags);
 	c = this_cpu_ptr(READ_ONCE(a->pool.cpu));
 	state = READ_ONCE(c->state);
 	n = ksalloc_cpu_nr(state);
-	/* Full or closed; a failed cmpxchg met the lock's holder. */
-	if (unlikely(n >= READ_ONCE(a->pool.cpu_frames)))
-		return ksalloc_free_slow(a, slot, flags);
-	c->slot[n] = slot;
+	/*
+	 * Full or closed; a failed cmpxchg met the lock's holder. A frame of
+	 * ours was allocated, so the framing was set and @cpu_frames is.
+	 */
+	if (unlikely(n >= data_race(a->pool.cpu_frames)))
+		return ksalloc_free_slow(a, p, flags);
+	c->entry[n] = p;
 	if (unlikely(!try_cmpxchg(&c->state, &state, state + KSALLOC_CPU_ONE)))
-		return ksalloc_free_slow(a, slot, flags);
+		return ksalloc_free_slow(a, p, flags);
 	local_irq_restore(flags);
 
 	if (trace_ksalloc_free_enabled())
-		ksalloc_trace_free(a, slot);
+		ksalloc_trace_free(a, p - t->slot);
 }
 EXPORT_SYMBOL_NS_GPL(ksalloc_free_frame, KSALLOC);
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# `make bench`: ksalloc next to kmem_cache, mempool, objpool and a spinlock-
-# protected list, on Debian's stock 6.12 kernel in QEMU (TCG). A benchmark:
+# `make bench`: ksalloc next to kmem_cache, mempool, objpool, a spinlock-
+# protected list and the floor (a bare per-CPU array, local patterns only),
+# on Debian's stock 6.12 kernel in QEMU (TCG). A benchmark:
 # it prints figures and judges only whether the guests ran cleanly.
 #
 # Builds ksalloc.ko and bench/ksalloc_bench.ko against the stock 6.12 headers
