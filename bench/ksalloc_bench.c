@@ -515,8 +515,9 @@ static void bench_list_free(struct bench_pool *pool, void *frame)
 /*
  * The floor of the issue's table: a bare per-CPU array under
  * local_irq_save(), with no checks, no counters and no way for a frame to
- * reach another CPU. Each CPU holds an equal share of the frames: the local
- * patterns return a frame to the CPU that took it. Its calls are out of
+ * reach another CPU. Each possible CPU holds an equal share of the frames:
+ * the local patterns return a frame to the CPU that took it, and a share
+ * smaller than a burst makes that burst fail. Its calls are out of
  * line, as exported ones are, and called directly (array_direct) or through
  * a function table (array_table), as ksalloc's are.
  */
@@ -563,7 +564,7 @@ static int bench_array_init(struct bench_pool *pool)
 	if (!pool->mem || !pool->array || !share) {
 		free_percpu(pool->array);
 		kvfree(pool->mem);
-		return -ENOMEM;
+		return share ? -ENOMEM : -EINVAL;
 	}
 	for_each_possible_cpu(cpu) {
 		struct bench_array *c = per_cpu_ptr(pool->array, cpu);
