@@ -44,6 +44,16 @@ mkdir -p "$out" "$logs"
 say() { echo "bench: $*"; }
 die() { say "$*" >&2; exit 1; }
 
+all_guests="icount-1 icount-2 wall-1 wall-2"
+guests=${KSALLOC_BENCH_GUESTS:-$all_guests}
+want() { [[ " $guests " = *" $1 "* ]]; }
+for g in $guests; do
+	[[ " $all_guests " = *" $g "* ]] || die "no guest $g (guests: $all_guests)"
+done
+# The table is made of every guest's figures: none may be left from an
+# earlier run that booted other guests, or another build.
+for g in $all_guests; do rm -f "$out/$g".{lines,verdict,host}; done
+
 "$scripts/install-deps.sh" -q
 # stock_6_12_vmlinuz, stock_6_12_kdir
 eval "$("$scripts/stock-kernels.sh" --env)"
@@ -140,8 +150,6 @@ boot() {
 	} > "$out/$name.verdict" 2>&1
 }
 
-guests=${KSALLOC_BENCH_GUESTS:-icount-1 icount-2 wall-1 wall-2}
-want() { [[ " $guests " = *" $1 "* ]]; }
 say "guests: icount-1 and icount-2 side by side, then wall-1, then wall-2 (of: $guests)"
 want icount-1 && boot icount-1 1 1 "mode=icount patterns=0x7f extras=1" &
 want icount-2 && boot icount-2 2 1 "mode=icount patterns=0x80" &
