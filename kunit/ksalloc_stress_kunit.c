@@ -1286,11 +1286,229 @@ static void ksalloc_cancel_request_races_irq_grant(struct kunit *test)
 	ksalloc_watch_check(test, &watch);
 }
 
+/**
+ * struct ksalloc_life_free - a frame freed by a work item
+ * @work: frees @frame of @file.
+ * @file: the allocator.
+ * @frame: the frame.
+ */
+struct ksalloc_life_free {
+	struct work_struct work;
+	struct file *file;
+	void *frame;
+};
+
+static void ksalloc_life_free_work(struct work_struct *work)
+{
+	struct ksalloc_life_free *f = container_of(work, struct ksalloc_life_free,
+						   work);
+
+	ksalloc_free_frame(f->file, f->frame);
+}
+
+static void ksalloc_life_free_flush(void *data)
+{
+	struct ksalloc_life_free *f = data;
+
+	flush_work(&f->work);
+}
+
+/* Two online CPUs, the current one first; false if there are fewer. */
+static bool ksalloc_life_two_cpus(int *this, int *other)
+{
+	*this = raw_smp_processor_id();
+	*other = cpumask_any_but(cpu_online_mask, *this);
+	return *other < nr_cpu_ids;
+}
+
+/* Waits up to a second for @file's waiters to number @waiters. */
+static bool ksalloc_life_wait_waiters(struct kunit *test, struct file *file,
+				      u32 waiters)
+{
+	ktime_t end = ktime_add_ms(ktime_get(), MSEC_PER_SEC);
+
+	while (ksalloc_test_status(test, file).waiters != waiters)
+		if (ktime_after(ktime_get(), end))
+			return false;
+	return true;
+}
+
+#define KSALLOC_LIFE_CROSS_CANCELS	200
+
+/*
+ * ksalloc_cancel_request() the moment a free on another CPU, in process
+ * context, has granted the request: cancel must not return before the
+ * completion has run. The grant and the queueing of the completions are one
+ * step under the allocator's lock; when the work was queued after the lock
+ * was dropped, nearly every cancel here returned first.
+ */
+static void ksalloc_cancel_request_races_cross_cpu_grant(struct kunit *test)
+{
+	struct ksalloc_framing framing = ksalloc_test_framing(1, 64, 63);
+	struct ksalloc_status status;
+	struct ksalloc_watch watch;
+	struct ksalloc_life_free *f;
+	struct ksalloc_life_req *r;
+	struct file *file;
+	int this, other;
+	unsigned int it;
+
+	ksalloc_watch_start(&watch);
+	file = ksalloc_create(&framing);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ksalloc_life_fput, file));
+	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	INIT_WORK(&f->work, ksalloc_life_free_work);
+	f->file = file;
+	/* Cleanup runs in reverse: the work is done before the allocator goes. */
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ksalloc_life_free_flush, f));
+
+	for (it = 0; it < KSALLOC_LIFE_CROSS_CANCELS; it++) {
+		if (!ksalloc_life_two_cpus(&this, &other))
+			kunit_skip(test, "needs two online CPUs");
+		KUNIT_ASSERT_EQ(test, 0, ksalloc_allocate_frame(file, &f->frame));
+		ksalloc_life_req_init(r, file, 0);
+		KUNIT_ASSERT_EQ(test, 0, ksalloc_submit_request(file, &r->req));
+		KUNIT_ASSERT_TRUE(test, ksalloc_life_wait_waiters(test, file, 1));
+
+		queue_work_on(other, system_highpri_wq, &f->work);
+		/* Granted: no longer waiting. Cancel at once. */
+		KUNIT_ASSERT_TRUE(test, ksalloc_life_wait_waiters(test, file, 0));
+		KUNIT_EXPECT_FALSE(test, ksalloc_cancel_request(file, &r->req));
+		KUNIT_EXPECT_EQ(test, atomic_read(&r->calls), 1);
+		KUNIT_EXPECT_PTR_EQ(test, r->frame, f->frame);
+
+		flush_work(&f->work);
+		wait_for_completion(&r->done);
+		status = ksalloc_test_status(test, file);
+		KUNIT_EXPECT_EQ(test, status.allocated_frames, 0);
+		KUNIT_EXPECT_EQ(test, status.misuse_events, 0);
+		if (test->status == KUNIT_FAILURE)
+			break;
+	}
+	kunit_info(test, "%u cancels after a grant on another CPU\n", it);
+	ksalloc_watch_check(test, &watch);
+}
+
+/**
+ * struct ksalloc_life_event - the free-frame event, watched
+ * @running: callbacks running now.
+ * @overlaps: callbacks that started while another ran.
+ * @calls: callbacks.
+ * @waited: a callback of this round waited for @freed.
+ * @freed: the second free of this round is done.
+ */
+struct ksalloc_life_event {
+	atomic_t running;
+	atomic_t overlaps;
+	atomic_t calls;
+	atomic_t waited;
+	atomic_t freed;
+};
+
+static void ksalloc_life_event_serial(struct file *file, void *context)
+{
+	struct ksalloc_life_event *e = context;
+	ktime_t end = ktime_add_ms(ktime_get(), 100);
+
+	if (atomic_inc_return(&e->running) > 1)
+		atomic_inc(&e->overlaps);
+	atomic_inc(&e->calls);
+	/* The round's first call runs on while the other CPU frees. */
+	if (!atomic_xchg(&e->waited, 1))
+		while (!atomic_read(&e->freed) && ktime_before(ktime_get(), end))
+			cpu_relax();
+	atomic_dec(&e->running);
+}
+
+#define KSALLOC_LIFE_EVENT_ROUNDS	20
+
+/*
+ * The free-frame event never runs on two CPUs at once, and misses no free:
+ * a free on one CPU signals the event, whose callback runs on while a free
+ * on another CPU signals it again. That second call comes after the first
+ * returns. With an irq_work queued for each free it came at once, on the
+ * other CPU, beside the first.
+ */
+static void ksalloc_free_frame_event_serialized(struct kunit *test)
+{
+	struct ksalloc_framing framing = ksalloc_test_framing(4, 64, 63);
+	struct ksalloc_life_event *e;
+	struct ksalloc_life_free *f;
+	struct ksalloc_watch watch;
+	unsigned int round, i;
+	struct file *file;
+	int this, other;
+	ktime_t end;
+
+	ksalloc_watch_start(&watch);
+	file = ksalloc_create(&framing);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ksalloc_life_fput, file));
+	e = kunit_kzalloc(test, sizeof(*e), GFP_KERNEL);
+	f = kunit_kcalloc(test, 2, sizeof(*f), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, e);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	for (i = 0; i < 2; i++) {
+		INIT_WORK(&f[i].work, ksalloc_life_free_work);
+		f[i].file = file;
+		KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ksalloc_life_free_flush,
+								   &f[i]));
+	}
+	KUNIT_ASSERT_EQ(test, 0, ksalloc_enable_free_frame_event(file, ksalloc_life_event_serial,
+								 e));
+
+	for (round = 0; round < KSALLOC_LIFE_EVENT_ROUNDS; round++) {
+		if (!ksalloc_life_two_cpus(&this, &other))
+			kunit_skip(test, "needs two online CPUs");
+		for (i = 0; i < 2; i++)
+			KUNIT_ASSERT_EQ(test, 0, ksalloc_allocate_frame(file, &f[i].frame));
+		atomic_set(&e->calls, 0);
+		atomic_set(&e->waited, 0);
+		atomic_set(&e->freed, 0);
+
+		/* The first callback spins on the other CPU, not under us. */
+		queue_work_on(other, system_highpri_wq, &f[0].work);
+		end = ktime_add_ms(ktime_get(), MSEC_PER_SEC);
+		while (!atomic_read(&e->waited) && ktime_before(ktime_get(), end))
+			cpu_relax();
+		KUNIT_ASSERT_EQ(test, atomic_read(&e->waited), 1);
+		queue_work_on(this, system_highpri_wq, &f[1].work);
+		flush_work(&f[1].work);
+		atomic_set(&e->freed, 1);
+		flush_work(&f[0].work);
+
+		/* One call per free; the second may still be on its way. */
+		end = ktime_add_ms(ktime_get(), MSEC_PER_SEC);
+		while (atomic_read(&e->calls) < 2 && ktime_before(ktime_get(), end))
+			usleep_range(1000, 2000);
+		KUNIT_EXPECT_EQ(test, atomic_read(&e->calls), 2);
+		KUNIT_EXPECT_EQ(test, atomic_read(&e->overlaps), 0);
+		if (test->status == KUNIT_FAILURE)
+			break;
+	}
+	ksalloc_disable_free_frame_event(file);
+	/* Disabled: no callback runs, and none comes. */
+	KUNIT_EXPECT_EQ(test, atomic_read(&e->running), 0);
+	i = atomic_read(&e->calls);
+	KUNIT_ASSERT_EQ(test, 0, ksalloc_allocate_frame(file, &f[0].frame));
+	ksalloc_free_frame(file, f[0].frame);
+	msleep(20);
+	KUNIT_EXPECT_EQ(test, atomic_read(&e->calls), i);
+	kunit_info(test, "%u rounds of two frees on two CPUs\n", round);
+	ksalloc_watch_check(test, &watch);
+}
+
 static struct kunit_case ksalloc_lifetime_cases[] = {
 	KUNIT_CASE_PARAM_ATTR(ksalloc_fput_races_irq_free, ksalloc_life_fput_gen_params,
 			      { .speed = KUNIT_SPEED_SLOW }),
 	KUNIT_CASE_SLOW(ksalloc_submit_request_release_races_irq_free),
 	KUNIT_CASE_SLOW(ksalloc_cancel_request_races_irq_grant),
+	KUNIT_CASE(ksalloc_cancel_request_races_cross_cpu_grant),
+	KUNIT_CASE(ksalloc_free_frame_event_serialized),
 	{}
 };
 

@@ -420,6 +420,8 @@ struct ksalloc_pool {
  * @ready: the framing is set, and @framing and @pool are valid.
  * @caches_open: the per-CPU caches are in use (see ksalloc_update_caches()).
  * @poll_armed: poll() found no free frame and waits for one.
+ * @wake_queued: @wake_work is queued or running; no other may be queued.
+ * @wake_again: frames became free while @wake_work ran: it runs again.
  * @framing: the framing.
  * @uid: the user the pool is charged to (see max_user_bytes).
  * @charged: the bytes charged.
@@ -450,6 +452,8 @@ struct ksalloc {
 	bool ready;
 	bool caches_open;
 	bool poll_armed;
+	bool wake_queued;
+	bool wake_again;
 	struct ksalloc_framing framing;
 	kuid_t uid;
 	size_t charged;
@@ -825,8 +829,11 @@ static int ksalloc_set_framing(struct ksalloc *a,
 		ksalloc_update_caches(a);
 	}
 	raw_spin_unlock_irqrestore(&a->lock, flags);
-	if (!busy)
+	if (!busy) {
+		/* A poll() before the framing waits: every frame is free now. */
+		wake_up_interruptible_poll(&a->wait, EPOLLIN | EPOLLRDNORM);
 		return 0;
+	}
 	err = -EBUSY;
 err_destroy:
 	ksalloc_pool_destroy(&pool);
@@ -876,6 +883,11 @@ static void ksalloc_grant_locked(struct ksalloc *a, struct ksalloc_request *req,
 	req->error = error;
 	req->pending = false;
 	list_move_tail(&req->node, &a->done);
+	/*
+	 * Queued before the lock is dropped: ksalloc_cancel_request(), once
+	 * it finds @req no longer pending, flushes a work that completes it.
+	 */
+	queue_work(system_wq, &a->complete_work);
 }
 
 /*
@@ -883,9 +895,9 @@ static void ksalloc_grant_locked(struct ksalloc *a, struct ksalloc_request *req,
  * pending requests are served from the shared stack, oldest first; the
  * caches are open or closed as ksalloc_want_caches() says; if a frame is
  * free, poll() sleepers and the free-frame event are woken. Says whether
- * @complete_work and @wake_work must run.
+ * @wake_work must be queued.
  */
-static void ksalloc_settle_locked(struct ksalloc *a, bool *complete, bool *wake)
+static void ksalloc_settle_locked(struct ksalloc *a, bool *wake)
 {
 	struct ksalloc_request *req;
 
@@ -900,21 +912,25 @@ static void ksalloc_settle_locked(struct ksalloc *a, bool *complete, bool *wake)
 			ksalloc_grant_locked(a, req,
 					     ksalloc_slot_frame(a->pool.table->slot[slot]),
 					     0);
-			*complete = true;
 		}
 	} while (ksalloc_update_caches(a));
 
 	if (a->nr_free && (a->poll_armed || a->event_fn)) {
 		a->poll_armed = false;
-		*wake = true;
+		/*
+		 * One @wake_work at a time, so that the event never runs on
+		 * two CPUs: a running one is told to run again.
+		 */
+		if (a->wake_queued)
+			a->wake_again = true;
+		else
+			*wake = a->wake_queued = true;
 		ksalloc_update_caches(a);
 	}
 }
 
-static void ksalloc_kick(struct ksalloc *a, bool complete, bool wake)
+static void ksalloc_kick(struct ksalloc *a, bool wake)
 {
-	if (complete)
-		queue_work(system_wq, &a->complete_work);
 	if (wake)
 		irq_work_queue(&a->wake_work);
 }
@@ -1097,7 +1113,7 @@ static noinline void ksalloc_misuse(struct ksalloc *a, void *frame)
 static noinline void ksalloc_free_slow(struct ksalloc *a, unsigned long *entry,
 				       unsigned long irqflags)
 {
-	bool complete = false, wake = false;
+	bool wake = false;
 	u32 half = DIV_ROUND_UP(a->pool.cpu_frames, 2);
 	struct ksalloc_cpu *c;
 	u32 nr, room, n;
@@ -1124,13 +1140,13 @@ static noinline void ksalloc_free_slow(struct ksalloc *a, unsigned long *entry,
 		ksalloc_push_locked(a, &entry, 1);
 		a->room++;
 	}
-	ksalloc_settle_locked(a, &complete, &wake);
+	ksalloc_settle_locked(a, &wake);
 	raw_spin_unlock(&a->lock);
 	local_irq_restore(irqflags);
 
 	if (trace_ksalloc_free_enabled())
 		ksalloc_trace_free(a, entry - a->pool.table->slot);
-	ksalloc_kick(a, complete, wake);
+	ksalloc_kick(a, wake);
 }
 
 /**
@@ -1200,7 +1216,7 @@ EXPORT_SYMBOL_NS_GPL(ksalloc_free_frame, KSALLOC);
 static long ksalloc_take(struct ksalloc *a, unsigned long flags,
 			 struct ksalloc_request *req)
 {
-	bool complete = false, wake = false;
+	bool wake = false;
 	unsigned int allocated, waiters;
 	unsigned long irqflags;
 	long slot;
@@ -1216,7 +1232,7 @@ static long ksalloc_take(struct ksalloc *a, unsigned long flags,
 		a->waiters++;
 		slot = -EAGAIN;
 		/* Closes the caches: a frame freed meanwhile goes to @req. */
-		ksalloc_settle_locked(a, &complete, &wake);
+		ksalloc_settle_locked(a, &wake);
 	} else {
 		a->failed++;
 		slot = -EAGAIN;
@@ -1225,7 +1241,7 @@ static long ksalloc_take(struct ksalloc *a, unsigned long flags,
 	waiters = a->waiters;
 	raw_spin_unlock_irqrestore(&a->lock, irqflags);
 
-	ksalloc_kick(a, complete, wake);
+	ksalloc_kick(a, wake);
 	if (slot == -EAGAIN && req)
 		trace_ksalloc_wait(a->id, waiters);
 	else if (slot != -EBADFD)
@@ -1236,7 +1252,7 @@ static long ksalloc_take(struct ksalloc *a, unsigned long flags,
 /* Returns true if @req was still pending and is now withdrawn. */
 static bool ksalloc_dequeue(struct ksalloc *a, struct ksalloc_request *req)
 {
-	bool complete = false, wake = false;
+	bool wake = false;
 	unsigned long flags;
 	bool pending;
 
@@ -1246,10 +1262,10 @@ static bool ksalloc_dequeue(struct ksalloc *a, struct ksalloc_request *req)
 		list_del_init(&req->node);
 		req->pending = false;
 		a->waiters--;
-		ksalloc_settle_locked(a, &complete, &wake);
+		ksalloc_settle_locked(a, &wake);
 	}
 	raw_spin_unlock_irqrestore(&a->lock, flags);
-	ksalloc_kick(a, complete, wake);
+	ksalloc_kick(a, wake);
 	return pending;
 }
 
@@ -1287,7 +1303,6 @@ int ksalloc_submit_request(struct file *file, struct ksalloc_request *req)
 	ksalloc_grant_locked(a, req,
 			     ksalloc_slot_frame(a->pool.table->slot[slot]), 0);
 	raw_spin_unlock_irqrestore(&a->lock, flags);
-	ksalloc_kick(a, true, false);
 	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(ksalloc_submit_request, KSALLOC);
@@ -1340,16 +1355,29 @@ static void ksalloc_wake_work(struct irq_work *work)
 	ksalloc_event_fn fn;
 	unsigned long flags;
 	void *context;
-
-	wake_up_interruptible_poll(&a->wait, EPOLLIN | EPOLLRDNORM);
+	bool again;
 
 	raw_spin_lock_irqsave(&a->lock, flags);
+	a->wake_again = false;
 	fn = a->event_fn;
 	context = a->event_context;
 	raw_spin_unlock_irqrestore(&a->lock, flags);
+
+	wake_up_interruptible_poll(&a->wait, EPOLLIN | EPOLLRDNORM);
 	/* Disabling waits for this work with irq_work_sync(): @fn stays valid. */
 	if (fn)
 		fn(a->file, context);
+
+	raw_spin_lock_irqsave(&a->lock, flags);
+	again = a->wake_again;
+	a->wake_queued = again;
+	raw_spin_unlock_irqrestore(&a->lock, flags);
+	/*
+	 * Still ours: on this CPU, after this one. Queued from here, it keeps
+	 * the work busy, so irq_work_sync() waits for it too.
+	 */
+	if (again)
+		irq_work_queue(&a->wake_work);
 }
 
 /**
@@ -1541,11 +1569,22 @@ static struct ksalloc *ksalloc_alloc(void)
 	return a;
 }
 
-static void ksalloc_free(struct ksalloc *a)
+/*
+ * Frees @a, which nothing uses any more, and its pool. Returns how many of
+ * its frames were retained (see ksalloc_pool_destroy()).
+ */
+static unsigned int ksalloc_free(struct ksalloc *a)
 {
-	/* Waits for readers of the status file. */
+	unsigned int retained = 0;
+
+	/* Waits for readers of the status file, which reads the pool. */
 	debugfs_remove(a->debugfs);
+	if (a->ready) {
+		retained = ksalloc_pool_destroy(&a->pool);
+		ksalloc_uncharge_user(a->uid, a->charged);
+	}
 	kfree(a);
+	return retained;
 }
 
 static int ksalloc_open(struct inode *inode, struct file *file)
@@ -1563,37 +1602,37 @@ static int ksalloc_release(struct inode *inode, struct file *file)
 {
 	struct ksalloc *a = file->private_data;
 	struct ksalloc_request *req, *next;
-	unsigned int retained = 0;
+	unsigned int id = a->id, retained;
 	unsigned long flags;
 
-	/* Nobody holds a reference any more: only stragglers of our own remain. */
+	/*
+	 * Nobody holds a reference any more: only stragglers of our own
+	 * remain. Nothing is left to wake, so the completions run below may
+	 * free frames without queueing @wake_work again.
+	 */
 	raw_spin_lock_irqsave(&a->lock, flags);
 	a->event_fn = NULL;
+	a->poll_armed = false;
 	list_for_each_entry_safe(req, next, &a->requests, node)
 		ksalloc_grant_locked(a, req, NULL, -ENODEV);
 	a->waiters = 0;
 	raw_spin_unlock_irqrestore(&a->lock, flags);
 
 	irq_work_sync(&a->wake_work);
-	queue_work(system_wq, &a->complete_work);
 	flush_work(&a->complete_work);
 
-	if (a->ready) {
-		retained = ksalloc_pool_destroy(&a->pool);
-		ksalloc_uncharge_user(a->uid, a->charged);
-	}
+	retained = ksalloc_free(a);
 	if (retained)
 		pr_warn("ksalloc-%u released with %u frames still allocated: retaining them\n",
-			a->id, retained);
-	trace_ksalloc_release(a->id, retained);
-	ksalloc_free(a);
+			id, retained);
+	trace_ksalloc_release(id, retained);
 	return 0;
 }
 
 /* Returns a frame held by user space. */
 static int ksalloc_put_user(struct ksalloc *a, u64 handle)
 {
-	bool complete = false, wake = false;
+	bool wake = false;
 	struct ksalloc_table *t = a->pool.table;
 	unsigned int allocated = 0;
 	unsigned long flags, entry;
@@ -1614,13 +1653,13 @@ static int ksalloc_put_user(struct ksalloc *a, u64 handle)
 		a->pool.free[a->nr_free++] = handle - 1;
 		a->room++;
 		allocated = ksalloc_allocated(a);
-		ksalloc_settle_locked(a, &complete, &wake);
+		ksalloc_settle_locked(a, &wake);
 	}
 	raw_spin_unlock_irqrestore(&a->lock, flags);
 
 	if (!err)
 		trace_ksalloc_free(a->id, handle - 1, allocated);
-	ksalloc_kick(a, complete, wake);
+	ksalloc_kick(a, wake);
 	return err;
 }
 
@@ -1797,14 +1836,11 @@ struct file *ksalloc_create(const struct ksalloc_framing *framing)
 	file = anon_inode_getfile("[ksalloc]", &ksalloc_fops, a, O_RDWR);
 	if (IS_ERR(file)) {
 		err = PTR_ERR(file);
-		goto err_destroy_pool;
+		goto err_free;
 	}
 	a->file = file;
 	return file;
 
-err_destroy_pool:
-	ksalloc_pool_destroy(&a->pool);
-	ksalloc_uncharge_user(a->uid, a->charged);
 err_free:
 	ksalloc_free(a);
 	return ERR_PTR(err);

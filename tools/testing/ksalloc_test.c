@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -381,6 +382,30 @@ TEST_F(ksalloc_unframed, unknown_ioctls)
 {
 	expect_unknown_ioctls(_metadata, self->fd);
 	expect_unframed(_metadata, self->fd);
+}
+
+/*
+ * An epoll set watching the allocator before its framing is set learns that
+ * frames are free once it is: level-triggered, epoll reports only what a
+ * wake-up of the file's wait queue told it.
+ */
+TEST_F(ksalloc_unframed, epoll_before_framing)
+{
+	struct ksalloc_framing framing = {
+		.pool_type = KSALLOC_POOL_ATOMIC,
+		.frames = 2,
+		.frame_size = 64,
+	};
+	struct epoll_event ev = { .events = EPOLLIN };
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->fd, &ev));
+	EXPECT_EQ(0, epoll_wait(ep, &ev, 1, 0));
+	ASSERT_EQ(0, set_framing(self->fd, &framing));
+	EXPECT_EQ(1, epoll_wait(ep, &ev, 1, 0));
+	EXPECT_EQ(EPOLLIN, ev.events);
+	EXPECT_EQ(0, close(ep));
 }
 
 TEST_F(ksalloc_unframed, bad_user_pointers)
