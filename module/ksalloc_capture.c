@@ -141,11 +141,20 @@ static void ksalloc_capture_fill_work(struct work_struct *work)
 	struct ksalloc_capture *c = container_of(work, struct ksalloc_capture,
 						 fill_work);
 	void *frame;
+	u64 end;
+
+	/*
+	 * The frames produced before this run only: each later one queues
+	 * the work again. A producer faster than the fill cannot keep it
+	 * here for good, and it yields the CPU between frames.
+	 */
+	raw_spin_lock_irq(&c->qlock);
+	end = c->tail;
+	raw_spin_unlock_irq(&c->qlock);
 
 	for (;;) {
 		raw_spin_lock_irq(&c->qlock);
-		frame = c->filled != c->tail ?
-			c->ring[c->filled % c->ring_size] : NULL;
+		frame = c->filled != end ? c->ring[c->filled % c->ring_size] : NULL;
 		raw_spin_unlock_irq(&c->qlock);
 		if (!frame)
 			return;
@@ -156,12 +165,15 @@ static void ksalloc_capture_fill_work(struct work_struct *work)
 		c->filled++;
 		raw_spin_unlock_irq(&c->qlock);
 		wake_up_interruptible(&c->wait);
+		cond_resched();
 	}
 }
 
 /* Stops the stream and returns every frame in the ring to the allocator. */
 static void ksalloc_capture_stop(struct ksalloc_capture *c)
 {
+	u64 head, tail;
+
 	lockdep_assert_held(&c->lock);
 	hrtimer_cancel(&c->timer);
 	cancel_work_sync(&c->fill_work);
@@ -169,16 +181,22 @@ static void ksalloc_capture_stop(struct ksalloc_capture *c)
 	raw_spin_lock_irq(&c->qlock);
 	c->streaming = false;
 	c->counters.streaming = 0;
-	/* free_frame works in any context, our lock held included. */
-	for (; c->head != c->tail; c->head++) {
-		c->table.free_frame(c->alloc, c->ring[c->head % c->ring_size]);
-		c->counters.in_flight--;
-		c->counters.dropped++;
-	}
+	head = c->head;
+	tail = c->tail;
+	c->counters.in_flight -= tail - head;
+	c->counters.dropped += tail - head;
 	c->head = 0;
 	c->filled = 0;
 	c->tail = 0;
 	raw_spin_unlock_irq(&c->qlock);
+
+	/*
+	 * The ring's frames are ours alone now, freed with interrupts on:
+	 * the timer and the fill work are stopped, read() finds the ring
+	 * empty, and @lock keeps STREAMON and SET_ALLOCATOR out.
+	 */
+	for (; head != tail; head++)
+		c->table.free_frame(c->alloc, c->ring[head % c->ring_size]);
 	wake_up_interruptible(&c->wait);
 }
 
@@ -209,7 +227,7 @@ static int ksalloc_capture_release(struct inode *inode, struct file *file)
 	mutex_unlock(&c->lock);
 	if (c->alloc)
 		fput(c->alloc);
-	kfree(c->ring);
+	kvfree(c->ring);
 	mutex_destroy(&c->lock);
 	kfree(c);
 	return 0;
@@ -233,7 +251,8 @@ static long ksalloc_capture_set_allocator(struct ksalloc_capture *c,
 	if (err)
 		goto out;
 	ksalloc_get_status(alloc, &status);
-	ring = kcalloc(status.framing.frames, sizeof(*ring), GFP_KERNEL_ACCOUNT);
+	/* Up to 512 KiB: no need for physically contiguous pages. */
+	ring = kvcalloc(status.framing.frames, sizeof(*ring), GFP_KERNEL_ACCOUNT);
 	err = -ENOMEM;
 	if (!ring)
 		goto out;
@@ -258,7 +277,7 @@ out:
 	/* The previous allocator and ring, or the new ones if refused. */
 	if (alloc)
 		fput(alloc);
-	kfree(ring);
+	kvfree(ring);
 	return err;
 }
 

@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1171,6 +1172,130 @@ TEST_F(capture, close_while_streaming_returns_frames)
 	read_for(_metadata, &self->r, 0, CAPTURE_ENOUGH);
 	reader_stop(_metadata, &self->r);
 	EXPECT_EQ(0U, allocated_frames(self->alloc));
+}
+
+#define OUTPACED_FRAME		(4U << 20)
+#define OUTPACED_SECONDS	4
+#define WATCHDOG_THRESH		"/proc/sys/kernel/watchdog_thresh"
+
+/*
+ * A stream whose fill work cannot keep up: frames of 4 MiB at the highest
+ * rate, each read at once by a reader whose buffer cannot be written, so
+ * that the copy faults and the frame is dropped, which costs next to nothing. The
+ * fill work then never runs out of frames to fill, and must still give up
+ * the CPU. The soft-lockup detector is made to report after 2 s rather than
+ * 20 (watchdog_thresh 1), and a report fails the guest's log check.
+ */
+struct outpaced_reader {
+	int cap;
+	void *buf;		/* PROT_NONE: every read() into it faults */
+	bool stop;		/* set with __atomic_store_n() */
+	unsigned long faults;
+	unsigned long others;
+};
+
+static void *outpaced_read(void *arg)
+{
+	struct outpaced_reader *r = arg;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+		if (read(r->cap, r->buf, OUTPACED_FRAME) < 0 && errno == EFAULT)
+			r->faults++;
+		else
+			r->others++;
+	}
+	return NULL;
+}
+
+FIXTURE(capture_outpaced) {
+	int cap;
+	int alloc;
+	struct outpaced_reader r;
+	char thresh[16];	/* watchdog_thresh before the test, or "" */
+};
+
+static int write_str(const char *path, const char *str)
+{
+	FILE *f = fopen(path, "w");
+	int ret;
+
+	if (!f)
+		return -errno;
+	ret = fputs(str, f) < 0 ? -EIO : 0;
+	if (fclose(f) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+FIXTURE_SETUP(capture_outpaced)
+{
+	unsigned long long frames = max_pool_bytes() / OUTPACED_FRAME;
+	FILE *f;
+
+	self->alloc = -1;
+	self->r.buf = MAP_FAILED;
+	self->thresh[0] = '\0';
+	self->cap = capture_dev_open(0);
+	ASSERT_LE(0, self->cap)
+		TH_LOG("open %s: %s", KSALLOC_CAPTURE_DEV, strerror(errno));
+	ASSERT_LE(2ULL, frames)
+		TH_LOG("max_pool_bytes holds fewer than two 4 MiB frames");
+	self->alloc = allocator_open(KSALLOC_POOL_ATOMIC, frames < 16 ? frames : 16,
+				     OUTPACED_FRAME, 7);
+	ASSERT_LE(0, self->alloc)
+		TH_LOG("allocator: %s", strerror(-self->alloc));
+	self->r.cap = self->cap;
+	self->r.buf = mmap(NULL, OUTPACED_FRAME, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->r.buf);
+
+	f = fopen(WATCHDOG_THRESH, "r");
+	if (!f)
+		SKIP(return, "no soft-lockup detector in this kernel");
+	if (!fgets(self->thresh, sizeof(self->thresh), f))
+		self->thresh[0] = '\0';
+	fclose(f);
+	ASSERT_NE('\0', self->thresh[0]);
+	ASSERT_EQ(0, write_str(WATCHDOG_THRESH, "1"));
+}
+
+FIXTURE_TEARDOWN(capture_outpaced)
+{
+	if (self->thresh[0])
+		EXPECT_EQ(0, write_str(WATCHDOG_THRESH, self->thresh));
+	if (self->cap >= 0)
+		close(self->cap);
+	if (self->alloc >= 0)
+		close(self->alloc);
+	if (self->r.buf != MAP_FAILED)
+		munmap(self->r.buf, OUTPACED_FRAME);
+}
+
+TEST_F(capture_outpaced, fill_work_yields)
+{
+	struct ksalloc_capture_counters c;
+	pthread_t reader;
+
+	ASSERT_EQ(0, set_allocator(self->cap, self->alloc));
+	/* The largest frame that fits: a 4-byte pixel less than 4 MiB. */
+	ASSERT_EQ(0, set_format(self->cap, 1024, 1023, 4, KSALLOC_CAPTURE_MAX_FPS));
+	ASSERT_EQ(0, streamon(self->cap));
+	ASSERT_EQ(0, pthread_create(&reader, NULL, outpaced_read, &self->r));
+	sleep_ms(OUTPACED_SECONDS * 1000);
+	__atomic_store_n(&self->r.stop, true, __ATOMIC_RELAXED);
+	EXPECT_EQ(0, streamoff(self->cap));
+	ASSERT_EQ(0, pthread_join(reader, NULL));
+
+	c = counters(_metadata, self->cap);
+	EXPECT_EQ(0U, c.in_flight);
+	EXPECT_EQ(0ULL, c.delivered);
+	EXPECT_LT(0UL, self->r.faults);
+	/* Each fault dropped the frame it took. */
+	EXPECT_LE(self->r.faults, c.dropped);
+	/* Only the end of the stream, once per wake-up, reads otherwise. */
+	EXPECT_GE(1UL, self->r.others);
+	EXPECT_EQ(0U, allocated_frames(self->alloc));
+	TH_LOG("%lu faulting reads; produced %llu, dropped %llu",
+	       self->r.faults, (unsigned long long)c.produced, (unsigned long long)c.dropped);
 }
 
 TEST_F(capture, unknown_ioctls_enotty)
