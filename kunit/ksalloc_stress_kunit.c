@@ -30,7 +30,10 @@
  * waiting until the allocator is gone (the module reference it holds is
  * dropped) before the next: the last fput() in hard IRQ against the owner's,
  * the release of an allocator with requests pending against frees from hard
- * IRQ, and ksalloc_cancel_request() against the grant a hard-IRQ free makes.
+ * IRQ, ksalloc_cancel_request() against the grant a hard-IRQ free makes and
+ * against one made on another CPU, the free-frame event signalled on one CPU
+ * while its callback runs on the other, and allocate_frame on one CPU while
+ * the framing is set on the other.
  * Only legal clients: a frame is freed only while its freer's reference is
  * held, or from a request completion, which ksalloc runs before the release
  * of the allocator finishes.
@@ -52,11 +55,13 @@
 #include <linux/kthread.h>
 #include <linux/ksalloc.h>
 #include <linux/llist.h>
+#include <linux/mman.h>
 #include <linux/module.h>
 #include <linux/panic.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
+#include <linux/uaccess.h>
 
 #include "ksalloc_kunit.h"
 
@@ -1502,6 +1507,113 @@ static void ksalloc_free_frame_event_serialized(struct kunit *test)
 	ksalloc_watch_check(test, &watch);
 }
 
+/**
+ * struct ksalloc_life_unframed - allocate_frame on an allocator being framed
+ * @file: an open of /dev/ksalloc, as a driver gets it with ksalloc_fget().
+ * @started: the thread runs.
+ * @done: it has a result other than -EBADFD, or was told to @stop.
+ * @stop: give up: the framing failed.
+ * @calls: its allocate_frame calls.
+ * @ret: the first result other than -EBADFD.
+ * @frame: the frame it returned.
+ */
+struct ksalloc_life_unframed {
+	struct file *file;
+	struct completion started;
+	struct completion done;
+	bool stop;
+	unsigned long calls;
+	int ret;
+	void *frame;
+};
+
+static int ksalloc_life_unframed_thread(void *data)
+{
+	struct ksalloc_life_unframed *u = data;
+
+	complete(&u->started);
+	do {
+		u->ret = ksalloc_allocate_frame(u->file, &u->frame);
+		u->calls++;
+	} while (u->ret == -EBADFD && !READ_ONCE(u->stop));
+	complete(&u->done);
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+#define KSALLOC_LIFE_FRAMINGS	500
+
+/*
+ * allocate_frame called by a driver on another CPU while user space sets
+ * the framing: -EBADFD until it is set, then a frame of the pool. The slow
+ * path once looked up its CPU's cache before taking the lock, and used the
+ * placeholder of an unframed allocator as a cache once it had the lock:
+ * an out-of-bounds read and a wild write.
+ */
+static void ksalloc_allocate_frame_races_set_framing(struct kunit *test)
+{
+	struct ksalloc_framing framing = ksalloc_test_framing(8, 64, 0);
+	struct ksalloc_life_unframed *u;
+	struct ksalloc_status status;
+	struct ksalloc_watch watch;
+	struct task_struct *thread;
+	unsigned long uframing;
+	unsigned int it;
+	int this, other;
+	long err;
+
+	u = kunit_kzalloc(test, sizeof(*u), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, u);
+	/* SET_FRAMING reads its argument from user memory: give us some. */
+	uframing = kunit_vm_mmap(test, NULL, 0, PAGE_SIZE, PROT_READ | PROT_WRITE,
+				 MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_NE(test, uframing, 0);
+	KUNIT_ASSERT_EQ(test, 0, copy_to_user((void __user *)uframing, &framing,
+					      sizeof(framing)));
+	ksalloc_watch_start(&watch);
+
+	for (it = 0; it < KSALLOC_LIFE_FRAMINGS; it++) {
+		if (!ksalloc_life_two_cpus(&this, &other))
+			kunit_skip(test, "needs two online CPUs");
+		u->file = filp_open("/dev/ksalloc", O_RDWR, 0);
+		if (IS_ERR(u->file))
+			kunit_skip(test, "no /dev/ksalloc to open (%ld)", PTR_ERR(u->file));
+		u->calls = 0;
+		u->stop = false;
+		init_completion(&u->started);
+		init_completion(&u->done);
+		thread = kthread_create(ksalloc_life_unframed_thread, u, "ksalloc_unframed");
+		if (IS_ERR(thread))
+			fput(u->file);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, thread);
+		kthread_bind(thread, other);
+		wake_up_process(thread);
+		wait_for_completion(&u->started);
+		udelay(it % 50);
+
+		err = u->file->f_op->unlocked_ioctl(u->file, KSALLOC_IOC_SET_FRAMING,
+						    uframing);
+		WRITE_ONCE(u->stop, err);
+		wait_for_completion(&u->done);
+		kthread_stop(thread);
+		KUNIT_EXPECT_EQ(test, err, 0);
+		KUNIT_EXPECT_EQ(test, u->ret, 0);
+		if (!u->ret)
+			ksalloc_free_frame(u->file, u->frame);
+		/* Freed as a frame of the pool: it was one. */
+		status = ksalloc_test_status(test, u->file);
+		KUNIT_EXPECT_EQ(test, status.misuse_events, 0);
+		KUNIT_EXPECT_EQ(test, status.allocated_frames, 0);
+		KUNIT_EXPECT_EQ(test, status.peak_allocated_frames, 1);
+		fput(u->file);
+		if (test->status == KUNIT_FAILURE)
+			break;
+	}
+	kunit_info(test, "%u framings raced by allocate_frame on another CPU\n", it);
+	ksalloc_watch_check(test, &watch);
+}
+
 static struct kunit_case ksalloc_lifetime_cases[] = {
 	KUNIT_CASE_PARAM_ATTR(ksalloc_fput_races_irq_free, ksalloc_life_fput_gen_params,
 			      { .speed = KUNIT_SPEED_SLOW }),
@@ -1509,6 +1621,7 @@ static struct kunit_case ksalloc_lifetime_cases[] = {
 	KUNIT_CASE_SLOW(ksalloc_cancel_request_races_irq_grant),
 	KUNIT_CASE(ksalloc_cancel_request_races_cross_cpu_grant),
 	KUNIT_CASE(ksalloc_free_frame_event_serialized),
+	KUNIT_CASE_SLOW(ksalloc_allocate_frame_races_set_framing),
 	{}
 };
 

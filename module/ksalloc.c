@@ -779,10 +779,16 @@ static bool ksalloc_update_caches(struct ksalloc *a)
 	if (open == a->caches_open)
 		return false;
 	for_each_possible_cpu(cpu) {
-		if (open)	/* Drained under the lock: empty. */
-			WRITE_ONCE(per_cpu_ptr(a->pool.cpu, cpu)->state, 0);
-		else
+		if (open) {
+			/*
+			 * Drained under the lock: empty. Release: our reads
+			 * of its entries, if we closed it just now, come
+			 * before the owner's next writes of them.
+			 */
+			smp_store_release(&per_cpu_ptr(a->pool.cpu, cpu)->state, 0);
+		} else {
 			drained += ksalloc_drain_cpu(a, cpu, true);
+		}
 	}
 	a->caches_open = open;
 	return drained;
@@ -823,8 +829,10 @@ static int ksalloc_set_framing(struct ksalloc *a,
 		WRITE_ONCE(a->pool.slab, pool.slab);
 		WRITE_ONCE(a->pool.free, pool.free);
 		WRITE_ONCE(a->pool.cpu_frames, pool.cpu_frames);
-		WRITE_ONCE(a->pool.cpu, pool.cpu);
-		WRITE_ONCE(a->pool.table, pool.table);
+		/* Release: the caches' states (closed) before the pointer. */
+		smp_store_release(&a->pool.cpu, pool.cpu);
+		/* Release: the table's entries before the pointer. */
+		smp_store_release(&a->pool.table, pool.table);
 		a->ready = true;
 		ksalloc_update_caches(a);
 	}
@@ -1022,10 +1030,12 @@ static u32 ksalloc_take_cached_locked(struct ksalloc *a, struct ksalloc_cpu *c)
 static noinline int ksalloc_allocate_slow(struct ksalloc *a, void **frame,
 					  unsigned long irqflags)
 {
-	struct ksalloc_cpu *c = this_cpu_ptr(a->pool.cpu);
+	struct ksalloc_cpu *c;
 	long slot = -EAGAIN;
 
 	raw_spin_lock(&a->lock);
+	/* The framing may have been set since the fast path looked. */
+	c = this_cpu_ptr(a->pool.cpu);
 	if (unlikely(!a->ready)) {
 		slot = -EBADFD;
 	} else if (unlikely(a->framing.pool_type != KSALLOC_POOL_ATOMIC)) {
