@@ -6,7 +6,8 @@
 # each kernel -> static user-space tests -> one QEMU guest per kernel -> count.
 #   test-6.12   the debug kernel (KASAN, lockdep, kmemleak, ...): KUnit suites,
 #               user-space tests, kmemleak scan after rmmod
-#   stock-6.12, stock-6.1   Debian's kernels: user-space tests
+#   stock-6.12, stock-6.12-rt, stock-6.1   Debian's kernels: user-space tests
+#               (these three boot at once, after the test kernel's guest)
 # Guests load every module built (ksalloc first) and run every test program:
 # tools/testing/NAME.c is built as NAME and NAME_32 (-m32), and each
 # tools/testing/NAME.sh runs under busybox sh; all must print TAP.
@@ -20,6 +21,12 @@
 # "build tools -Werror clean", "guest <kernel> clean log". The last line is
 # "N passed, N failed"; the exit status is 1 when anything failed.
 # Env: KSALLOC_TEST_TIMEOUT (900 s), KSALLOC_STOCK_TIMEOUT (180 s), and qemu-run.sh's.
+# For development only (a run with any of them set is not `make check`, and
+# says so in its summary):
+#   KSALLOC_GUESTS  the guests to boot, e.g. "test-6.12 stock-6.12" (default: all)
+#   KSALLOC_TESTS   the test programs to take along, e.g. "ksalloc_test ksalloc_slab"
+#                   (names without _32 or .sh; default: all)
+#   KSALLOC_GATES=0 skip the style, in-tree and install gates
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,17 +39,56 @@ mkdir -p "$build/logs"
 : > "$KSALLOC_RESULTS"
 start=$SECONDS
 tools=() demos=() stock_kernels=
+partial=${KSALLOC_GUESTS:+KSALLOC_GUESTS=$KSALLOC_GUESTS }${KSALLOC_TESTS:+KSALLOC_TESTS=$KSALLOC_TESTS }
+[ "${KSALLOC_GATES:-1}" = 1 ] || partial+="KSALLOC_GATES=$KSALLOC_GATES"
+[ -z "$kunit_only" ] || partial+="--kunit"
+# want_guest NAME / want_test NAME: the development filters above.
+want_guest() { [ -z "${KSALLOC_GUESTS:-}" ] || [[ " $KSALLOC_GUESTS " = *" $1 "* ]]; }
+want_test() { [ -z "${KSALLOC_TESTS:-}" ] || [[ " $KSALLOC_TESTS " = *" $1 "* ]]; }
 
 header() { printf '\n==== %s [%d s] ====\n' "$*" $((SECONDS - start)); }
 record() { echo "$1 $2" >> "$KSALLOC_RESULTS"; }
 count() { grep -c "^$1 " "$KSALLOC_RESULTS" || true; }
-summary() {
+# judge_skips: a SKIP is allowed only where scripts/expected-skips lists it for
+# that guest (what a kernel genuinely lacks); any other one is also a FAIL. So
+# is an expected skip that no longer happens (in a full run): the list is stale.
+judge_skips() {
+	local line text glob why ok seen=()
+	local -a globs=() whys=()
+	while IFS= read -r line; do
+		[[ $line = \#* || -z ${line// /} ]] && continue
+		globs+=("${line%% -- *}") whys+=("${line#* -- }")
+	done < "$scripts/expected-skips"
+	while IFS= read -r text; do
+		ok=
+		for i in "${!globs[@]}"; do
+			# shellcheck disable=SC2053 # the list holds globs
+			if [[ $text == ${globs[$i]} ]]; then ok=1 seen[i]=1; break; fi
+		done
+		[ -n "$ok" ] || record FAIL "unexpected SKIP (not in scripts/expected-skips): $text"
+	done < <(sed -n 's/^SKIP //p' "$KSALLOC_RESULTS")
+	[ -z "$partial" ] || return 0
+	for i in "${!globs[@]}"; do
+		[ -n "${seen[i]:-}" ] ||
+			record FAIL "expected SKIP did not happen (stale line in scripts/expected-skips): ${globs[$i]}"
+	done
+}
+# summary: also kept in build/logs/check.txt, which scripts/figures.sh reads.
+summary() { summary_lines | tee "$build/logs/check.txt"; }
+summary_lines() {
 	header summary
+	[ -z "$partial" ] || echo "check: a partial run ($partial): not make check"
+	echo "check: $(date -u '+%F'), $(git -C "$top" describe --always --dirty 2>/dev/null || echo '?')," \
+		"$((SECONDS - start)) s ($(((SECONDS - start) / 60)) min $(((SECONDS - start) % 60)) s)"
 	sed -n 's/^SKIP /skipped: /p; s/^FAIL /FAILED: /p' "$KSALLOC_RESULTS"
-	echo "$(count SKIP) skipped"
+	# A check is counted once per run of it: per guest, 64- and 32-bit. The
+	# distinct checks drop the guest and the _32 of the program.
+	echo "$(sed -E 's/^[A-Z]+ //; s/^[^ ]+ //; s/^([A-Za-z0-9_]+)_32: /\1: /' "$KSALLOC_RESULTS" |
+		sort -u | wc -l) distinct checks, $(wc -l < "$KSALLOC_RESULTS") runs of them"
+	echo "$(count SKIP) skipped (any not in scripts/expected-skips is also a FAIL above)"
 	echo "$(count PASS) passed, $(count FAIL) failed"
 }
-fatal() { echo "check: $*" >&2; record FAIL "$*"; summary; exit 1; }
+fatal() { echo "check: $*" >&2; record FAIL "$*"; judge_skips; summary; exit 1; }
 
 # build_modules NAME KDIR: build the modules with W=1 in build/NAME/src.
 build_modules() {
@@ -52,11 +98,17 @@ build_modules() {
 	mkdir -p "$src"
 	rsync -a --exclude='.*' --exclude='*.o' --exclude='*.ko' --exclude='*.mod' \
 		--exclude='*.mod.c' --exclude=modules.order --exclude=Module.symvers \
-		"$top"/{Kbuild,include,module,kunit,samples} "$src/"
-	if make -C "$kdir" M="$src" W=1 modules > "$log" 2>&1 &&
+		"$top"/{Kbuild,include,module,kunit,samples,bench} "$src/"
+	# The bench module is built (and so checked) too, never loaded, where the
+	# kernel has objpool (6.7 and later: not 6.1), which it measures.
+	local bench=
+	grep -q '[[:space:]]objpool_init[[:space:]]' "$kdir/Module.symvers" && bench=m
+	if make -C "$kdir" M="$src" W=1 KSALLOC_BENCH=$bench modules > "$log" 2>&1 &&
 	   ! grep -qiE 'warning:|error:' "$log"; then
 		record PASS "build $name W=1 clean"
 		ls "$src"/*/*.ko
+		[ -z "$bench" ] || [ -f "$src/bench/ksalloc_bench.ko" ] ||
+			{ record FAIL "build $name: no ksalloc_bench.ko"; return 1; }
 		return 0
 	fi
 	grep -iE -A 3 'warning:|error:' "$log" | head -n 40 || tail -n 20 "$log"
@@ -76,10 +128,19 @@ run_guest() {
 		{ record FAIL "guest $name clean log (mkinitramfs.sh failed)"; return; }
 	"$scripts/qemu-run.sh" --name "$name" --timeout "$timeout" --append "$append" \
 		--log "$build/logs/$name.log" "$kernel" "$build/$name/initramfs.cpio.gz" || true
+	# A judge that died before it recorded the guest is a failure, not silence.
+	grep -qE "^(PASS|FAIL) guest $name clean log" "$KSALLOC_RESULTS" ||
+		record FAIL "guest $name clean log (check-log.sh recorded nothing)"
 }
 
 header "dependencies"
 "$scripts/install-deps.sh" || fatal "install-deps.sh failed"
+
+header "log check self-test"
+# Every report pattern of check-log.sh, fed to it as a one-line log, must fail it.
+"$scripts/check-log-selftest.sh" > "$build/logs/check-log-selftest.log" 2>&1 ||
+	grep -E '^FAIL|selftest' "$build/logs/check-log-selftest.log" || true
+tail -n 1 "$build/logs/check-log-selftest.log"
 
 header "test kernel"
 test_kdir=$("$scripts/build-test-kernel.sh" | tail -n 1) || fatal "build-test-kernel.sh failed"
@@ -96,6 +157,9 @@ if [ -z "$kunit_only" ]; then
 	stock=$("$scripts/stock-kernels.sh" --env) || fatal "stock-kernels.sh failed"
 	eval "$stock"
 	echo "$stock"
+	kernels=
+	for k in $stock_kernels; do want_guest "$k" && kernels+=" $k"; done
+	stock_kernels=${kernels# }
 fi
 
 test_ok=
@@ -107,14 +171,20 @@ if [ -z "$kunit_only" ]; then
 		build_modules "$k" "${!kvar}" && stock_ok+=" $k"
 	done
 
-	header "style gates"
-	"$scripts/check-style.sh" "$test_kdir" || true
+	if [ "${KSALLOC_GATES:-1}" = 1 ]; then
+		header "style gates"
+		"$scripts/check-style.sh" "$test_kdir" || true
+		grep -q '^[A-Z]* style coccicheck' "$KSALLOC_RESULTS" ||
+			record FAIL "style gates (check-style.sh ended before its last gate)"
 
-	header "in-tree: kunit.py run, built in"
-	"$scripts/check-intree.sh" || true
+		header "in-tree: kunit.py run, built in"
+		"$scripts/check-intree.sh" || true
+		grep -qE '^[A-Z]+ intree (clean log|kunit.py run)' "$KSALLOC_RESULTS" ||
+			record FAIL "intree (check-intree.sh ended before it judged the log)"
 
-	header "install: DKMS, make install, companion modules"
-	"$scripts/check-dkms.sh" || true
+		header "install: DKMS, make install, companion modules"
+		"$scripts/check-dkms.sh" || true
+	fi
 
 	header "user-space tests"
 	rm -rf "$build/tools"
@@ -126,36 +196,38 @@ if [ -z "$kunit_only" ]; then
 	fi
 	# Every tools/testing/NAME.c is a test, NAME and NAME_32 (-m32); one that
 	# did not build is a FAIL "did not run" in each guest.
+	# The -m32 half is not optional: install-deps.sh installed gcc-multilib.
 	m32=$(gcc -m32 -print-file-name=libc.a | grep / || true)
+	[ -n "$m32" ] || fatal "gcc -m32 has no libc.a: gcc-multilib is missing"
 	for c in "$top"/tools/testing/*.c; do
+		want_test "$(basename "$c" .c)" || continue
 		t=$build/tools/$(basename "$c" .c)
-		tools+=("$t")
-		if [ -n "$m32" ]; then
-			tools+=("${t}_32")
-		else
-			record SKIP "$(basename "$t")_32: no -m32 compiler (gcc-multilib)"
-		fi
+		tools+=("$t" "${t}_32")
 	done
 	# TAP shell tests run in the guests too (see run_tests in guest/lib.sh);
 	# the demos (tools/NAME.c) go along in /bin, for tests that use them.
-	for t in "$top"/tools/testing/*.sh; do [ -e "$t" ] && tools+=("$t"); done
+	for t in "$top"/tools/testing/*.sh; do
+		[ -e "$t" ] && want_test "$(basename "$t" .sh)" && tools+=("$t")
+	done
 	for c in "$top"/tools/*.c; do demos+=("$build/tools/$(basename "$c" .c)"); done
 	ls -l "$build/tools" || true
 fi
 
 # What the test kernel runs: KUnit, and the user-space tests it can execute.
-if [ -n "$test_ok" ]; then
+if ! want_guest test-6.12; then
+	:
+elif [ -n "$test_ok" ]; then
 	test_tools=() tap=
 	for t in "${tools[@]}"; do
 		if [[ $t = *_32 ]] && ! grep -q '^CONFIG_IA32_EMULATION=y' "$test_kdir/.config"; then
-			record SKIP "test-6.12 $(basename "$t"): the test kernel has no CONFIG_IA32_EMULATION"
+			record FAIL "test-6.12 $(basename "$t"): the test kernel has no CONFIG_IA32_EMULATION"
 			continue
 		fi
 		test_tools+=("$t") tap+=" $(basename "$t" .sh)"
 	done
 	KSALLOC_KUNIT_SUITES=$suites KSALLOC_TAP_EXPECT=$tap \
 		run_guest test-6.12 "$test_kdir/arch/x86/boot/bzImage" "${KSALLOC_TEST_TIMEOUT:-900}" \
-		test-kernel.sh kmemleak=on "$build"/test-6.12/src/*/*.ko "${test_tools[@]}" "${demos[@]}"
+		test-kernel.sh kmemleak=on "$build"/test-6.12/src/{module,kunit,samples}/*.ko "${test_tools[@]}" "${demos[@]}"
 else
 	record FAIL "guest test-6.12 clean log (not run: the module build failed)"
 fi
@@ -163,6 +235,12 @@ fi
 if [ -z "$kunit_only" ]; then
 	tap=
 	for t in "${tools[@]}"; do tap+=" $(basename "$t" .sh)"; done
+	# The stock guests boot at once, each with its output in a file, shown
+	# when all are done: a stock guest keeps about 0.6 of a host CPU busy
+	# (its tests wait for timers and rates more than they compute), so the
+	# three share the two CPUs in about half the time of one after another.
+	# (check-log.sh appends each guest's results in one write.)
+	running=()
 	for k in $stock_kernels; do
 		if [[ " $stock_ok " != *" $k "* ]]; then
 			record FAIL "guest $k clean log (not run: the module build failed)"
@@ -170,9 +248,14 @@ if [ -z "$kunit_only" ]; then
 		fi
 		kvar=${k//[-.]/_}_vmlinuz
 		KSALLOC_TAP_EXPECT=$tap run_guest "$k" "${!kvar}" "${KSALLOC_STOCK_TIMEOUT:-180}" \
-			stock.sh "" "$build/$k/src/"*/*.ko "${tools[@]}" "${demos[@]}"
+			stock.sh "" "$build/$k/src/"{module,samples}/*.ko "${tools[@]}" "${demos[@]}" \
+			> "$build/logs/guest-$k.out" 2>&1 &
+		running+=("$k")
 	done
+	wait
+	for k in "${running[@]}"; do cat "$build/logs/guest-$k.out"; done
 fi
 
+judge_skips
 summary
 [ "$(count FAIL)" -eq 0 ]

@@ -41,9 +41,13 @@ install() {
 	done
 }
 
+# Every package is needed: one that cannot be installed stops the run, named.
+# gcc-multilib builds the -m32 half of the user-space tests; coccinelle runs the
+# kernel's semantic patches (make coccicheck; a few of them need OCaml).
 install qemu-system-x86 busybox-static cpio ccache bc flex bison libelf-dev \
 	libssl-dev python3 linux-source-6.12 sparse dwarves kmod xz-utils rsync \
-	gcc make perl git linux-headers-amd64 dkms clang lld llvm
+	gcc make perl git linux-headers-amd64 dkms clang lld llvm gcc-multilib \
+	coccinelle ocaml-nox
 
 # The stock 6.12 kernel is the one whose source we have: same upstream version.
 src_version=$(version linux-source-6.12)
@@ -51,17 +55,6 @@ v=${src_version%%-*}
 install "linux-headers-$v+deb12-amd64"
 # ... and its PREEMPT_RT build, where spinlock_t sleeps.
 install "linux-headers-$v+deb12-rt-amd64"
-
-# -m32 test binaries, when the archive has the multilib compiler.
-available() { apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [^(]'; }
-if ! installed gcc-multilib; then
-	available gcc-multilib || update_once
-	if available gcc-multilib; then
-		install gcc-multilib
-	else
-		say "gcc-multilib is not available: no -m32 test binary"
-	fi
-fi
 
 # linux-headers-amd64 depends on the current 6.1 ABI package, e.g. linux-headers-6.1.0-56-amd64.
 h61=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 | grep -o 'linux-headers-6\.1\.[0-9]*-[0-9]*-amd64' | head -n 1)
@@ -77,7 +70,8 @@ mkdir -p "$cache"
 	echo "gcc $(version gcc-12 2>/dev/null || version gcc)"
 	echo "qemu-system-x86 $(version qemu-system-x86)"
 	echo "busybox-static $(version busybox-static)"
-	installed gcc-multilib && echo "gcc-multilib $(version gcc-multilib)"
+	echo "gcc-multilib $(version gcc-multilib)"
+	echo "coccinelle $(version coccinelle)"
 } > "$cache/versions.txt.$$"
 # Per process: concurrent runs (make bench beside make check) must not clash.
 mv "$cache/versions.txt.$$" "$cache/versions.txt"
