@@ -19,6 +19,10 @@
 # other vCPU on a stale int3: "Oops: int3" in sched_clock_cpu, 1 boot in 40 here.
 # An unstable TSC is never marked stable (and guests switch to hpet anyway when
 # they find the vCPUs' TSCs unsynchronized): 0 in 100 boots.
+# log_buf_len=16M: the guests write their output through /dev/kmsg
+# (printk.devkmsg=on lets them, unthrottled), and on PREEMPT_RT a thread
+# prints the console, behind a test's burst of messages: a record overwritten
+# before it was printed is lost ("printk messages dropped", a failure).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -43,13 +47,15 @@ mkdir -p "$(dirname "$log")"
 qemu=(qemu-system-x86_64 -accel tcg -M pc -bios qboot.rom -nodefaults -display none -no-reboot
 	-smp "${KSALLOC_SMP:-2}" -m "${KSALLOC_MEM:-2048}"
 	-kernel "$kernel" -initrd "$initrd"
-	-append "console=ttyS0 panic=-1 oops=panic tsc=unstable printk.devkmsg=on $append"
+	-append "console=ttyS0 panic=-1 oops=panic tsc=unstable printk.devkmsg=on log_buf_len=16M $append"
 	-chardev "stdio,id=con,logfile=$log,signal=off" -serial chardev:con)
 
 if [ -n "$interactive" ]; then
 	exec "${qemu[@]}"
 fi
 
+# A log left by an earlier run must never be judged as this one's.
+rm -f "$log"
 echo "qemu-run: booting $name (timeout ${timeout} s, log $log)"
 start=$SECONDS
 rc=0

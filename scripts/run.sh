@@ -46,9 +46,11 @@ log=$build/logs/run-stock-6.12.log
 echo "run: booting Debian's stock 6.12 kernel in QEMU; the demo's output follows when it ends"
 verdict=$("$scripts/qemu-run.sh" --name run-stock-6.12 --timeout 600 --log "$log" \
 	"$stock_6_12_vmlinuz" "$initrd") && clean=1 || clean=
-sed -n '/^KSALLOC-OUTPUT-BEGIN: ksalloc_capture_demo/,/^KSALLOC-OUTPUT-END: /{//!p}' "$log" |
-	tr -d '\r'
-status=$(tr -d '\r' < "$log" | sed -n 's/^KSALLOC-OUTPUT-END: ksalloc_capture_demo exit=//p')
+# The guest writes through /dev/kmsg: the console's timestamps go.
+plain=$(tr -d '\r' < "$log" | sed -E 's/^\[ *[0-9]+\.[0-9]+\](\[ *[CT][0-9]+\])? ?//')
+printf '%s\n' "$plain" |
+	sed -n '/^KSALLOC-OUTPUT-BEGIN: ksalloc_capture_demo/,/^KSALLOC-OUTPUT-END: /{//!p}'
+status=$(printf '%s\n' "$plain" | sed -n 's/^KSALLOC-OUTPUT-END: ksalloc_capture_demo exit=//p')
 if [ -z "$clean" ]; then
 	echo "$verdict"
 	[ "${status:-1}" -ne 0 ] || status=1

@@ -1,20 +1,58 @@
 # SPDX-License-Identifier: GPL-2.0
-# Helpers for the guest scripts (busybox sh), sourced from /lib/ksalloc/lib.sh.
+# Helpers for the guest scripts (busybox sh), sourced from /lib/ksalloc/lib.sh
+# (also by the TAP shell tests: sourcing it only defines functions and the
+# two settings kmsg_level and totals_file).
 # The host reads the console log by these markers (see scripts/check-log.sh).
+#
+# Everything the host judges goes through /dev/kmsg (printk.devkmsg=on): the
+# markers, the tests' output, errors. It then sits in the kernel log in order
+# with the kernel's own messages, is never cut into by them, and is printed
+# on the console by the same printer: a record reaches the console only after
+# every earlier one, so a KSALLOC-GUEST-DONE on the console proves that every
+# message before it got there too (or that the console says what it dropped:
+# "** N printk messages dropped **", which fails the run). Nothing here lowers
+# the console log level or clears the kernel log: on PREEMPT_RT, and with
+# 6.12's deferred console printing, both lost messages still queued for the
+# console. The host strips the console's "[   12.345678] " prefix.
+
+# The level of our records: notice (5), shown at the default console level (7).
+kmsg_level=5
+
+# kmsg_lines: each line of stdin, as one kernel log record. A record holds at
+# most 1024 bytes: longer lines are split (fold -b) at 900.
+kmsg_lines() {
+	fold -b -w 900 | {
+		lost=0
+		while IFS= read -r line || [ -n "$line" ]; do
+			echo "<$kmsg_level>$line" || lost=$((lost + 1))
+		done > /dev/kmsg || lost=$((lost + 1))
+		# Said on the console itself, as the kernel log just failed us.
+		[ $lost = 0 ] || echo "KSALLOC-ERROR: $lost lines lost writing to /dev/kmsg"
+	}
+}
+
+# say TEXT: one line into the kernel log.
+say() { printf "%s\n" "$*" | kmsg_lines; }
 
 # The kernel prints straight to the UART, cutting into any line that user space
 # has queued in the tty: wait until the console has sent it. (stty sets the
-# mode with TCSADRAIN, which waits for the output to drain.)
+# mode with TCSADRAIN, which waits for the output to drain.) Only output that
+# does not go through say (a shell, a command's own complaint) needs it.
 drain() { stty -F /dev/console "$(stty -F /dev/console -g)" 2> /dev/null || sleep 1; }
 
-# Stage markers go through /dev/kmsg, so they sit in order among kernel messages.
+# Stage markers, in order among kernel messages. Each also checks that our
+# records are shown on the console (its level is the first field of
+# /proc/sys/kernel/printk): if someone lowered it, the host hears of it.
 stage() {
 	drain
-	echo "KSALLOC-STAGE: $1" > /dev/kmsg
+	console_level=$(cut -f1 /proc/sys/kernel/printk)
+	[ "$console_level" -gt $kmsg_level ] ||
+		echo "KSALLOC-ERROR: console log level $console_level hides our level $kmsg_level records"
+	say "KSALLOC-STAGE: $1"
 }
 
 # An error the host must count as a failed run.
-error() { echo "KSALLOC-ERROR: $*"; }
+error() { say "KSALLOC-ERROR: $*"; }
 
 # For the TAP shell tests (tools/testing/*.sh): ok STATUS DESCRIPTION prints
 # one TAP line, counts it in $n and a failure in $failed, and returns STATUS
@@ -30,8 +68,15 @@ ok() {
 	return 1
 }
 
-load() { insmod "/lib/ksalloc/$1.ko" || error "insmod $1.ko failed"; }
-unload() { rmmod "$1" || error "rmmod $1 failed"; }
+# load/unload MODULE: what insmod or rmmod says goes into the kernel log too.
+load() {
+	out=$(insmod "/lib/ksalloc/$1.ko" 2>&1) || error "insmod $1.ko failed: $out"
+	[ -z "$out" ] || printf "%s\n" "$out" | kmsg_lines
+}
+unload() {
+	out=$(rmmod "$1" 2>&1) || error "rmmod $1 failed: $out"
+	[ -z "$out" ] || printf "%s\n" "$out" | kmsg_lines
+}
 
 # The modules in /lib/ksalloc but the KUnit ones: ksalloc first, as the
 # others (companion drivers) use its exports; unloaded in reverse.
@@ -45,24 +90,57 @@ modules() {
 load_all() { for m in $(modules); do load "$m"; done; }
 unload_all() { for m in $(modules | sed -n '1!G;h;$p'); do unload "$m"; done; }
 
-# capture KIND NAME CMD...: run CMD with its output in a file, then print that
-# output between markers with kernel messages kept off the console meanwhile
-# (those are printed right after). KIND is TAP (counted by the host) or OUTPUT.
+# ksalloc's lifetime counters (debugfs, since the module was loaded), as
+# "misuse_events=N retaining_releases=N retained_frames=N"; or, failing
+# that, what is wrong, with status 1. The file must be there: every guest
+# mounts debugfs, and ksalloc is loaded while tests run.
+totals_file=/sys/kernel/debug/ksalloc/totals
+totals() {
+	tot_out=
+	tot_text=$(cat "$totals_file" 2>&1) ||
+		{ echo "cannot read $totals_file: $tot_text"; return 1; }
+	for tot_key in misuse_events retaining_releases retained_frames; do
+		tot_n=$(echo "$tot_text" | sed -n "s/^$tot_key: \([0-9][0-9]*\)\$/\1/p")
+		[ -n "$tot_n" ] || { echo "no \"$tot_key: N\" line in $totals_file"; return 1; }
+		tot_out="$tot_out$tot_key=$tot_n "
+	done
+	echo "$tot_out"
+}
+
+# totals_changed BEFORE AFTER: status 0 if a counter rose. A test that
+# reloads ksalloc (ksalloc_lifetime.sh, ksalloc_unload.sh) restarts them from
+# 0: one that fell must be 0 now (a reload with exactly as many events as
+# before goes unseen).
+totals_changed() {
+	for tot_a in $2; do
+		tot_key=${tot_a%%=*} tot_n=${tot_a#*=} tot_was=
+		for tot_b in $1; do [ "${tot_b%%=*}" = "$tot_key" ] && tot_was=${tot_b#*=}; done
+		[ "$tot_n" = "$tot_was" ] && continue
+		[ -n "$tot_was" ] && [ "$tot_n" -lt "$tot_was" ] && [ "$tot_n" = 0 ] && continue
+		return 0
+	done
+	return 1
+}
+
+# capture KIND NAME CMD...: run CMD with its output in a file, then put that
+# output into the kernel log between markers. KIND is TAP (counted by the host)
+# or OUTPUT. ksalloc's lifetime counters must not move meanwhile: no test run
+# here provokes a misuse or releases an allocator with frames still out (the
+# KUnit cases that do run earlier).
 capture() {
 	kind=$1 name=$2
 	shift 2
 	stage "$name"
+	before=$(totals) || { error "$name: before the test: $before"; before=; }
 	"$@" > "/tmp/$name.out" 2>&1
 	rc=$?
-	level=$(cut -f1 /proc/sys/kernel/printk)
-	dmesg -c > /dev/null
-	dmesg -n 1
-	echo "KSALLOC-$kind-BEGIN: $name"
-	cat "/tmp/$name.out"
-	echo "KSALLOC-$kind-END: $name exit=$rc"
-	drain
-	dmesg -n "$level"
-	dmesg -c
+	after=$(totals) || { error "$name: after the test: $after"; after=; }
+	if [ -n "$before" ] && [ -n "$after" ] && totals_changed "$before" "$after"; then
+		error "$name: ksalloc's lifetime counters changed: $before-> $after"
+	fi
+	say "KSALLOC-$kind-BEGIN: $name"
+	kmsg_lines < "/tmp/$name.out"
+	say "KSALLOC-$kind-END: $name exit=$rc"
 	return $rc
 }
 
@@ -80,12 +158,18 @@ run_tests() {
 	return 0
 }
 
-# The last words of every guest: taint, then the success marker, with the
-# kernel kept quiet so that nothing cuts into them.
+# The last words of every guest: lockdep still on (it turns itself off after
+# a report, or silently, at KERN_DEBUG, when it runs out of room), the taint,
+# then the success marker.
 finish() {
 	stage "done"
-	dmesg -n 1
-	echo "KSALLOC-TAINT: $(cat /proc/sys/kernel/tainted)"
-	echo "KSALLOC-GUEST-DONE"
-	drain
+	if [ -r /proc/lockdep_stats ]; then
+		dl=$(sed -n 's/^ *debug_locks: *//p' /proc/lockdep_stats)
+		[ "$dl" = 1 ] || error "lockdep turned itself off (debug_locks ${dl:-unknown})"
+	fi
+	say "KSALLOC-TAINT: $(cat /proc/sys/kernel/tainted)"
+	say "KSALLOC-GUEST-DONE"
+	# On PREEMPT_RT a thread prints the console: let it catch up before init
+	# reboots (were it cut short, the missing marker fails the run).
+	sleep 1
 }
