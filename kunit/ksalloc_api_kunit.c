@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests for ksalloc, through its exported kernel API only.
+ * KUnit tests for ksalloc, through its exported kernel API only (and
+ * ksalloc_get_totals(), exported for KUnit).
  *
  * Suites: ksalloc (framing, status, function table, alignment, misuse),
  * ksalloc_context (the table from every context, all CPUs at once) and
  * ksalloc_async (free-frame event, pending requests, per-CPU caches,
- * release). ksalloc_stress_kunit.c (suites ksalloc_stress, ksalloc_lifetime)
- * and ksalloc_fault_kunit.c (suite ksalloc_fault) make ksalloc_kunit.ko with
- * this file, whose MODULE_* lines cover them.
+ * release, free frames poisoned). ksalloc_stress_kunit.c (suites
+ * ksalloc_stress, ksalloc_lifetime) and ksalloc_fault_kunit.c (suite
+ * ksalloc_fault) make ksalloc_kunit.ko with this file, whose MODULE_* lines
+ * cover them.
  *
  * Code that must run in hard IRQ or softirq context runs in an hrtimer
  * callback that records what it saw and completes; the test thread asserts.
@@ -24,14 +26,18 @@
 #include <linux/kthread.h>
 #include <linux/ksalloc.h>
 #include <linux/module.h>
+#include <linux/poison.h>
 #include <linux/prandom.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/string.h>
 #include <linux/workqueue.h>
 
 #include "ksalloc_kunit.h"
 
 MODULE_IMPORT_NS(KSALLOC);
+/* ksalloc_get_totals() */
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
 
 #define KSALLOC_TEST_WAIT	(10 * HZ)
 
@@ -40,9 +46,15 @@ static bool ksalloc_test_waited(struct completion *done)
 	return wait_for_completion_timeout(done, KSALLOC_TEST_WAIT);
 }
 
+/*
+ * The test's own reference, put synchronously: a file put with fput() from a
+ * kthread is released later by a workqueue, which flush_delayed_fput() does
+ * not wait for, and ksalloc's messages and counters of that release would
+ * then land in a later case.
+ */
 static void ksalloc_test_fput(void *file)
 {
-	fput(file);
+	__fput_sync(file);
 }
 
 /* An allocator released when the test ends. */
@@ -342,6 +354,7 @@ static void ksalloc_free_frame_misuse(struct kunit *test)
 	struct file *file = ksalloc_test_create(test, &framing);
 	struct file *other = ksalloc_test_create(test, &framing);
 	struct ksalloc_status before, after;
+	struct ksalloc_totals totals_before, totals_after;
 	void *held, *bad = NULL, *frame[4];
 	int i;
 
@@ -365,10 +378,15 @@ static void ksalloc_free_frame_misuse(struct kunit *test)
 	}
 
 	before = ksalloc_test_status(test, file);
+	ksalloc_get_totals(&totals_before);
 	ksalloc_free_frame(file, bad);
 	ksalloc_free_frame(file, bad);
 	after = ksalloc_test_status(test, file);
+	ksalloc_get_totals(&totals_after);
 	KUNIT_EXPECT_EQ(test, after.misuse_events, before.misuse_events + 2);
+	/* Module-wide too, as debugfs ksalloc/totals shows them. */
+	KUNIT_EXPECT_EQ(test, totals_after.misuse_events,
+			totals_before.misuse_events + 2);
 	KUNIT_EXPECT_EQ(test, after.allocated_frames, before.allocated_frames);
 
 	/* The pool is unchanged: three more frames, then none. */
@@ -995,6 +1013,7 @@ static void ksalloc_enable_free_frame_event_signals(struct kunit *test)
 static void ksalloc_release_outstanding(struct kunit *test)
 {
 	struct ksalloc_framing framing = ksalloc_test_framing(2, 512, 0);
+	struct ksalloc_totals before, after;
 	struct ksalloc_test_event e = {};
 	struct ksalloc_test_req r;
 	atomic_t order = ATOMIC_INIT(0);
@@ -1014,8 +1033,14 @@ static void ksalloc_release_outstanding(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, 0, ksalloc_submit_request(file, &r.req));
 
 	/* A client bug: the last reference goes with frames still out. */
-	fput(file);
-	flush_delayed_fput();
+	ksalloc_get_totals(&before);
+	__fput_sync(file);
+	ksalloc_get_totals(&after);
+	/* One retaining release of two frames, seen module-wide; no misuse. */
+	KUNIT_EXPECT_EQ(test, after.retaining_releases,
+			before.retaining_releases + 1);
+	KUNIT_EXPECT_EQ(test, after.retained_frames, before.retained_frames + 2);
+	KUNIT_EXPECT_EQ(test, after.misuse_events, before.misuse_events);
 
 	KUNIT_ASSERT_TRUE(test, ksalloc_test_waited(&r.done));
 	KUNIT_EXPECT_EQ(test, r.error, -ENODEV);
@@ -1029,6 +1054,161 @@ static void ksalloc_release_outstanding(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&e.calls), 0);
 }
 
+/*
+ * Free frames poisoned (KSALLOC_POISON_FRAMES): the frames are taken by
+ * allocate_frame (fast and slow paths: a pool of four frames has one-frame
+ * caches), by requests (a sleepable pool: every grant), or not again at all
+ * (the release checks the free ones).
+ */
+enum ksalloc_handout {
+	KSALLOC_HANDOUT_TABLE,
+	KSALLOC_HANDOUT_REQUEST,
+	KSALLOC_HANDOUT_RELEASE,
+};
+
+static const char * const ksalloc_handout_names[] = {
+	"allocate_frame", "request", "release",
+};
+
+static const enum ksalloc_handout ksalloc_handouts[] = {
+	KSALLOC_HANDOUT_TABLE, KSALLOC_HANDOUT_REQUEST, KSALLOC_HANDOUT_RELEASE,
+};
+
+static void ksalloc_handout_desc(const enum ksalloc_handout *h, char *desc)
+{
+	strscpy(desc, ksalloc_handout_names[*h], KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(ksalloc_handout, ksalloc_handouts, ksalloc_handout_desc);
+
+#define KSALLOC_POISON_TEST_FRAMES	4
+#define KSALLOC_POISON_TEST_SIZE	256
+
+/* The allocator of a poisoning case: released at the end, or by the case. */
+static struct file *ksalloc_poison_test_create(struct kunit *test,
+					       enum ksalloc_handout h)
+{
+	struct ksalloc_framing framing =
+		ksalloc_test_framing(KSALLOC_POISON_TEST_FRAMES,
+				     KSALLOC_POISON_TEST_SIZE, 0);
+
+	if (!KSALLOC_POISON_FRAMES)
+		kunit_skip(test, "free frames are poisoned only with KASAN or SLUB_DEBUG_ON");
+	if (h == KSALLOC_HANDOUT_REQUEST)
+		framing.pool_type = KSALLOC_POOL_SLEEPABLE;
+	return ksalloc_test_create(test, &framing);
+}
+
+/* Takes a frame as @h says: allocate_frame, or a request waited for. */
+static u8 *ksalloc_poison_test_take(struct kunit *test, struct file *file,
+				    enum ksalloc_handout h)
+{
+	atomic_t order = ATOMIC_INIT(0);
+	struct ksalloc_test_req r;
+	bool waited;
+	void *frame;
+
+	if (h != KSALLOC_HANDOUT_REQUEST) {
+		KUNIT_ASSERT_EQ(test, 0, ksalloc_allocate_frame(file, &frame));
+		return frame;
+	}
+	ksalloc_test_req_init(&r, &order);
+	KUNIT_ASSERT_EQ(test, 0, ksalloc_submit_request(file, &r.req));
+	waited = ksalloc_test_waited(&r.done);
+	/* Done with @r, on our stack, before any assertion returns. */
+	if (!waited)
+		ksalloc_cancel_request(file, &r.req);
+	KUNIT_ASSERT_TRUE(test, waited);
+	KUNIT_ASSERT_EQ(test, r.error, 0);
+	return r.frame;
+}
+
+/* Releases a poisoning case's allocator now. */
+static void ksalloc_poison_test_release(struct kunit *test, struct file *file)
+{
+	kunit_release_action(test, ksalloc_test_fput, file);
+}
+
+/*
+ * A frame freed and then written by its former holder is reported when it
+ * is handed out again, or at the release if it never is: one misuse event,
+ * here and module-wide. It is handed out all the same, poisoned again.
+ */
+static void ksalloc_free_frame_write_after_free(struct kunit *test)
+{
+	enum ksalloc_handout h = *(const enum ksalloc_handout *)test->param_value;
+	struct file *file = ksalloc_poison_test_create(test, h);
+	u8 *stale, *frame[KSALLOC_POISON_TEST_FRAMES];
+	struct ksalloc_totals before, after;
+	int i, found = 0;
+
+	stale = ksalloc_poison_test_take(test, file, h);
+	ksalloc_free_frame(file, stale);
+	ksalloc_get_totals(&before);
+	/* The client bug: a write through the pointer it just gave back. */
+	stale[100] = (u8)~POISON_FREE;
+
+	if (h == KSALLOC_HANDOUT_RELEASE) {
+		ksalloc_poison_test_release(test, file);
+		ksalloc_get_totals(&after);
+		KUNIT_EXPECT_EQ(test, after.misuse_events, before.misuse_events + 1);
+		return;
+	}
+	/* Every frame: the written one comes back among them. */
+	for (i = 0; i < KSALLOC_POISON_TEST_FRAMES; i++) {
+		frame[i] = ksalloc_poison_test_take(test, file, h);
+		found += frame[i] == stale;
+	}
+	ksalloc_get_totals(&after);
+	KUNIT_ASSERT_EQ(test, found, 1);
+	KUNIT_EXPECT_EQ(test, after.misuse_events, before.misuse_events + 1);
+	KUNIT_EXPECT_EQ(test, ksalloc_test_status(test, file).misuse_events, 1);
+	KUNIT_EXPECT_EQ(test, stale[100], POISON_FREE);
+
+	/* Counted once: returned and taken again, no frame is reported. */
+	for (i = 0; i < KSALLOC_POISON_TEST_FRAMES; i++)
+		ksalloc_free_frame(file, frame[i]);
+	for (i = 0; i < KSALLOC_POISON_TEST_FRAMES; i++)
+		frame[i] = ksalloc_poison_test_take(test, file, h);
+	for (i = 0; i < KSALLOC_POISON_TEST_FRAMES; i++)
+		ksalloc_free_frame(file, frame[i]);
+	KUNIT_EXPECT_EQ(test, ksalloc_test_status(test, file).misuse_events, 1);
+}
+
+/*
+ * The other side: a frame is handed out all POISON_FREE, first from the
+ * fill, then after its holder wrote it and freed it; nothing is reported,
+ * at any hand-out or at the release.
+ */
+static void ksalloc_free_frame_poisons(struct kunit *test)
+{
+	enum ksalloc_handout h = *(const enum ksalloc_handout *)test->param_value;
+	struct file *file = ksalloc_poison_test_create(test, h);
+	u8 *frame[KSALLOC_POISON_TEST_FRAMES];
+	struct ksalloc_totals before, after;
+	int i, round;
+
+	ksalloc_get_totals(&before);
+	for (round = 0; round < 2; round++) {
+		for (i = 0; i < KSALLOC_POISON_TEST_FRAMES; i++) {
+			frame[i] = ksalloc_poison_test_take(test, file, h);
+			KUNIT_EXPECT_PTR_EQ_MSG(test, NULL,
+						memchr_inv(frame[i], POISON_FREE,
+							   KSALLOC_POISON_TEST_SIZE),
+						"round %d frame %d", round, i);
+			/* The holder's to write, all of it. */
+			memset(frame[i], i, KSALLOC_POISON_TEST_SIZE);
+		}
+		for (i = 0; i < KSALLOC_POISON_TEST_FRAMES; i++)
+			ksalloc_free_frame(file, frame[i]);
+	}
+	KUNIT_EXPECT_EQ(test, ksalloc_test_status(test, file).misuse_events, 0);
+	if (h == KSALLOC_HANDOUT_RELEASE)
+		ksalloc_poison_test_release(test, file);
+	ksalloc_get_totals(&after);
+	KUNIT_EXPECT_EQ(test, after.misuse_events, before.misuse_events);
+}
+
 static struct kunit_case ksalloc_async_cases[] = {
 	KUNIT_CASE(ksalloc_submit_request_fifo),
 	KUNIT_CASE(ksalloc_submit_request_immediate),
@@ -1037,6 +1217,9 @@ static struct kunit_case ksalloc_async_cases[] = {
 	KUNIT_CASE_PARAM(ksalloc_allocate_frame_other_cpus, ksalloc_cpus_gen_params),
 	KUNIT_CASE_PARAM(ksalloc_get_status_other_cpus, ksalloc_cpus_gen_params),
 	KUNIT_CASE(ksalloc_release_outstanding),
+	KUNIT_CASE_PARAM(ksalloc_free_frame_write_after_free,
+			 ksalloc_handout_gen_params),
+	KUNIT_CASE_PARAM(ksalloc_free_frame_poisons, ksalloc_handout_gen_params),
 	{}
 };
 

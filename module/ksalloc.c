@@ -57,6 +57,19 @@
  * allocation or free runs as it is read. Allocations are counted per CPU and
  * summed when read.
  *
+ * Poisoning, in debug kernels only (KSALLOC_POISON_FRAMES: KASAN, or SLUB
+ * debugging on for every cache): a free frame is a live slab object, which
+ * neither KASAN nor SLUB watch, and KASAN's mempool hooks are not exported
+ * to modules (6.12 exports no poisoning of a range meant for drivers). So,
+ * as dma_pool does under SLUB debugging, a frame that becomes free (made by
+ * the fill, or returned by free_frame) is filled with POISON_FREE, and every
+ * hand-out (allocate_frame, requests, ALLOC_FRAME) and the release check
+ * that it still is. A write after free_frame is then counted as misuse and
+ * logged once per allocator; the frame is poisoned again and handed out all
+ * the same. User space never maps a frame: one it holds keeps its poison,
+ * and FREE_FRAME has nothing to write. Reads of a free frame go unseen.
+ * Elsewhere the fast paths compile as if none of this existed.
+ *
  * Lifetime: the file's reference count is the allocator's. Releasing it
  * completes pending requests with -ENODEV, disables the event, returns frames
  * held by user space and frees the pool. Frames a kernel client still holds
@@ -76,6 +89,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <kunit/visibility.h>
 #include <linux/anon_inodes.h>
 #include <linux/atomic.h>
 #include <linux/cache.h>
@@ -97,10 +111,12 @@
 #include <linux/mutex.h>
 #include <linux/overflow.h>
 #include <linux/percpu.h>
+#include <linux/poison.h>
 #include <linux/poll.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 #include <linux/wait.h>
@@ -113,6 +129,10 @@
 #define KSALLOC_SLOT_ALLOCATED	1UL	/* held by a kernel client... */
 #define KSALLOC_SLOT_USER	2UL	/* ...or, with this bit, by user space */
 #define KSALLOC_SLOT_FLAGS	(KSALLOC_SLOT_ALLOCATED | KSALLOC_SLOT_USER)
+
+/* The kinds of client bug, each logged once per allocator. */
+#define KSALLOC_MISUSE_FREE	BIT(0)	/* a refused free_frame */
+#define KSALLOC_MISUSE_WRITE	BIT(1)	/* a free frame written */
 
 /* Most free frames a CPU keeps; half of that moves at a time. */
 #define KSALLOC_CPU_FRAMES	64U
@@ -149,6 +169,14 @@ MODULE_PARM_DESC(idle_caches,
 
 static atomic_t ksalloc_last_id = ATOMIC_INIT(0);
 static struct dentry *ksalloc_debugfs;
+
+/*
+ * Since the module was loaded (see struct ksalloc_totals): misuse is
+ * counted in any context, hence atomics.
+ */
+static atomic_long_t ksalloc_total_misuse = ATOMIC_LONG_INIT(0);
+static atomic_long_t ksalloc_total_retaining = ATOMIC_LONG_INIT(0);
+static atomic_long_t ksalloc_total_retained = ATOMIC_LONG_INIT(0);
 
 /**
  * struct ksalloc_user - the pool bytes of one user's allocators
@@ -422,6 +450,7 @@ struct ksalloc_pool {
  * @poll_armed: poll() found no free frame and waits for one.
  * @wake_queued: @wake_work is queued or running; no other may be queued.
  * @wake_again: frames became free while @wake_work ran: it runs again.
+ * @misuse_logged: the KSALLOC_MISUSE_* kinds of @misuse already logged.
  * @framing: the framing.
  * @uid: the user the pool is charged to (see max_user_bytes).
  * @charged: the bytes charged.
@@ -433,7 +462,7 @@ struct ksalloc_pool {
  * @event_fn: the free-frame event callback, or NULL.
  * @event_context: its argument.
  * @waiters: number of @requests.
- * @misuse: invalid kernel frees refused.
+ * @misuse: invalid kernel frees refused, and free frames found written.
  * @total: frames handed out, but for those of the per-CPU caches.
  * @failed: allocations refused for want of a free frame.
  * @wait: poll() waiters.
@@ -454,6 +483,7 @@ struct ksalloc {
 	bool poll_armed;
 	bool wake_queued;
 	bool wake_again;
+	u8 misuse_logged;
 	struct ksalloc_framing framing;
 	kuid_t uid;
 	size_t charged;
@@ -534,10 +564,13 @@ static void *ksalloc_vzalloc(size_t n, size_t size)
 
 	if (check_mul_overflow(n, size, &bytes))
 		return NULL;
-	/* kmalloc() would round a large table up to a power of two. */
+	/*
+	 * kmalloc() would round a large table up to a power of two. A failure
+	 * is the caller's -ENOMEM, not a report: no warn_alloc() dump.
+	 */
 	if (bytes > PAGE_SIZE)
-		return __vmalloc(bytes, GFP_KERNEL_ACCOUNT | __GFP_ZERO);
-	return kzalloc(bytes, GFP_KERNEL_ACCOUNT);
+		return __vmalloc(bytes, GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN);
+	return kzalloc(bytes, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 }
 
 /*
@@ -593,6 +626,11 @@ static int ksalloc_pool_fill(struct ksalloc_pool *pool, unsigned int frames)
 			kmem_cache_free(pool->slab->cache, frame);
 			return -ENOMEM;
 		}
+		/* Free from now on: see "Poisoning" above. */
+		if (KSALLOC_POISON_FRAMES) {
+			memset(frame, POISON_FREE, pool->slab->size);
+			cond_resched();
+		}
 		for (slot = ksalloc_hash(t, frame); t->slot[slot];)
 			if (++slot == t->size)
 				slot = 0;
@@ -646,7 +684,7 @@ static int ksalloc_pool_create(struct ksalloc_pool *pool,
 		cpu = __alloc_percpu_gfp(struct_size_t(struct ksalloc_cpu, entry,
 						       cpu_frames),
 					 __alignof__(struct ksalloc_cpu),
-					 GFP_KERNEL_ACCOUNT);
+					 GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 		if (!cpu)
 			return -ENOMEM;
 		pool->cpu = cpu;
@@ -968,6 +1006,68 @@ static noinline void ksalloc_trace_free(struct ksalloc *a, long slot)
 }
 
 /*
+ * Counts a client bug of @kind (KSALLOC_MISUSE_*), in the allocator and
+ * module-wide. Returns true for the allocator's first of its kind: the one
+ * to log.
+ */
+static bool ksalloc_count_misuse(struct ksalloc *a, unsigned int kind)
+{
+	unsigned long flags;
+	u32 misused;
+	bool first;
+
+	raw_spin_lock_irqsave(&a->lock, flags);
+	misused = ++a->misuse;
+	first = !(a->misuse_logged & kind);
+	a->misuse_logged |= kind;
+	raw_spin_unlock_irqrestore(&a->lock, flags);
+
+	atomic_long_inc(&ksalloc_total_misuse);
+	trace_ksalloc_misuse(a->id, misused);
+	return first;
+}
+
+/* @frame became free: see "Poisoning" above. */
+static __always_inline void ksalloc_poison(struct ksalloc *a, void *frame)
+{
+	if (KSALLOC_POISON_FRAMES)
+		memset(frame, POISON_FREE, a->framing.frame_size);
+}
+
+static noinline void ksalloc_check_poison(struct ksalloc *a, void *frame)
+{
+	size_t size = a->framing.frame_size, off;
+	u8 *bad = memchr_inv(frame, POISON_FREE, size);
+
+	if (likely(!bad))
+		return;
+	off = bad - (u8 *)frame;
+	if (ksalloc_count_misuse(a, KSALLOC_MISUSE_WRITE))
+		pr_err("ksalloc-%u: frame %p written after free_frame (offset %zu)\n",
+		       a->id, frame, off);
+	/* Again: a frame user space holds stays poisoned; a write counts once. */
+	memset(bad, POISON_FREE, size - off);
+}
+
+/* @frame is being handed out: it must be as ksalloc_poison() left it. */
+static __always_inline void ksalloc_check(struct ksalloc *a, void *frame)
+{
+	if (KSALLOC_POISON_FRAMES)
+		ksalloc_check_poison(a, frame);
+}
+
+/* The same, for a slot ksalloc_take() returned, or an error it did. */
+static void ksalloc_check_slot(struct ksalloc *a, long slot)
+{
+	unsigned long entry;
+
+	if (KSALLOC_POISON_FRAMES && slot >= 0) {
+		entry = READ_ONCE(a->pool.table->slot[slot]);
+		ksalloc_check_poison(a, ksalloc_slot_frame(entry));
+	}
+}
+
+/*
  * Gives this CPU's cache, open and drained of neither by our lock, frames if
  * it has none and headroom if it has little: half of what it holds, each,
  * and never more headroom than frames.
@@ -1054,6 +1154,8 @@ static noinline int ksalloc_allocate_slow(struct ksalloc *a, void **frame,
 	*frame = slot < 0 ? NULL : ksalloc_hand_out(&a->pool.table->slot[slot]);
 	local_irq_restore(irqflags);
 
+	if (slot >= 0)
+		ksalloc_check(a, *frame);
 	if (trace_ksalloc_allocate_enabled())
 		ksalloc_trace_allocate(a, max(slot, -1L));
 	return min(slot, 0L);
@@ -1065,7 +1167,9 @@ static noinline int ksalloc_allocate_slow(struct ksalloc *a, void **frame,
  * @frame: set to the frame, or to NULL on failure.
  *
  * The function table's allocate_frame. The frame is aligned as the framing
- * says; its contents are whatever its last user left.
+ * says; its contents are whatever its last user left, or POISON_FREE bytes
+ * with KSALLOC_POISON_FRAMES, which also checks that nobody wrote the frame
+ * while it was free (see "Poisoning" above).
  *
  * Context: Any context. Never sleeps.
  * Return: 0; -EAGAIN if no frame is free; -EOPNOTSUPP for a sleepable pool;
@@ -1095,6 +1199,7 @@ int ksalloc_allocate_frame(struct file *file, void **frame)
 	*frame = ksalloc_hand_out(entry);
 	local_irq_restore(flags);
 
+	ksalloc_check(a, *frame);
 	if (trace_ksalloc_allocate_enabled())
 		ksalloc_trace_allocate(a, entry - a->pool.table->slot);
 	return 0;
@@ -1103,15 +1208,7 @@ EXPORT_SYMBOL_NS_GPL(ksalloc_allocate_frame, KSALLOC);
 
 static noinline void ksalloc_misuse(struct ksalloc *a, void *frame)
 {
-	unsigned long flags;
-	u32 misused;
-
-	raw_spin_lock_irqsave(&a->lock, flags);
-	misused = ++a->misuse;
-	raw_spin_unlock_irqrestore(&a->lock, flags);
-
-	trace_ksalloc_misuse(a->id, misused);
-	if (misused == 1)
+	if (ksalloc_count_misuse(a, KSALLOC_MISUSE_FREE))
 		pr_warn("ksalloc-%u: refused free of %p: not a frame allocated from this allocator\n",
 			a->id, frame);
 }
@@ -1168,6 +1265,7 @@ static noinline void ksalloc_free_slow(struct ksalloc *a, unsigned long *entry,
  * The frame goes to the oldest pending request, or becomes free. An invalid
  * @frame (NULL, not a frame of this allocator, not allocated to a kernel
  * client) leaves the pool unchanged; it is counted and the first one logged.
+ * With KSALLOC_POISON_FRAMES the frame is poisoned here, with interrupts on.
  *
  * Context: Any context. Never sleeps.
  */
@@ -1197,6 +1295,8 @@ void ksalloc_free_frame(struct file *file, void *frame)
 	/* The only way out of "allocated": a double free loses here. */
 	if (unlikely(!try_cmpxchg(p, &entry, (unsigned long)frame)))
 		return ksalloc_misuse(a, frame);
+	/* Ours until it is pushed below: nobody else can reach it. */
+	ksalloc_poison(a, frame);
 
 	local_irq_save(flags);
 	c = this_cpu_ptr(READ_ONCE(a->pool.cpu));
@@ -1355,6 +1455,9 @@ static void ksalloc_complete_work(struct work_struct *work)
 	/* A completion may free its request: nothing touches it afterwards. */
 	list_for_each_entry_safe(req, next, &done, node) {
 		list_del_init(&req->node);
+		/* Every grant comes here: immediate, on a free, or a waiter's. */
+		if (req->frame)
+			ksalloc_check(a, req->frame);
 		req->complete(req, req->frame, req->error);
 	}
 }
@@ -1556,6 +1659,35 @@ static int ksalloc_debugfs_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(ksalloc_debugfs);
 
+/**
+ * ksalloc_get_totals() - read the module-wide counters
+ * @totals: filled in.
+ *
+ * What debugfs ksalloc/totals shows, for the KUnit tests. Each counter is
+ * read on its own: exact while no allocator misuses or is released.
+ *
+ * Context: Any context.
+ */
+VISIBLE_IF_KUNIT void ksalloc_get_totals(struct ksalloc_totals *totals)
+{
+	totals->misuse_events = atomic_long_read(&ksalloc_total_misuse);
+	totals->retaining_releases = atomic_long_read(&ksalloc_total_retaining);
+	totals->retained_frames = atomic_long_read(&ksalloc_total_retained);
+}
+EXPORT_SYMBOL_IF_KUNIT(ksalloc_get_totals);
+
+static int ksalloc_totals_show(struct seq_file *m, void *unused)
+{
+	struct ksalloc_totals t;
+
+	ksalloc_get_totals(&t);
+	seq_printf(m, "misuse_events: %llu\n", t.misuse_events);
+	seq_printf(m, "retaining_releases: %llu\n", t.retaining_releases);
+	seq_printf(m, "retained_frames: %llu\n", t.retained_frames);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(ksalloc_totals);
+
 static struct ksalloc *ksalloc_alloc(void)
 {
 	struct ksalloc *a;
@@ -1597,6 +1729,29 @@ static unsigned int ksalloc_free(struct ksalloc *a)
 	return retained;
 }
 
+/*
+ * Before the release frees the pool: the free frames, and those user space
+ * holds, must still be poisoned. A write after free_frame that no hand-out
+ * came to find is found here.
+ */
+static void ksalloc_check_released(struct ksalloc *a)
+{
+	struct ksalloc_table *t = a->pool.table;
+	unsigned long entry;
+	u32 i;
+
+	if (!KSALLOC_POISON_FRAMES)
+		return;
+	for (i = 0; i < t->size; i++) {
+		entry = t->slot[i];
+		if (entry &&
+		    (entry & KSALLOC_SLOT_FLAGS) != KSALLOC_SLOT_ALLOCATED) {
+			ksalloc_check_poison(a, ksalloc_slot_frame(entry));
+			cond_resched();
+		}
+	}
+}
+
 static int ksalloc_open(struct inode *inode, struct file *file)
 {
 	struct ksalloc *a = ksalloc_alloc();
@@ -1631,10 +1786,14 @@ static int ksalloc_release(struct inode *inode, struct file *file)
 	irq_work_sync(&a->wake_work);
 	flush_work(&a->complete_work);
 
+	ksalloc_check_released(a);
 	retained = ksalloc_free(a);
-	if (retained)
+	if (retained) {
+		atomic_long_inc(&ksalloc_total_retaining);
+		atomic_long_add(retained, &ksalloc_total_retained);
 		pr_warn("ksalloc-%u released with %u frames still allocated: retaining them\n",
 			id, retained);
+	}
 	trace_ksalloc_release(id, retained);
 	return 0;
 }
@@ -1657,7 +1816,11 @@ static int ksalloc_put_user(struct ksalloc *a, u64 handle)
 		   (KSALLOC_SLOT_ALLOCATED | KSALLOC_SLOT_USER)) {
 		err = -ENOENT;
 	} else {
-		/* Kernel frees cannot match a user-held entry: no cmpxchg. */
+		/*
+		 * Kernel frees cannot match a user-held entry: no cmpxchg.
+		 * Nor poisoning: user space never maps a frame, which kept
+		 * its poison all along.
+		 */
 		entry = t->slot[handle - 1];
 		WRITE_ONCE(t->slot[handle - 1], entry & ~KSALLOC_SLOT_FLAGS);
 		a->pool.free[a->nr_free++] = handle - 1;
@@ -1694,8 +1857,11 @@ static long ksalloc_wait_frame(struct ksalloc *a)
 again:
 	init_completion(&w.done);
 	slot = ksalloc_take(a, KSALLOC_SLOT_FLAGS, &w.req);
-	if (slot != -EAGAIN)
+	if (slot != -EAGAIN) {
+		/* Taken at once; one granted later was checked as a request. */
+		ksalloc_check_slot(a, slot);
 		return slot;
+	}
 
 	if (wait_for_completion_interruptible(&w.done)) {
 		if (ksalloc_dequeue(a, &w.req))
@@ -1732,10 +1898,12 @@ static long ksalloc_ioctl_alloc(struct ksalloc *a, struct file *file,
 	if (h.flags || h.reserved)
 		return -EINVAL;
 
-	if (file->f_flags & O_NONBLOCK)
+	if (file->f_flags & O_NONBLOCK) {
 		slot = ksalloc_take(a, KSALLOC_SLOT_FLAGS, NULL);
-	else
+		ksalloc_check_slot(a, slot);
+	} else {
 		slot = ksalloc_wait_frame(a);
+	}
 	if (slot < 0)
 		return slot;
 
@@ -1898,6 +2066,9 @@ static int __init ksalloc_init(void)
 	BUILD_BUG_ON(ARCH_SLAB_MINALIGN <= KSALLOC_SLOT_FLAGS);
 
 	ksalloc_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	/* Beside the allocators' files, named by number: no name clash. */
+	debugfs_create_file("totals", 0400, ksalloc_debugfs, NULL,
+			    &ksalloc_totals_fops);
 	err = misc_register(&ksalloc_misc);
 	if (err)
 		debugfs_remove(ksalloc_debugfs);

@@ -57,7 +57,9 @@ typedef int (*ksalloc_allocate_frame_fn)(struct file *file, void **frame);
  *
  * An invalid @frame (NULL, not a frame of this allocator, already free) is
  * refused: the pool is left unchanged, the allocator's misuse counter is
- * incremented and the first such event is logged.
+ * incremented and the first such event is logged. The frame is not the
+ * caller's any more: with KSALLOC_POISON_FRAMES, a write into it before it
+ * is handed out again is found then, counted and logged the same way.
  *
  * Context: Any context. Never sleeps.
  */
@@ -119,6 +121,31 @@ struct ksalloc_request {
 	bool pending;
 };
 
+/*
+ * KSALLOC_POISON_FRAMES - free frames are poisoned: debug kernels, those
+ * built with KASAN or with SLUB debugging on for every cache. A free frame
+ * holds POISON_FREE bytes, and a frame handed out that does not was written
+ * after free_frame: a misuse event. Elsewhere none of this is compiled.
+ */
+#define KSALLOC_POISON_FRAMES \
+	(IS_ENABLED(CONFIG_KASAN) || IS_ENABLED(CONFIG_SLUB_DEBUG_ON))
+
+/**
+ * struct ksalloc_totals - module-wide counters since the module was loaded
+ * @misuse_events: misuse events of every allocator, released ones included.
+ * @retaining_releases: allocators released while a kernel client still held
+ *	frames.
+ * @retained_frames: the frames those releases retained.
+ *
+ * What debugfs ksalloc/totals shows; read by the KUnit tests with
+ * ksalloc_get_totals().
+ */
+struct ksalloc_totals {
+	u64 misuse_events;
+	u64 retaining_releases;
+	u64 retained_frames;
+};
+
 struct file *ksalloc_create(const struct ksalloc_framing *framing);
 struct file *ksalloc_fget(int fd);
 int ksalloc_get_functiontable(struct file *file,
@@ -131,5 +158,10 @@ int ksalloc_enable_free_frame_event(struct file *file, ksalloc_event_fn fn,
 void ksalloc_disable_free_frame_event(struct file *file);
 int ksalloc_submit_request(struct file *file, struct ksalloc_request *req);
 bool ksalloc_cancel_request(struct file *file, struct ksalloc_request *req);
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/* Exported only to the KUnit tests (namespace EXPORTED_FOR_KUNIT_TESTING). */
+void ksalloc_get_totals(struct ksalloc_totals *totals);
+#endif
 
 #endif /* _LINUX_KSALLOC_H */

@@ -61,7 +61,9 @@ struct ksalloc_framing {
  * @peak_allocated_frames: the most frames allocated at once, exact.
  * @waiters: requests pending for a frame (blocked ALLOC_FRAME calls and
  *	kernel requests).
- * @misuse_events: invalid frees by kernel clients (detected and refused).
+ * @misuse_events: invalid frees by kernel clients (detected and refused)
+ *	and, in debug builds (KASAN or SLUB_DEBUG_ON), free frames found
+ *	written after free_frame when they are handed out again.
  * @total_allocations: frames handed out since the framing was set.
  * @failed_allocations: allocations refused at once because no frame was free
  *	(allocate_frame and O_NONBLOCK KSALLOC_IOC_ALLOC_FRAME); waits that a
