@@ -5,42 +5,59 @@
 . /lib/ksalloc/lib.sh
 
 leaks=/sys/kernel/debug/kmemleak kmemleak=
+# kmemleak_write WORD: write to kmemleak, or say why not as an error. A kmemleak
+# that is off (not booted with kmemleak=on, or disabled since: out of memory
+# for its metadata, an internal error) fails every write with EPERM, and
+# would read as no leaks at all.
+kmemleak_write() {
+	out=$( (echo "$1" > $leaks) 2>&1) && return 0
+	error "kmemleak: writing \"$1\" failed (off or disabled?): $out"
+	return 1
+}
 stage kmemleak-clear
 # Forget what boot left behind: report it once, then grey it.
-# Writing "scan" fails (EPERM) when kmemleak is off.
-if echo scan > $leaks; then
-	echo clear > $leaks
-	kmemleak=1
-else
-	error "kmemleak is off: boot the test kernel with kmemleak=on"
-fi
+kmemleak_write scan && kmemleak_write clear && kmemleak=1
 
-# failslab for the suite ksalloc_fault, which fails each allocation of
-# ksalloc_create() in turn (current->fail_nth): allocations that may sleep
-# must not be skipped (ignore-gfp-wait N); no stack dump per injection
-# (verbose 0); and, through the stack trace filter, none under
-# sysfs_slab_add(), which leaks the kobject name when it fails in 6.12
-# (CVE-2024-25740, fixed upstream by 2420baa8e046): not ksalloc's leak.
+# failslab and fail_page_alloc for the suite ksalloc_fault, which fails each
+# allocation of ksalloc_create() in turn (current->fail_nth, which both
+# share): allocations that may sleep must not be skipped (ignore-gfp-wait N),
+# nor, for pages, order 0 (min-order 0, 1 by default) or highmem
+# (ignore-gfp-highmem N); no stack dump per injection (verbose 0);
+# probability stays 0 (fail-nth does without it, and times). Through the
+# stack trace filter, no allocation under sysfs_slab_add() is failed: it
+# leaks the kobject name when one fails in 6.12 (CVE-2024-25740, fixed
+# upstream by 2420baa8e046): not ksalloc's leak.
 # tools/testing/ksalloc_failnth_test.c sets the same itself.
-failslab=/sys/kernel/debug/failslab failslab_saved=
+failslab=/sys/kernel/debug/failslab failpage=/sys/kernel/debug/fail_page_alloc
+failslab_saved=
 failslab_set() {
 	[ -d $failslab ] || return 0
 	failslab_saved=
-	for f in ignore-gfp-wait verbose reject-start reject-end; do
-		[ -f $failslab/$f ] && failslab_saved="$failslab_saved $f=$(cat $failslab/$f)"
+	for f in $failslab/ignore-gfp-wait $failslab/verbose $failslab/reject-start \
+		$failslab/reject-end $failpage/ignore-gfp-wait $failpage/ignore-gfp-highmem \
+		$failpage/min-order $failpage/verbose $failpage/reject-start $failpage/reject-end; do
+		[ -f $f ] && failslab_saved="$failslab_saved $f=$(cat $f)"
 	done
 	echo N > $failslab/ignore-gfp-wait
 	echo 0 > $failslab/verbose
+	if [ -d $failpage ]; then
+		echo N > $failpage/ignore-gfp-wait
+		echo N > $failpage/ignore-gfp-highmem
+		echo 0 > $failpage/min-order
+		echo 0 > $failpage/verbose
+	fi
 	# [sysfs_slab_add, the next text symbol) from the sorted text symbols.
 	range=$(grep -i '^[0-9a-f]* t ' /proc/kallsyms | sort |
 		awk '$3 == "sysfs_slab_add" { s = $1; next } s && $1 != s { print "0x" s, "0x" $1; exit }')
-	if [ -n "$range" ] && [ -f $failslab/reject-start ]; then
-		echo "${range% *}" > $failslab/reject-start
-		echo "${range#* }" > $failslab/reject-end
-	fi
+	for d in $failslab $failpage; do
+		if [ -n "$range" ] && [ -f $d/reject-start ]; then
+			echo "${range% *}" > $d/reject-start
+			echo "${range#* }" > $d/reject-end
+		fi
+	done
 }
 failslab_restore() {
-	for s in $failslab_saved; do echo "${s#*=}" > "$failslab/${s%%=*}"; done
+	for s in $failslab_saved; do echo "${s#*=}" > "${s%%=*}"; done
 }
 
 stage load
@@ -60,9 +77,13 @@ unload_all
 stage kmemleak
 if [ -n "$kmemleak" ]; then
 	# kmemleak reports only objects older than 5 s: scan, wait, scan again.
-	echo scan > $leaks
+	# Each scan must work; the report goes into the kernel log.
+	kmemleak_write scan
 	sleep 6
-	echo scan > $leaks
-	cat $leaks
+	if kmemleak_write scan; then
+		cat $leaks > /tmp/kmemleak.out 2>&1 ||
+			error "kmemleak: reading $leaks failed: $(cat /tmp/kmemleak.out)"
+		kmsg_lines < /tmp/kmemleak.out
+	fi
 fi
 finish

@@ -4,10 +4,11 @@
  *
  * For each path (open() of /dev/ksalloc, KSALLOC_IOC_SET_FRAMING for several
  * framings, open() of /dev/ksalloc_capture and its SET_ALLOCATOR), the call
- * is repeated with its n-th slab allocation failed, n = 1, 2, ..., until a
- * call succeeds without having reached its n-th allocation: then every
- * allocation on the path, the kernel's own (VFS, slab cache creation, debugfs,
- * memcg, kmemleak) included, has been failed once. Each time:
+ * is repeated with its n-th allocation, slab or page, failed, n = 1, 2, ...,
+ * until a call succeeds without having reached its n-th allocation: then
+ * every allocation on the path, the kernel's own (VFS, slab cache creation,
+ * vmalloc, per-CPU memory, debugfs, memcg, kmemleak, KASAN) included, has
+ * been failed once. Each time:
  *   - the call either succeeds or fails with ENOMEM, the only errno an
  *     allocation failure may give here;
  *   - a call that failed left nothing behind (no file descriptor, no
@@ -20,16 +21,37 @@
  * injection does not work. Leaks are the kmemleak scan's to find, at the end
  * of the test-kernel guest; KASAN, lockdep and WARN reports fail the guest.
  *
+ * So that SET_FRAMING reaches every allocation, nothing is found ready made:
+ *   - it runs as a user that has no other allocator (a real uid of its own;
+ *     ksalloc charges a pool to the caller's real uid), so the user's entry
+ *     in ksalloc's table of charges is allocated each time; and
+ *     max_user_bytes is the size of the pool, so that a call that did not
+ *     give its charge back makes every later one fail (EDQUOT): the retry
+ *     after a failure, and a last SET_FRAMING after the sweep, show that
+ *     every charge came back;
+ *   - ksalloc's idle_caches is 0, so each call creates its slab cache;
+ *   - one framing has enough frames that its hash table is vmalloc'd (the
+ *     KUnit suite ksalloc_fault has one whose free stack is, too).
+ * A pool of F frames makes about 2F alike allocations in a row (each frame
+ * and its kmemleak object), and a sweep of them costs O(F^2): above
+ * FAILNTH_DENSE_FRAMES, a first call counts the injection points, T; the
+ * first FAILNTH_PREFIX are swept, which take in every allocation before the
+ * fill and its first frames, then one in the middle, and the last ones.
+ *
  * The injection is the per-task fail-nth of CONFIG_FAULT_INJECTION
  * (Documentation/fault-injection/fault-injection.rst), as in the kernel's
  * tools/testing/selftests/iommu/iommufd_fail_nth.c: writing n to
  * /proc/self/task/<tid>/fail-nth fails the n-th should_fail() of this thread,
- * here the failslab one (CONFIG_FAILSLAB). Reading it back after the call
- * gives 0 when the n-th allocation happened (and failed), and what was left
- * otherwise. failslab skips allocations that may sleep unless
- * /sys/kernel/debug/failslab/ignore-gfp-wait is N, and every allocation here
- * may sleep, so each test sets it to N (and failslab's verbose to 0: no stack
- * dump per injection) and restores it.
+ * failslab's (CONFIG_FAILSLAB) and fail_page_alloc's (CONFIG_FAIL_PAGE_ALLOC)
+ * alike. Reading it back after the call gives 0 when the n-th allocation
+ * happened (and failed), and what was left otherwise. Both skip allocations
+ * that may sleep unless their ignore-gfp-wait is N, and every allocation here
+ * may sleep; fail_page_alloc besides skips orders below its min-order (1 by
+ * default) and highmem. So each test sets ignore-gfp-wait N, min-order 0,
+ * ignore-gfp-highmem N and verbose 0 (no stack dump per injection), and
+ * restores them; probability stays 0 (fail-nth does without it, and times).
+ * The user memory a call touches is written before arming: a page fault that
+ * allocates could otherwise take the n-th allocation, and give EFAULT.
  *
  * One kernel path is left out: sysfs_slab_add(), inside kmem_cache_create().
  * In 6.12 a failure there after kobject_init_and_add() has named the kobject
@@ -37,15 +59,12 @@
  * "mm/slab: Allow cache creation to proceed even if sysfs registration
  * fails"), which the guest's kmemleak scan would report against ksalloc. So
  * failslab's stack trace filter (CONFIG_FAULT_INJECTION_STACKTRACE_FILTER)
- * rejects allocations made under sysfs_slab_add(), whose text range comes from
- * /proc/kallsyms; without the filter or the symbol, nothing is left out.
+ * and fail_page_alloc's reject allocations made under sysfs_slab_add(), whose
+ * text range comes from /proc/kallsyms; without the filter or the symbol,
+ * nothing is left out.
  *
- * Only slab allocations are failed:
- * fail_page_alloc is left alone (failing user page faults would kill the
- * test), so page-sized kmalloc and vmalloc pages are not covered.
- *
- * Kernels without fail-nth or failslab (Debian's stock kernels): every test
- * is a SKIP, with the reason. The modules are supposed to be loaded: a
+ * Kernels without fail-nth, failslab or fail_page_alloc (Debian's stock
+ * kernels): every test is a SKIP, with the reason. The modules are supposed to be loaded: a
  * missing device is a failure.
  *
  * Build, as a 64-bit and as a 32-bit (-m32) program:
@@ -79,24 +98,42 @@
 #include "kselftest_harness.h"
 
 #define FAILSLAB_DIR		"/sys/kernel/debug/failslab"
+#define FAIL_PAGE_DIR		"/sys/kernel/debug/fail_page_alloc"
 #define IDLE_CACHES		"/sys/module/ksalloc/parameters/idle_caches"
+#define MAX_USER_BYTES		"/sys/module/ksalloc/parameters/max_user_bytes"
 #define KSALLOC_DEBUGFS		"/sys/kernel/debug/ksalloc"
 /*
  * Far more allocations than any path here makes (the largest, SET_FRAMING of
- * 32 frames, about 2 per frame and 10 more): a sweep that gets there is a
- * failure, one that would not end.
+ * FAILNTH_MAX_FRAMES frames, about 2 per frame and 50 more): a sweep that
+ * gets there is a failure, one that would not end.
  */
-#define FAILNTH_MAX		1000U
+#define FAILNTH_MAX		5000U
+/* The fail-nth of the call that counts the injection points. */
+#define FAILNTH_COUNT		1000000000U
 /*
  * Seconds per test: a sweep of 80 calls takes 10 s on the KASAN + kmemleak
  * guest, where each release of an allocator waits for RCU.
  */
 #define FAILNTH_TIMEOUT		300
 /*
- * The most frames of any framing below: enough to fail the first, middle and
- * last frame of a pool; the sweep costs O(frames^2) (256 frames took 100 s).
+ * Pools of up to this many frames are swept in full: enough to fail the
+ * first, middle and last frame; the sweep costs O(frames^2) (256 frames
+ * took 100 s). Larger ones are sampled (see the top of this file).
  */
-#define FAILNTH_MAX_FRAMES	32U
+#define FAILNTH_DENSE_FRAMES	32U
+/*
+ * The points swept in full then: SET_FRAMING makes about 40 before the fill
+ * (the charge, the cache, the vmalloc, the per-CPU caches).
+ */
+#define FAILNTH_PREFIX		64U
+/*
+ * The most frames of any framing below: that of the vmalloc'd table. A
+ * table above a page is vmalloc'd: the hash table (11.5 bytes a frame) from
+ * 357 frames, the free stack (4 bytes a frame) from 1025.
+ */
+#define FAILNTH_MAX_FRAMES	360U
+/* The users SET_FRAMING runs as: this plus the test's pid. */
+#define FAILNTH_UID_BASE	1000000U
 /* How long a capture frame may take to arrive, even on a slow guest. */
 #define CAPTURE_WAIT_MS		5000
 /* Capture streams: 16x8 YUYV at 1000 fps into 4 frames of 4 KiB. */
@@ -194,6 +231,32 @@ static int write_string(const char *path, const char *s)
 }
 
 /*
+ * What nth_setup() writes to make every allocation here injectable, and
+ * nth_teardown() gives back.
+ */
+static const struct {
+	const char *path;
+	const char *value;
+} nth_knobs[] = {
+	/* Every allocation on these paths may sleep. */
+	{ FAILSLAB_DIR "/ignore-gfp-wait", "N" },
+	{ FAIL_PAGE_DIR "/ignore-gfp-wait", "N" },
+	/* Pages of every order and zone. */
+	{ FAIL_PAGE_DIR "/min-order", "0" },
+	{ FAIL_PAGE_DIR "/ignore-gfp-highmem", "N" },
+	/* No stack dump per injection. */
+	{ FAILSLAB_DIR "/verbose", "0" },
+	{ FAIL_PAGE_DIR "/verbose", "0" },
+};
+
+#define NR_KNOBS	ARRAY_SIZE(nth_knobs)
+
+/* The fault-injection directories whose stack trace filter is set. */
+static const char *const nth_filtered[] = { FAILSLAB_DIR, FAIL_PAGE_DIR };
+
+#define NR_FILTERED	ARRAY_SIZE(nth_filtered)
+
+/*
  * Fault injection for the calling thread. Between nth_arm() and nth_disarm()
  * the thread makes only the call under test: any other system call (or page
  * fault on a new page) could take the n-th allocation in its place, so the
@@ -201,11 +264,14 @@ static int write_string(const char *path, const char *s)
  */
 struct failnth {
 	int fd;			/* /proc/self/task/<tid>/fail-nth */
-	char ignore_wait[8];	/* failslab/ignore-gfp-wait as found */
-	char verbose[16];	/* failslab/verbose as found */
-	char reject_start[32];	/* failslab/reject-start as found, "" if none */
-	char reject_end[32];
+	unsigned int nr_set;	/* nth_knobs[] written so far */
+	char saved[NR_KNOBS][16];	/* their values as found */
+	/* reject-start and reject-end of nth_filtered[] as found, "" if none */
+	char reject[NR_FILTERED][2][32];
 	char idle_caches[16];	/* ksalloc's idle_caches as found, "" if none */
+	char max_user[24];	/* max_user_bytes as found, "" if not changed */
+	uid_t uid;		/* the real uid as found */
+	bool fresh_user;	/* the real uid changed (nth_fresh_user()) */
 };
 
 /*
@@ -239,68 +305,78 @@ static int kallsyms_range(const char *name, unsigned long long *start,
 	return 0;
 }
 
-/* Keeps failslab out of sysfs_slab_add() (see the top of this file). */
+/* Keeps failslab and fail_page_alloc out of sysfs_slab_add() (see the top). */
 static void nth_reject_sysfs_slab_add(struct failnth *nth)
 {
 	unsigned long long start, end;
-	char buf[32];
+	char path[2][64], buf[32];
+	unsigned int i;
 
-	if (read_line(FAILSLAB_DIR "/reject-start", nth->reject_start,
-		      sizeof(nth->reject_start)) ||
-	    read_line(FAILSLAB_DIR "/reject-end", nth->reject_end,
-		      sizeof(nth->reject_end))) {
-		nth->reject_start[0] = '\0';
-		fprintf(stderr, "# no failslab stack filter: sysfs_slab_add() not left out\n");
-		return;
-	}
 	if (kallsyms_range("sysfs_slab_add", &start, &end)) {
 		fprintf(stderr, "# no sysfs_slab_add in /proc/kallsyms: not left out\n");
 		return;
 	}
-	snprintf(buf, sizeof(buf), "0x%llx", start);
-	write_string(FAILSLAB_DIR "/reject-start", buf);
-	snprintf(buf, sizeof(buf), "0x%llx", end);
-	write_string(FAILSLAB_DIR "/reject-end", buf);
+	for (i = 0; i < NR_FILTERED; i++) {
+		snprintf(path[0], sizeof(path[0]), "%s/reject-start", nth_filtered[i]);
+		snprintf(path[1], sizeof(path[1]), "%s/reject-end", nth_filtered[i]);
+		if (read_line(path[0], nth->reject[i][0], sizeof(nth->reject[i][0])) ||
+		    read_line(path[1], nth->reject[i][1], sizeof(nth->reject[i][1]))) {
+			nth->reject[i][0][0] = '\0';
+			fprintf(stderr, "# no stack filter in %s: sysfs_slab_add() not left out\n",
+				nth_filtered[i]);
+			continue;
+		}
+		snprintf(buf, sizeof(buf), "0x%llx", start);
+		write_string(path[0], buf);
+		snprintf(buf, sizeof(buf), "0x%llx", end);
+		write_string(path[1], buf);
+	}
 }
+
+static void nth_teardown(struct failnth *nth);
 
 /* Why fault injection cannot be used here, or NULL after setting it up. */
 static const char *nth_setup(struct failnth *nth)
 {
 	static char reason[256];
 	char path[64];
+	unsigned int i;
 	int err;
 
-	nth->fd = -1;
+	*nth = (struct failnth){ .fd = -1, .uid = getuid() };
 	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth", (long)syscall(SYS_gettid));
 	if (access(path, F_OK))
 		return "no /proc/self/task/<tid>/fail-nth: kernel without CONFIG_FAULT_INJECTION";
 	if (access(FAILSLAB_DIR, F_OK))
 		return "no " FAILSLAB_DIR ": kernel without CONFIG_FAILSLAB or debugfs";
-	if (read_line(FAILSLAB_DIR "/ignore-gfp-wait", nth->ignore_wait,
-		      sizeof(nth->ignore_wait)) ||
-	    read_line(FAILSLAB_DIR "/verbose", nth->verbose, sizeof(nth->verbose)))
-		return "cannot read " FAILSLAB_DIR " (not root?)";
+	if (access(FAIL_PAGE_DIR, F_OK))
+		return "no " FAIL_PAGE_DIR ": kernel without CONFIG_FAIL_PAGE_ALLOC";
+	for (i = 0; i < NR_KNOBS; i++) {
+		if (read_line(nth_knobs[i].path, nth->saved[i], sizeof(nth->saved[i]))) {
+			snprintf(reason, sizeof(reason), "cannot read %s (not root?)",
+				 nth_knobs[i].path);
+			return reason;
+		}
+	}
 	nth->fd = open(path, O_RDWR | O_CLOEXEC);
 	if (nth->fd < 0) {
 		snprintf(reason, sizeof(reason), "open %s: %s", path, strerror(errno));
 		return reason;
 	}
-	/* Every allocation on these paths may sleep: make them all injectable. */
-	err = write_string(FAILSLAB_DIR "/ignore-gfp-wait", "N");
-	if (!err)
-		err = write_string(FAILSLAB_DIR "/verbose", "0");
-	if (err) {
-		snprintf(reason, sizeof(reason), "cannot write " FAILSLAB_DIR ": %s",
-			 strerror(-err));
-		write_string(FAILSLAB_DIR "/ignore-gfp-wait", nth->ignore_wait);
-		close(nth->fd);
-		nth->fd = -1;
-		return reason;
+	for (; nth->nr_set < NR_KNOBS; nth->nr_set++) {
+		err = write_string(nth_knobs[nth->nr_set].path, nth_knobs[nth->nr_set].value);
+		if (err) {
+			snprintf(reason, sizeof(reason), "cannot write %s: %s",
+				 nth_knobs[nth->nr_set].path, strerror(-err));
+			nth_teardown(nth);
+			return reason;
+		}
 	}
 	nth_reject_sysfs_slab_add(nth);
 	/*
-	 * A cache nobody uses is kept for reuse: with none kept, the count of
-	 * caches shows what a failed call left behind.
+	 * A cache nobody uses is kept for reuse: with none kept, each call
+	 * creates its cache, and the count of caches shows what a failed call
+	 * left behind.
 	 */
 	if (read_line(IDLE_CACHES, nth->idle_caches, sizeof(nth->idle_caches)) ||
 	    write_string(IDLE_CACHES, "0"))
@@ -310,21 +386,70 @@ static const char *nth_setup(struct failnth *nth)
 
 static void nth_teardown(struct failnth *nth)
 {
+	unsigned int i;
+
 	if (nth->fd < 0)
 		return;
 	pwrite(nth->fd, "0", 1, 0);
 	close(nth->fd);
-	write_string(FAILSLAB_DIR "/ignore-gfp-wait", nth->ignore_wait);
-	write_string(FAILSLAB_DIR "/verbose", nth->verbose);
-	if (nth->reject_start[0]) {
-		write_string(FAILSLAB_DIR "/reject-start", nth->reject_start);
-		write_string(FAILSLAB_DIR "/reject-end", nth->reject_end);
+	nth->fd = -1;
+	if (nth->fresh_user && setresuid(nth->uid, -1, -1))
+		fprintf(stderr, "# setresuid(%u): %s\n", (unsigned int)nth->uid, strerror(errno));
+	if (nth->max_user[0])
+		write_string(MAX_USER_BYTES, nth->max_user);
+	while (nth->nr_set) {
+		i = --nth->nr_set;
+		write_string(nth_knobs[i].path, nth->saved[i]);
+	}
+	for (i = 0; i < NR_FILTERED; i++) {
+		char path[64];
+
+		if (!nth->reject[i][0][0])
+			continue;
+		snprintf(path, sizeof(path), "%s/reject-start", nth_filtered[i]);
+		write_string(path, nth->reject[i][0]);
+		snprintf(path, sizeof(path), "%s/reject-end", nth_filtered[i]);
+		write_string(path, nth->reject[i][1]);
 	}
 	if (nth->idle_caches[0])
 		write_string(IDLE_CACHES, nth->idle_caches);
 }
 
-/* From now on, fail this thread's @n-th slab allocation. */
+/*
+ * From now on, this process is a user that has no allocator, and that may
+ * have @bytes of pools: its real uid (which ksalloc charges a pool to) is
+ * FAILNTH_UID_BASE + its pid, and max_user_bytes is @bytes. The effective uid
+ * stays root, for the files of fault injection. 0 or -errno.
+ */
+static int nth_fresh_user(struct failnth *nth, unsigned long long bytes)
+{
+	char buf[24];
+	int err;
+
+	err = read_line(MAX_USER_BYTES, nth->max_user, sizeof(nth->max_user));
+	if (err)
+		return err;
+	snprintf(buf, sizeof(buf), "%llu", bytes);
+	err = write_string(MAX_USER_BYTES, buf);
+	if (err) {
+		nth->max_user[0] = '\0';
+		return err;
+	}
+	if (setresuid(FAILNTH_UID_BASE + getpid(), -1, -1))
+		return -errno;
+	nth->fresh_user = true;
+	return 0;
+}
+
+/* The bytes a pool of @framing is charged: what ksalloc_check_framing() counts. */
+static unsigned long long pool_bytes(const struct ksalloc_framing *framing)
+{
+	unsigned long long align = framing->alignment + 1ULL;
+
+	return framing->frames * ((framing->frame_size + align - 1) / align * align);
+}
+
+/* From now on, fail this thread's @n-th slab or page allocation. */
 static int nth_arm(struct failnth *nth, unsigned int n)
 {
 	char buf[16];
@@ -351,23 +476,51 @@ static long nth_disarm(struct failnth *nth)
 	return strtol(buf, NULL, 10);
 }
 
-/* What one sweep saw, for the TAP comment. */
+/* What one sweep saw, for the TAP comment; and which n it injects at. */
 struct sweep {
 	const char *path;
 	unsigned int points;	/* allocations the call makes */
+	unsigned int tried;	/* of them, those failed */
 	unsigned int failed;	/* injections the call reported (ENOMEM) */
 	unsigned int survived;	/* injections the call absorbed and succeeded */
 	int caches;		/* slab caches before the sweep */
 	int fd;			/* the lowest free fd before the sweep */
 	struct timespec start;
+	/* n = 1, 2, ... up to @sparse_from, @middle, then from @dense_from on. */
+	unsigned int sparse_from;
+	unsigned int middle;
+	unsigned int dense_from;
 };
 
 static void sweep_begin(struct sweep *s, const char *path)
 {
-	*s = (struct sweep){ .path = path };
+	*s = (struct sweep){ .path = path, .sparse_from = ~0U };
 	s->caches = count_slab_caches();
 	s->fd = lowest_free_fd();
 	clock_gettime(CLOCK_MONOTONIC, &s->start);
+}
+
+/*
+ * For a pool of @frames frames whose call makes @points allocations: sample
+ * its fill if it is large (see the top of this file).
+ */
+static void sweep_plan(struct sweep *s, unsigned int points, unsigned int frames)
+{
+	if (frames <= FAILNTH_DENSE_FRAMES || points < FAILNTH_PREFIX + 32)
+		return;
+	s->sparse_from = FAILNTH_PREFIX;
+	s->middle = (FAILNTH_PREFIX + points) / 2;
+	s->dense_from = points - 8;
+}
+
+/* The n to inject at after @n. */
+static unsigned int sweep_next(const struct sweep *s, unsigned int n)
+{
+	if (n < s->sparse_from)
+		return n + 1;
+	if (n < s->middle)
+		return s->middle;
+	return n + 1 > s->dense_from ? n + 1 : s->dense_from;
 }
 
 /*
@@ -380,7 +533,11 @@ static bool sweep_step(struct __test_metadata *_metadata, struct sweep *s,
 {
 	ASSERT_LE(0, left)
 		TH_LOG("%s: reading fail-nth: %s", s->path, strerror(-left));
+	s->tried++;
 	if (err) {
+		ASSERT_NE(-EDQUOT, err)
+			TH_LOG("%s: n=%u: EDQUOT, %s", s->path, n,
+			       "the charge of an earlier call was not given back");
 		/* The only failure on an allocation path may be the injected one. */
 		ASSERT_EQ(0, left)
 			TH_LOG("%s: failed with %s without reaching allocation %u",
@@ -406,8 +563,8 @@ static void sweep_end(struct __test_metadata *_metadata, struct sweep *s,
 	s->points = n - 1;
 	ASSERT_GT(FAILNTH_MAX, n)
 		TH_LOG("%s: still allocating after %u injections", s->path, n);
-	fprintf(stderr, "# %s: %u injection points: %u failed with ENOMEM, %u absorbed (%.1f s)\n",
-		s->path, s->points, s->failed, s->survived,
+	fprintf(stderr, "# %s: %u injection points (%u tried): %u ENOMEM, %u absorbed (%.1f s)\n",
+		s->path, s->points, s->tried, s->failed, s->survived,
 		(now.tv_sec - s->start.tv_sec) + (now.tv_nsec - s->start.tv_nsec) / 1e9);
 	EXPECT_LT(0U, s->points)
 		TH_LOG("%s: no allocation was failed: is fault injection working?", s->path);
@@ -554,7 +711,7 @@ FIXTURE_VARIANT_ADD(ksalloc_framing, sleepable_small) {
 
 FIXTURE_VARIANT_ADD(ksalloc_framing, atomic_many_frames) {
 	.framing = { .options = KSALLOC_OPTIONF_SYSTEM_MEMORY,
-		     .pool_type = KSALLOC_POOL_ATOMIC, .frames = FAILNTH_MAX_FRAMES,
+		     .pool_type = KSALLOC_POOL_ATOMIC, .frames = FAILNTH_DENSE_FRAMES,
 		     .frame_size = 48, .alignment = 7 },
 };
 
@@ -568,12 +725,21 @@ FIXTURE_VARIANT_ADD(ksalloc_framing, sleepable_large_frames) {
 		     .frame_size = KSALLOC_MAX_FRAME_SIZE },
 };
 
+/* The hash table vmalloc'd. */
+FIXTURE_VARIANT_ADD(ksalloc_framing, atomic_vmalloc_table) {
+	.framing = { .pool_type = KSALLOC_POOL_ATOMIC, .frames = FAILNTH_MAX_FRAMES,
+		     .frame_size = 24, .alignment = 7 },
+};
+
 FIXTURE_SETUP(ksalloc_framing)
 {
 	const char *why = nth_setup(&self->nth);
+	int err;
 
 	if (why)
 		SKIP(return, "%s", why);
+	err = nth_fresh_user(&self->nth, pool_bytes(&variant->framing));
+	ASSERT_EQ(0, err) TH_LOG("a fresh user: %s", strerror(-err));
 }
 
 FIXTURE_TEARDOWN(ksalloc_framing)
@@ -581,16 +747,46 @@ FIXTURE_TEARDOWN(ksalloc_framing)
 	nth_teardown(&self->nth);
 }
 
+/*
+ * SET_FRAMING of @framing on a new allocator, as the fresh user, which must
+ * work: with max_user_bytes the pool, no charge of the user's is left.
+ * Checks the allocator and closes it; returns the allocations the call made.
+ */
+static unsigned int expect_framing_works(struct __test_metadata *_metadata,
+					 struct failnth *nth,
+					 const struct ksalloc_framing *framing,
+					 const char *when)
+{
+	struct ksalloc_framing arg = *framing;
+	long left;
+	int fd, err;
+
+	fd = ksalloc_dev_open(O_NONBLOCK);
+	ASSERT_LE(0, fd) TH_LOG("open %s: %s", KSALLOC_DEV, strerror(errno));
+	ASSERT_EQ(0, nth_arm(nth, FAILNTH_COUNT));
+	err = ks_ioctl(fd, KSALLOC_IOC_SET_FRAMING, &arg);
+	left = nth_disarm(nth);
+	ASSERT_EQ(0, err)
+		TH_LOG("%s: SET_FRAMING as a fresh user, max_user_bytes %llu: %s",
+		       when, pool_bytes(framing), strerror(-err));
+	ASSERT_LT(0, left);
+	expect_usable(_metadata, fd, framing, 0);
+	ASSERT_EQ(0, close(fd));
+	return FAILNTH_COUNT - left;
+}
+
 TEST_F_TIMEOUT(ksalloc_framing, set_framing, FAILNTH_TIMEOUT)
 {
 	const struct ksalloc_framing *framing = &variant->framing;
 	struct sweep s;
 	unsigned int n;
-	int fd, err;
+	int fd, err, retry;
 	long left;
 
 	sweep_begin(&s, "KSALLOC_IOC_SET_FRAMING");
-	for (n = 1; n < FAILNTH_MAX; n++) {
+	sweep_plan(&s, expect_framing_works(_metadata, &self->nth, framing, "before the sweep"),
+		   framing->frames);
+	for (n = 1; n < FAILNTH_MAX; n = sweep_next(&s, n)) {
 		struct ksalloc_framing arg = *framing;
 
 		fd = ksalloc_dev_open(O_NONBLOCK);
@@ -601,9 +797,12 @@ TEST_F_TIMEOUT(ksalloc_framing, set_framing, FAILNTH_TIMEOUT)
 		if (err) {
 			/* Nothing changed, and the same fd takes the framing. */
 			expect_unframed(_metadata, fd, n);
+			/* The charge came back: the user may have the pool again. */
 			arg = *framing;
-			ASSERT_EQ(0, ks_ioctl(fd, KSALLOC_IOC_SET_FRAMING, &arg))
-				TH_LOG("n=%u: the retry after a failed SET_FRAMING", n);
+			retry = ks_ioctl(fd, KSALLOC_IOC_SET_FRAMING, &arg);
+			ASSERT_EQ(0, retry)
+				TH_LOG("n=%u: the retry after a failed SET_FRAMING: %s",
+				       n, strerror(-retry));
 		}
 		expect_usable(_metadata, fd, framing, n);
 		ASSERT_EQ(0, close(fd));
@@ -611,6 +810,7 @@ TEST_F_TIMEOUT(ksalloc_framing, set_framing, FAILNTH_TIMEOUT)
 			break;
 	}
 	sweep_end(_metadata, &s, n);
+	expect_framing_works(_metadata, &self->nth, framing, "after the sweep");
 }
 
 /* ---- /dev/ksalloc_capture: open() and SET_ALLOCATOR ---- */
