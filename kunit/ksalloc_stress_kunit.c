@@ -33,7 +33,9 @@
  * IRQ, ksalloc_cancel_request() against the grant a hard-IRQ free makes and
  * against one made on another CPU, the free-frame event signalled on one CPU
  * while its callback runs on the other, and allocate_frame on one CPU while
- * the framing is set on the other.
+ * the framing is set on the other. A race whose sides can each win must have
+ * seen each win: the loop goes on past its iterations until it has, for
+ * KSALLOC_LIFE_RACE_MS at most, and fails if one never did.
  * Only legal clients: a frame is freed only while its freer's reference is
  * held, or from a request completion, which ksalloc runs before the release
  * of the allocator finishes.
@@ -724,6 +726,8 @@ static struct kunit_suite ksalloc_stress_suite = {
 #define KSALLOC_LIFE_FRAMES	4
 #define KSALLOC_LIFE_TICK_NS	(50 * NSEC_PER_USEC)
 #define KSALLOC_LIFE_ITERATIONS	200
+/* How long a race may go on past its iterations for an outcome not yet seen. */
+#define KSALLOC_LIFE_RACE_MS	60000
 
 /*
  * Waiting for a release: every allocator holds a reference to the module that
@@ -810,6 +814,8 @@ struct ksalloc_life_irq {
 	bool own_reference;
 	/* Results, read after @done or hrtimer_cancel(). */
 	struct ksalloc_status seen;
+	ktime_t started;	/* when the timer was started */
+	ktime_t looked;		/* when it read @seen */
 	u64 allocs;
 	unsigned int ticks;
 	bool wrong_context;
@@ -852,6 +858,7 @@ static enum hrtimer_restart ksalloc_life_irq_tick(struct hrtimer *timer)
 	} else {
 		/* Nothing held: the last use, then the last reference maybe. */
 		ksalloc_get_status(irq->file, &irq->seen);
+		irq->looked = ktime_get();
 		fput(irq->file);
 		complete(&irq->done);
 		return HRTIMER_NORESTART;
@@ -877,6 +884,7 @@ static void ksalloc_life_irq_init(struct ksalloc_life_irq *irq, struct file *fil
 
 static void ksalloc_life_irq_start(struct ksalloc_life_irq *irq)
 {
+	irq->started = ktime_get();
 	hrtimer_start(&irq->timer, ns_to_ktime(KSALLOC_LIFE_TICK_NS),
 		      HRTIMER_MODE_REL_HARD);
 }
@@ -888,16 +896,16 @@ static void ksalloc_life_irq_cancel(void *data)
 	hrtimer_cancel(&irq->timer);
 }
 
-/* The owner's share of the race: @rounds of taking and returning frames. */
+/* The owner's share of the race: taking and returning frames for @ns. */
 static u64 ksalloc_life_churn(struct file *file,
-			      const struct ksalloc_functiontable *table,
-			      unsigned int rounds)
+			      const struct ksalloc_functiontable *table, u64 ns)
 {
+	ktime_t end = ktime_add_ns(ktime_get(), ns);
 	void *frame[2];
 	u64 allocs = 0;
 	int i, n;
 
-	while (rounds--) {
+	while (ktime_before(ktime_get(), end)) {
 		for (n = 0; n < ARRAY_SIZE(frame); n++) {
 			if (table->allocate_frame(file, &frame[n]))
 				break;
@@ -936,12 +944,19 @@ KUNIT_ARRAY_PARAM(ksalloc_life_fput, ksalloc_life_fputs, ksalloc_life_fput_desc)
  * its frames and drops that reference in hard IRQ while the owner, using the
  * table, drops its own at a different moment each iteration. The free-frame
  * event is on, so the frees queue work that the release must wait for.
+ *
+ * The owner uses the table for 0 to 2 times as long as the timer took to
+ * drop its reference lately (it depends on the kernel's speed), so that
+ * each side drops the last reference in some iterations: each must have.
  */
 static void ksalloc_fput_races_irq_free(struct kunit *test)
 {
 	enum ksalloc_life_fput v = *(const enum ksalloc_life_fput *)test->param_value;
 	struct ksalloc_framing framing = ksalloc_test_framing(KSALLOC_LIFE_FRAMES, 64, 63);
 	unsigned int it, irq_last = 0, owner_last = 0, events;
+	/* The timer's life, start to last look: a guess, then a running mean. */
+	u64 life_ns = 4 * KSALLOC_LIFE_TICK_NS;
+	bool last_fput_in_irq = v == KSALLOC_LIFE_LAST_FPUT_IN_IRQ;
 	struct ksalloc_status mine = {}, theirs;
 	struct ksalloc_functiontable table;
 	struct ksalloc_life_module m;
@@ -949,6 +964,7 @@ static void ksalloc_fput_races_irq_free(struct kunit *test)
 	struct ksalloc_watch watch;
 	unsigned long left;
 	struct file *file;
+	ktime_t deadline;
 	u64 allocs;
 	int err;
 
@@ -960,16 +976,18 @@ static void ksalloc_fput_races_irq_free(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ksalloc_life_irq_cancel,
 							   irq));
 	events = atomic_read(&ksalloc_life_events);
+	deadline = ktime_add_ms(ktime_get(), KSALLOC_LIFE_RACE_MS);
 
-	for (it = 0; it < KSALLOC_LIFE_ITERATIONS; it++) {
+	for (it = 0; it < KSALLOC_LIFE_ITERATIONS ||
+	     (last_fput_in_irq && (!irq_last || !owner_last) &&
+	      ktime_before(ktime_get(), deadline)); it++) {
 		file = ksalloc_create(&framing);
 		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
 		KUNIT_ASSERT_EQ(test, 0, ksalloc_get_functiontable(file, &table));
 		err = ksalloc_enable_free_frame_event(file, ksalloc_life_event, NULL);
 		KUNIT_ASSERT_EQ(test, err, 0);
-		ksalloc_life_irq_init(irq, file, &table,
-				      v == KSALLOC_LIFE_LAST_FPUT_IN_IRQ);
-		if (v == KSALLOC_LIFE_LAST_FPUT_IN_IRQ) {
+		ksalloc_life_irq_init(irq, file, &table, last_fput_in_irq);
+		if (last_fput_in_irq) {
 			/* Handed over: the timer frees them. */
 			while (irq->nr_held < 2) {
 				err = table.allocate_frame(file, &irq->held[irq->nr_held]);
@@ -979,8 +997,9 @@ static void ksalloc_fput_races_irq_free(struct kunit *test)
 		}
 		allocs = irq->nr_held;
 		ksalloc_life_irq_start(irq);
-		/* From no overlap at all to several ticks of it. */
-		allocs += ksalloc_life_churn(file, &table, (it % 20) * 8);
+		/* From no overlap at all to twice the timer's life. */
+		allocs += ksalloc_life_churn(file, &table,
+					     div_u64((it % 20) * 2 * life_ns, 19));
 
 		if (v == KSALLOC_LIFE_TIMER_CANCELLED_FIRST) {
 			hrtimer_cancel(&irq->timer);
@@ -997,6 +1016,8 @@ static void ksalloc_fput_races_irq_free(struct kunit *test)
 			left = wait_for_completion_timeout(&irq->done, KSALLOC_STRESS_WAIT);
 			KUNIT_ASSERT_GT(test, left, 0);
 			hrtimer_cancel(&irq->timer);
+			life_ns = div_u64(3 * life_ns +
+					  ktime_to_ns(ktime_sub(irq->looked, irq->started)), 4);
 			theirs = irq->seen;
 			/*
 			 * Each side looked last thing before its fput(), after its
@@ -1021,13 +1042,17 @@ static void ksalloc_fput_races_irq_free(struct kunit *test)
 		if (test->status == KUNIT_FAILURE)
 			break;
 	}
-	if (v == KSALLOC_LIFE_LAST_FPUT_IN_IRQ)
-		kunit_info(test, "%u iterations: the timer looked last in %u, the owner in %u; %u events\n",
+	if (last_fput_in_irq) {
+		kunit_info(test, "%u iterations: the timer looked last in %u, the owner in %u; %u events; the timer's life %llu us\n",
 			   it, irq_last, owner_last,
-			   atomic_read(&ksalloc_life_events) - events);
-	else
+			   atomic_read(&ksalloc_life_events) - events,
+			   div_u64(life_ns, NSEC_PER_USEC));
+		KUNIT_EXPECT_GT_MSG(test, irq_last, 0, "the timer's fput() never came last");
+		KUNIT_EXPECT_GT_MSG(test, owner_last, 0, "the owner's fput() never came last");
+	} else {
 		kunit_info(test, "%u iterations; %u events\n", it,
 			   atomic_read(&ksalloc_life_events) - events);
+	}
 	ksalloc_watch_check(test, &watch);
 }
 
@@ -1513,6 +1538,9 @@ static void ksalloc_free_frame_event_serialized(struct kunit *test)
  * @started: the thread runs.
  * @done: it has a result other than -EBADFD, or was told to @stop.
  * @stop: give up: the framing failed.
+ * @framing_at: when SET_FRAMING began (ktime_get_ns()), 0 before.
+ * @delay_ns: if not 0, the thread's first call waits until this long after
+ *	@framing_at.
  * @calls: its allocate_frame calls.
  * @ret: the first result other than -EBADFD.
  * @frame: the frame it returned.
@@ -1522,6 +1550,8 @@ struct ksalloc_life_unframed {
 	struct completion started;
 	struct completion done;
 	bool stop;
+	u64 framing_at;
+	u64 delay_ns;
 	unsigned long calls;
 	int ret;
 	void *frame;
@@ -1530,8 +1560,15 @@ struct ksalloc_life_unframed {
 static int ksalloc_life_unframed_thread(void *data)
 {
 	struct ksalloc_life_unframed *u = data;
+	u64 at;
 
 	complete(&u->started);
+	if (u->delay_ns) {
+		while (!(at = READ_ONCE(u->framing_at)) && !READ_ONCE(u->stop))
+			cpu_relax();
+		while (ktime_get_ns() - at < u->delay_ns && !READ_ONCE(u->stop))
+			cpu_relax();
+	}
 	do {
 		u->ret = ksalloc_allocate_frame(u->file, &u->frame);
 		u->calls++;
@@ -1550,16 +1587,25 @@ static int ksalloc_life_unframed_thread(void *data)
  * path once looked up its CPU's cache before taking the lock, and used the
  * placeholder of an unframed allocator as a cache once it had the lock:
  * an out-of-bounds read and a wild write.
+ *
+ * In even iterations the driver calls from before the framing begins; in odd
+ * ones its first call comes 0 to 2 times as long as a framing lately took
+ * after the framing began, so that it lands before, during and after the
+ * framing. Both must have happened: a first call that got -EBADFD, and one
+ * that got a frame.
  */
 static void ksalloc_allocate_frame_races_set_framing(struct kunit *test)
 {
 	struct ksalloc_framing framing = ksalloc_test_framing(8, 64, 0);
 	struct ksalloc_life_unframed *u;
+	unsigned int it, unframed_first = 0, framed_first = 0;
+	/* How long SET_FRAMING takes: a guess, then a running mean. */
+	u64 framing_ns = 100 * NSEC_PER_USEC, start;
 	struct ksalloc_status status;
 	struct ksalloc_watch watch;
 	struct task_struct *thread;
 	unsigned long uframing;
-	unsigned int it;
+	ktime_t deadline;
 	int this, other;
 	long err;
 
@@ -1572,15 +1618,27 @@ static void ksalloc_allocate_frame_races_set_framing(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, 0, copy_to_user((void __user *)uframing, &framing,
 					      sizeof(framing)));
 	ksalloc_watch_start(&watch);
+	deadline = ktime_add_ms(ktime_get(), KSALLOC_LIFE_RACE_MS);
 
-	for (it = 0; it < KSALLOC_LIFE_FRAMINGS; it++) {
+	for (it = 0; it < KSALLOC_LIFE_FRAMINGS ||
+	     ((!unframed_first || !framed_first) && ktime_before(ktime_get(), deadline));
+	     it++) {
 		if (!ksalloc_life_two_cpus(&this, &other))
 			kunit_skip(test, "needs two online CPUs");
 		u->file = filp_open("/dev/ksalloc", O_RDWR, 0);
-		if (IS_ERR(u->file))
-			kunit_skip(test, "no /dev/ksalloc to open (%ld)", PTR_ERR(u->file));
+		/*
+		 * ksalloc, which this module needs, has registered the device:
+		 * only the node can be missing (no devtmpfs mounted, as in a
+		 * kunit.py run). Any other error is one.
+		 */
+		if (PTR_ERR_OR_ZERO(u->file) == -ENOENT)
+			kunit_skip(test, "no /dev/ksalloc node: devtmpfs not mounted");
+		KUNIT_ASSERT_NOT_ERR_OR_NULL_MSG(test, u->file, "open /dev/ksalloc: %ld",
+						 PTR_ERR(u->file));
 		u->calls = 0;
 		u->stop = false;
+		u->framing_at = 0;
+		u->delay_ns = it % 2 ? div_u64((it / 2 % 20) * 2 * framing_ns, 19) : 0;
 		init_completion(&u->started);
 		init_completion(&u->done);
 		thread = kthread_create(ksalloc_life_unframed_thread, u, "ksalloc_unframed");
@@ -1592,13 +1650,18 @@ static void ksalloc_allocate_frame_races_set_framing(struct kunit *test)
 		wait_for_completion(&u->started);
 		udelay(it % 50);
 
+		start = ktime_get_ns();
+		WRITE_ONCE(u->framing_at, start);
 		err = u->file->f_op->unlocked_ioctl(u->file, KSALLOC_IOC_SET_FRAMING,
 						    uframing);
+		framing_ns = div_u64(3 * framing_ns + ktime_get_ns() - start, 4);
 		WRITE_ONCE(u->stop, err);
 		wait_for_completion(&u->done);
 		kthread_stop(thread);
 		KUNIT_EXPECT_EQ(test, err, 0);
 		KUNIT_EXPECT_EQ(test, u->ret, 0);
+		unframed_first += u->calls > 1;
+		framed_first += u->calls == 1;
 		if (!u->ret)
 			ksalloc_free_frame(u->file, u->frame);
 		/* Freed as a frame of the pool: it was one. */
@@ -1610,7 +1673,10 @@ static void ksalloc_allocate_frame_races_set_framing(struct kunit *test)
 		if (test->status == KUNIT_FAILURE)
 			break;
 	}
-	kunit_info(test, "%u framings raced by allocate_frame on another CPU\n", it);
+	kunit_info(test, "%u framings raced by allocate_frame on another CPU: its first call got -EBADFD in %u, a frame in %u; a framing takes %llu us\n",
+		   it, unframed_first, framed_first, div_u64(framing_ns, NSEC_PER_USEC));
+	KUNIT_EXPECT_GT_MSG(test, unframed_first, 0, "no allocate_frame came before the framing");
+	KUNIT_EXPECT_GT_MSG(test, framed_first, 0, "every allocate_frame came before the framing");
 	ksalloc_watch_check(test, &watch);
 }
 

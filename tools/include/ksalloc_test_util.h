@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #define KSALLOC_DEV			"/dev/ksalloc"
 #define KSALLOC_CAPTURE_DEV		"/dev/ksalloc_capture"
 #define KSALLOC_PARAM_MAX_POOL		"/sys/module/ksalloc/parameters/max_pool_bytes"
+#define KSALLOC_TOTALS			"/sys/kernel/debug/ksalloc/totals"
 /* max_pool_bytes when the module was loaded without it. */
 #define KSALLOC_DEFAULT_MAX_POOL	(64ULL << 20)
 
@@ -232,5 +234,119 @@ static inline unsigned long long max_pool_bytes(void)
 {
 	return read_ull(KSALLOC_PARAM_MAX_POOL, KSALLOC_DEFAULT_MAX_POOL);
 }
+
+/*
+ * The module's counters since it was loaded, from debugfs: frees of kernel
+ * clients refused (misuse), and releases that found frames still held by a
+ * kernel client, which are then retained (never freed), with those frames.
+ */
+struct ksalloc_totals {
+	unsigned long long misuse_events;
+	unsigned long long retaining_releases;
+	unsigned long long retained_frames;
+};
+
+/*
+ * Reads KSALLOC_TOTALS into @t: 0, or -errno with what went wrong in @why
+ * (the file missing, a counter missing or unreadable), to be logged as is.
+ */
+static inline int ksalloc_read_totals(struct ksalloc_totals *t, char *why, size_t len)
+{
+	static const char * const names[] = {
+		"misuse_events", "retaining_releases", "retained_frames",
+	};
+	unsigned long long *value[] = {
+		&t->misuse_events, &t->retaining_releases, &t->retained_frames,
+	};
+	bool found[3] = { false };
+	unsigned long long v;
+	char line[128], name[64];
+	unsigned int i;
+	FILE *f;
+
+	f = fopen(KSALLOC_TOTALS, "re");
+	if (!f) {
+		int err = errno;
+
+		snprintf(why, len, "cannot open %s: %s (no debugfs, or no ksalloc loaded?)",
+			 KSALLOC_TOTALS, strerror(err));
+		return -err;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63[a-z_]: %llu", name, &v) != 2)
+			continue;
+		for (i = 0; i < 3; i++) {
+			if (!strcmp(name, names[i])) {
+				*value[i] = v;
+				found[i] = true;
+			}
+		}
+	}
+	fclose(f);
+	for (i = 0; i < 3; i++) {
+		if (!found[i]) {
+			snprintf(why, len, "%s has no line \"%s: <n>\"", KSALLOC_TOTALS,
+				 names[i]);
+			return -EPROTO;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Whether the totals moved from @before to @after; if so, @why says how, to
+ * be logged as is.
+ */
+static inline bool ksalloc_totals_moved(const struct ksalloc_totals *before,
+					const struct ksalloc_totals *after, char *why, size_t len)
+{
+	if (before->misuse_events == after->misuse_events &&
+	    before->retaining_releases == after->retaining_releases &&
+	    before->retained_frames == after->retained_frames)
+		return false;
+	snprintf(why, len,
+		 "misuse_events %llu -> %llu, retaining_releases %llu -> %llu, retained_frames %llu -> %llu (see the kernel log)",
+		 before->misuse_events, after->misuse_events, before->retaining_releases,
+		 after->retaining_releases, before->retained_frames, after->retained_frames);
+	return true;
+}
+
+/* The description of the teardown check of the tests that use it. */
+#define KSALLOC_TOTALS_CHECK \
+	"no misuse event, no allocator released with frames retained"
+
+/*
+ * For a kselftest_harness test program: the totals are read before main()
+ * and compared by a test of a fixture of its own, defined after every other
+ * (the harness runs fixtures in the order they are defined), so that it runs
+ * last: put this at the end of the file, before TEST_HARNESS_MAIN.
+ * Its TAP line: "ok N teardown.no_misuse_no_retained_frames".
+ */
+#define KSALLOC_TOTALS_TEARDOWN_TEST() \
+	static struct ksalloc_totals ksalloc_totals_start; \
+	static int ksalloc_totals_start_err; \
+	static char ksalloc_totals_start_why[256]; \
+	static void __attribute__((constructor)) ksalloc_totals_read_start(void) \
+	{ \
+		ksalloc_totals_start_err = ksalloc_read_totals(&ksalloc_totals_start, \
+			ksalloc_totals_start_why, sizeof(ksalloc_totals_start_why)); \
+	} \
+	FIXTURE(teardown) { int unused; }; \
+	FIXTURE_SETUP(teardown) {} \
+	FIXTURE_TEARDOWN(teardown) {} \
+	/* KSALLOC_TOTALS_CHECK, since the program started. */ \
+	TEST_F(teardown, no_misuse_no_retained_frames) \
+	{ \
+		struct ksalloc_totals end; \
+		char why[256]; \
+	\
+		ASSERT_EQ(0, ksalloc_totals_start_err) \
+			TH_LOG("at the start: %s", ksalloc_totals_start_why); \
+		ASSERT_EQ(0, ksalloc_read_totals(&end, why, sizeof(why))) \
+			TH_LOG("at the end: %s", why); \
+		EXPECT_FALSE(ksalloc_totals_moved(&ksalloc_totals_start, &end, why, \
+						  sizeof(why))) \
+			TH_LOG("%s: %s", KSALLOC_TOTALS_CHECK, why); \
+	}
 
 #endif /* KSALLOC_TEST_UTIL_H */

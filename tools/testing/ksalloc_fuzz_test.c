@@ -57,9 +57,11 @@
  * allocated_frames equals the handles held, total_/failed_allocations equal
  * the fuzzer's counts (a range where a PROT_READ ALLOC_FRAME may have taken
  * and returned a frame), every held handle frees and allocated_frames is then
- * 0; the process has exactly its starting fds and the kernel taint did not
- * change. The guests' log checks (any BUG, WARNING, KASAN, UBSAN, lockdep
- * report fails the run) and the debug guest's kmemleak scan do the rest.
+ * 0; the process has exactly its starting fds, the kernel taint did not
+ * change, and the module's totals in debugfs show no misuse event and no
+ * allocator released with frames retained since the start. The guests' log
+ * checks (any BUG, WARNING, KASAN, UBSAN, lockdep report fails the run) and
+ * the debug guest's kmemleak scan do the rest.
  *
  * Output: TAP; "#" lines give the seed, threads, time, calls per kind, the
  * errno histogram, each thread's operations, calls and hash (of its calls and
@@ -72,7 +74,8 @@
  *	KSALLOC_FUZZ_THREADS	threads (default 4, 1 to FZ_MAX_THREADS)
  *	KSALLOC_FUZZ_CALLS	stop after this many calls (default FZ_DEFAULT_CALLS)
  *	KSALLOC_FUZZ_SECONDS	or after this many seconds (default FZ_DEFAULT_SECONDS)
- *	KSALLOC_FUZZ_CAPTURE	0: leave /dev/ksalloc_capture alone
+ *	KSALLOC_FUZZ_CAPTURE	0: leave /dev/ksalloc_capture alone (its case is
+ *				then skipped; without it, a missing device fails)
  *	KSALLOC_FUZZ_TIMING	1: print the mean time of each kind of call
  * Each thread's choices depend only on the seed, its number and the results
  * of its calls. With one thread, KSALLOC_FUZZ_CAPTURE=0 (streams run on
@@ -2392,7 +2395,11 @@ int main(int argc, char **argv)
 {
 	pthread_rwlockattr_t attr;
 	unsigned long long taint0, taint1;
+	struct ksalloc_totals totals0, totals1;
+	char why0[256], why1[256], moved[256] = "";
+	int totals_err0, totals_err1;
 	unsigned int i, fds0, fds1;
+	bool want_capture;
 	struct sigaction sa = { .sa_handler = fz_on_signal };
 	struct rlimit rl;
 	double secs;
@@ -2408,10 +2415,11 @@ int main(int argc, char **argv)
 		fz.threads = FZ_DEFAULT_THREADS;
 	fz.page_size = sysconf(_SC_PAGESIZE);
 	fz.max_pool = max_pool_bytes();
-	fz.have_capture = !access(KSALLOC_CAPTURE_DEV, F_OK) && fz_env("KSALLOC_FUZZ_CAPTURE", 1);
+	want_capture = fz_env("KSALLOC_FUZZ_CAPTURE", 1);
+	fz.have_capture = want_capture && !access(KSALLOC_CAPTURE_DEV, F_OK);
 	fz.kmemleak = !access("/sys/kernel/debug/kmemleak", F_OK);
 	fz.timing = fz_env("KSALLOC_FUZZ_TIMING", 0);
-	ksft_set_plan(11);
+	ksft_set_plan(12);
 	ksft_print_msg("seed %#llx, %u threads, until %llu calls or %u s; max_pool_bytes %llu\n",
 		       (unsigned long long)fz.seed, fz.threads,
 		       (unsigned long long)fz.target_calls, fz.seconds, fz.max_pool);
@@ -2431,6 +2439,7 @@ int main(int argc, char **argv)
 		getppid();
 	ksft_print_msg("a getppid() takes %.1f us here\n", (now_ns() - t0) / 200 / 1e3);
 	taint0 = read_ull(FZ_TAINTED, 0);
+	totals_err0 = ksalloc_read_totals(&totals0, why0, sizeof(why0));
 	fds0 = fz_count_fds();
 	fz.null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	fz.zero_fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
@@ -2474,12 +2483,15 @@ int main(int argc, char **argv)
 	close(fz.pipe_fd[1]);
 	fds1 = fz_count_fds();
 	taint1 = read_ull(FZ_TAINTED, 0);
+	totals_err1 = ksalloc_read_totals(&totals1, why1, sizeof(why1));
 	fz_print_stats(secs);
 
 	for (i = 0; i < V_NR; i++) {
 		ksft_print_msg("%lu violations: %s\n", fz_bad[i], fz_cat_case[i]);
-		if (i == V_CAP && !fz.have_capture)
-			ksft_test_result_skip("%s: no %s, or KSALLOC_FUZZ_CAPTURE=0\n",
+		if (i == V_CAP && !want_capture)
+			ksft_test_result_skip("%s: KSALLOC_FUZZ_CAPTURE=0\n", fz_cat_case[i]);
+		else if (i == V_CAP && !fz.have_capture)
+			ksft_test_result_fail("%s: no %s (is ksalloc_capture loaded?)\n",
 					      fz_cat_case[i], KSALLOC_CAPTURE_DEV);
 		else
 			ksft_test_result(!fz_bad[i], "%s\n", fz_cat_case[i]);
@@ -2488,6 +2500,12 @@ int main(int argc, char **argv)
 	ksft_test_result(fds0 && fds1 == fds0, "the fd count is back to its start value\n");
 	ksft_print_msg("taint: %#llx at the start, %#llx at the end\n", taint0, taint1);
 	ksft_test_result(taint1 == taint0, "the kernel taint did not change\n");
+	if (totals_err0 || totals_err1)
+		ksft_print_msg("totals: %s\n", totals_err0 ? why0 : why1);
+	else if (ksalloc_totals_moved(&totals0, &totals1, moved, sizeof(moved)))
+		ksft_print_msg("totals: %s\n", moved);
+	ksft_test_result(!totals_err0 && !totals_err1 && !moved[0], "teardown: %s\n",
+			 KSALLOC_TOTALS_CHECK);
 	calls = __atomic_load_n(&fz_calls, __ATOMIC_RELAXED);
 	ksft_print_msg("%llu calls in %.1f s\n", (unsigned long long)calls, secs);
 	ksft_test_result(calls >= FZ_MIN_CALLS, "made >= %llu calls\n", FZ_MIN_CALLS);

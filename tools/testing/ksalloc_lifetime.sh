@@ -141,10 +141,19 @@ ok $? "ksalloc loads again"
 # taken, with short pauses; rmmod tried until it works, in a moment when no
 # allocator exists, or for a few seconds. Either way the module must end up
 # whole: still loaded with its device, or gone with it (the openers then
-# fail cleanly, and it loads again).
+# fail cleanly, and it loads again). Both outcomes of an attempt, refused
+# while in use and done in an idle moment, must have happened: the rounds go
+# on until they have, up to 10 * secs seconds. (The churn leaves the module
+# idle most of the time, so in odd rounds a process holds an allocator for
+# the first 0.5 s of the attempts.)
 rounds=0 unloaded=0 attempts=0 broken=0
-end=$(($(now) + 2 * secs))
-while [ "$(now)" -lt "$end" ] || [ $rounds -lt 3 ]; do
+end=$(($(now) + 2 * secs)) limit=$(($(now) + 10 * secs))
+more_rounds() {
+	[ $rounds -lt 3 ] && return 0
+	[ $rounds -lt 20 ] && [ "$(now)" -lt "$end" ] && return 0
+	{ [ $unloaded = 0 ] || [ $attempts = $unloaded ]; } && [ "$(now)" -lt "$limit" ]
+}
+while more_rounds; do
 	rounds=$((rounds + 1))
 	rm -f /tmp/lifetime_stop
 	# Read-only: <> would create a plain /dev/ksalloc while the module is out.
@@ -163,6 +172,17 @@ while [ "$(now)" -lt "$end" ] || [ $rounds -lt 3 ]; do
 	done) > /dev/null 2>&1 &
 	framed=$!
 	sleep 0.2
+	held=
+	if [ $((rounds % 2)) = 1 ]; then
+		rm -f /tmp/lifetime_held
+		(exec 6< /dev/ksalloc && touch /tmp/lifetime_held && usleep 500000) &
+		held=$!
+		i=0
+		while [ ! -e /tmp/lifetime_held ] && [ $i -lt 500 ]; do
+			usleep 10000
+			i=$((i + 1))
+		done
+	fi
 	if unload_within "$secs" ksalloc; then
 		unloaded=$((unloaded + 1))
 		[ ! -e /dev/ksalloc ] || { note "round $rounds: /dev/ksalloc left behind"; broken=1; }
@@ -174,10 +194,14 @@ while [ "$(now)" -lt "$end" ] || [ $rounds -lt 3 ]; do
 	touch /tmp/lifetime_stop
 	wait $bare
 	wait $framed
+	[ -z "$held" ] || wait $held
 	loaded ksalloc || insmod "$ko/ksalloc.ko" || { broken=1; break; }
-	[ $rounds -lt 20 ] || break
 done
 ok $broken "rmmod ksalloc under open/close churn: unloaded in $unloaded of $rounds rounds, refused otherwise ($attempts attempts)"
+[ $unloaded -gt 0 ]
+ok $? "rmmod ksalloc under open/close churn found an idle moment"
+[ $attempts -gt $unloaded ]
+ok $? "rmmod ksalloc under open/close churn was refused while in use ($((attempts - unloaded)) times)"
 [ -c /dev/ksalloc ]
 ok $? "ksalloc is loaded again with its device"
 ksallocctl create -n 2 -s 64 --take 1 > /tmp/lifetime_after.out 2>&1 &

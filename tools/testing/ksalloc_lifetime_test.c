@@ -11,8 +11,12 @@
  * test repeats its race for LIFETIME_TEST_MS (at least LIFETIME_MIN_ROUNDS
  * times) with the close moved a little each round, and checks that every
  * frame read verifies, the counters add up, and every frame comes back to the
- * allocator when someone can still ask it. What must not happen in the kernel
- * (KASAN, lockdep, warnings) is for the guest's log check to see.
+ * allocator when someone can still ask it. A race whose outcome varies goes on
+ * until each outcome has been seen, for LIFETIME_RACE_MS at most: one never
+ * seen fails the test, as the race was not run. Last, the module's totals in
+ * debugfs must show no misuse event and no allocator released with frames
+ * retained since the start. What must not happen in the kernel (KASAN,
+ * lockdep, warnings) is for the guest's log check to see.
  *
  * Both modules are supposed to be loaded; tools/testing/ksalloc_lifetime.sh
  * also runs this while it tries to unload them.
@@ -21,6 +25,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -48,6 +53,8 @@
 /* How long each test repeats its race, and its fewest rounds. */
 #define LIFETIME_TEST_MS	1500
 #define LIFETIME_MIN_ROUNDS	8
+/* How long a race may go on until each of its outcomes has been seen. */
+#define LIFETIME_RACE_MS	15000
 /* Each stream: 4 frames of 64x4 YUYV, at a rate that keeps the timer busy. */
 #define LIFETIME_FRAMES		4U
 #define LIFETIME_WIDTH		64U
@@ -82,6 +89,21 @@ static bool rounds_next(struct rounds *r)
 		return false;
 	r->n++;
 	return true;
+}
+
+/*
+ * rounds_next() for a race of two outcomes, seen @a and @b times so far: it
+ * also goes on while either is 0, until LIFETIME_RACE_MS in all.
+ */
+static bool race_rounds_next(struct rounds *r, unsigned int a, unsigned int b)
+{
+	unsigned long long limit = r->end + (LIFETIME_RACE_MS - LIFETIME_TEST_MS) * NSEC_PER_MSEC;
+
+	if ((!a || !b) && now_ns() < limit) {
+		r->n++;
+		return true;
+	}
+	return rounds_next(r);
 }
 
 /* A framed atomic allocator whose frames fit the stream's, or -errno. */
@@ -193,27 +215,53 @@ struct closer {
 	int *fd;
 	unsigned int delay_us;
 	bool spin;
+	int cap;		/* if >= 0: a stream, its counters read around the close */
+	__u64 produced_before;	/* its frames produced before the close */
+	__u64 produced_after;	/* and after it */
 	int ret;
+	bool held;	/* wait for closer_go() before the delay */
+	bool go;	/* set with release semantics by closer_go() */
+	bool running;	/* set with release semantics before the delay */
 	bool done;	/* set with release semantics once closed */
 };
 
 static void *closer_fn(void *arg)
 {
+	struct ksalloc_capture_counters cnt;
 	struct closer *c = arg;
 
+	while (c->held && !__atomic_load_n(&c->go, __ATOMIC_ACQUIRE))
+		sched_yield();
+	__atomic_store_n(&c->running, true, __ATOMIC_RELEASE);
 	if (c->spin)
 		spin_us(c->delay_us);
 	else
 		sleep_us(c->delay_us);
+	if (c->cap >= 0)
+		c->produced_before = get_counters(c->cap, &cnt) ? UINT64_MAX : cnt.produced;
 	c->ret = close(*c->fd) ? -errno : 0;
+	if (c->cap >= 0)
+		c->produced_after = get_counters(c->cap, &cnt) ? UINT64_MAX : cnt.produced;
 	__atomic_store_n(&c->done, true, __ATOMIC_RELEASE);
 	return NULL;
 }
 
-static int closer_start(struct closer *c, int *fd, unsigned int delay_us, bool spin)
+/*
+ * @cap: a stream whose counters to read around the close, or -1. @held: the
+ * delay starts at closer_go(), not as soon as the thread runs.
+ */
+static int closer_start(struct closer *c, int *fd, unsigned int delay_us, bool spin, int cap,
+			bool held)
 {
-	*c = (struct closer){ .fd = fd, .delay_us = delay_us, .spin = spin };
+	*c = (struct closer){
+		.fd = fd, .delay_us = delay_us, .spin = spin, .cap = cap, .held = held,
+	};
 	return pthread_create(&c->thread, NULL, closer_fn, c);
+}
+
+static void closer_go(struct closer *c)
+{
+	__atomic_store_n(&c->go, true, __ATOMIC_RELEASE);
 }
 
 /*
@@ -221,31 +269,40 @@ static int closer_start(struct closer *c, int *fd, unsigned int delay_us, bool s
  * then the stream goes: STREAMOFF and close(), or a close() while streaming,
  * which drops the allocator's last reference with frames in flight (unless a
  * second fd, the witness, still holds it: then every frame must be back).
+ * The close must have come before the stream's first frame in some rounds,
+ * and after it had produced frames in others. (The closer's thread is
+ * started before STREAMON: a thread's start takes longer than the first
+ * frame period on a slow guest.)
  */
 TEST(close_allocator_while_streaming)
 {
-	unsigned int closed_early = 0;
+	unsigned int before_first = 0, after_some = 0;
 	struct rounds rounds;
 	struct closer closer;
 	struct reader r;
 	int alloc, witness;
 
 	rounds_init(&rounds);
-	while (rounds_next(&rounds)) {
+	while (race_rounds_next(&rounds, before_first, after_some)) {
 		alloc = allocator_open();
 		ASSERT_LE(0, alloc) TH_LOG("allocator: %s", strerror(-alloc));
 		witness = rounds.n % 2 ? dup(alloc) : -1;
 		r = (struct reader){ .cap = stream_open(alloc, O_NONBLOCK) };
 		ASSERT_LE(0, r.cap) TH_LOG("stream: %s", strerror(-r.cap));
-		ASSERT_EQ(0, streamon(r.cap));
-
 		/* From before the first tick to a few frames in. */
-		ASSERT_EQ(0, closer_start(&closer, &alloc, rounds.n % 8 * 500, false));
+		ASSERT_EQ(0, closer_start(&closer, &alloc, rounds.n % 8 * 500, false, r.cap,
+					  true));
+		ASSERT_EQ(0, streamon(r.cap));
+		closer_go(&closer);
 		while (!__atomic_load_n(&closer.done, __ATOMIC_ACQUIRE))
 			ASSERT_EQ(1, read_frame(_metadata, &r));
-		closed_early += r.frames == 0;
 		ASSERT_EQ(0, pthread_join(closer.thread, NULL));
 		ASSERT_EQ(0, closer.ret);
+		ASSERT_NE(UINT64_MAX, closer.produced_before);
+		ASSERT_NE(UINT64_MAX, closer.produced_after);
+		/* A frame produced during the close counts for neither. */
+		before_first += closer.produced_after == 0;
+		after_some += closer.produced_before > 0;
 		/* The stream runs on its own reference: frames are recycled. */
 		read_frames(_metadata, &r, 2 * LIFETIME_FRAMES);
 		check_counters(_metadata, &r, false);
@@ -260,12 +317,18 @@ TEST(close_allocator_while_streaming)
 			ASSERT_EQ(0, close(witness));
 		}
 	}
-	TH_LOG("%u rounds, %u closed before the first frame was read", rounds.n, closed_early);
+	TH_LOG("%u rounds: closed before the stream's first frame in %u, after frames in %u",
+	       rounds.n, before_first, after_some);
+	EXPECT_LT(0U, before_first) TH_LOG("no close came before the stream's first frame");
+	EXPECT_LT(0U, after_some) TH_LOG("no close came after the stream had produced frames");
 }
 
 /*
  * The allocator's fd closed while SET_ALLOCATOR takes it: the stream either
- * has it, and works, or got -EBADF and has no allocator.
+ * has it, and works, or got -EBADF and has no allocator; each must have
+ * happened. Both sides spin from the moment the closer's thread runs (its
+ * start alone takes longer than a close): the closer 0 to 150 us as the
+ * rounds go, SET_ALLOCATOR's caller 75 us.
  */
 TEST(close_allocator_during_set_allocator)
 {
@@ -276,15 +339,17 @@ TEST(close_allocator_during_set_allocator)
 	int alloc, ret;
 
 	rounds_init(&rounds);
-	while (rounds_next(&rounds)) {
+	while (race_rounds_next(&rounds, taken, missed)) {
 		alloc = allocator_open();
 		ASSERT_LE(0, alloc) TH_LOG("allocator: %s", strerror(-alloc));
 		r = (struct reader){ .cap = capture_dev_open(O_NONBLOCK) };
 		ASSERT_LE(0, r.cap);
 		ASSERT_EQ(0, set_stream_format(r.cap));
 
-		ASSERT_EQ(0, closer_start(&closer, &alloc, rounds.n % 16 * 10, true));
-		spin_us(rounds.n % 16 * 10);
+		ASSERT_EQ(0, closer_start(&closer, &alloc, rounds.n % 16 * 10, true, -1, false));
+		while (!__atomic_load_n(&closer.running, __ATOMIC_ACQUIRE))
+			;
+		spin_us(75);
 		ret = set_allocator(r.cap, alloc);
 		ASSERT_EQ(0, pthread_join(closer.thread, NULL));
 		ASSERT_EQ(0, closer.ret);
@@ -302,6 +367,8 @@ TEST(close_allocator_during_set_allocator)
 	}
 	TH_LOG("%u rounds: the stream took the allocator in %u, the close came first in %u",
 	       rounds.n, taken, missed);
+	EXPECT_LT(0U, taken) TH_LOG("SET_ALLOCATOR never came before the close");
+	EXPECT_LT(0U, missed) TH_LOG("the close never came before SET_ALLOCATOR");
 }
 
 /* Reads until the end of the stream, from its own thread. */
@@ -502,5 +569,7 @@ TEST(close_under_blocked_alloc_frame)
 	TH_LOG("%u rounds: %u waits interrupted after the close, %u granted before it",
 	       rounds.n, interrupted, granted);
 }
+
+KSALLOC_TOTALS_TEARDOWN_TEST()
 
 TEST_HARNESS_MAIN
