@@ -97,10 +97,15 @@ MODULE_IMPORT_NS(KSALLOC);
 #define BENCH_CREATE_FRAMES	1024U
 #define BENCH_CREATE_SIZE	4096U
 
+#ifdef MODULE
 static char *mode = "icount";
+#else
+/* Built in (CONFIG_KSALLOC_BENCH=y), it runs at boot only when told to. */
+static char *mode = "off";
+#endif
 module_param(mode, charp, 0444);
 MODULE_PARM_DESC(mode,
-		 "icount: instructions per pair (boot under QEMU -icount shift=0,sleep=off); wall: Mops/s on all online CPUs");
+		 "icount: instructions per pair (boot under QEMU -icount shift=0,sleep=off); wall: Mops/s on all online CPUs; off: nothing (default when built in)");
 
 static ulong contenders = ~0UL;
 module_param(contenders, ulong, 0444);
@@ -1580,6 +1585,8 @@ static int __init bench_init(void)
 	unsigned int i;
 	int err;
 
+	if (!strcmp(mode, "off"))
+		return 0;
 	err = bench_check_params();
 	if (err) {
 		pr_err("invalid parameters\n");

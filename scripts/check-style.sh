@@ -5,6 +5,9 @@
 #   kernel-doc -Wall      every C source and header
 #   sparse (C=2)          the modules, against the test kernel
 #   clang (LLVM=1, W=1)   the modules, against a clang-configured 6.12 tree
+#   coccicheck            the kernel's own semantic patches (scripts/coccinelle
+#                         of the 6.12 source, MODE=report): zero findings
+# The copies built here include the bench module (KSALLOC_BENCH=m).
 #   README                its driver example is samples/ksalloc_sample.c
 # (W=1 with gcc is a check of scripts/check.sh's module builds.)
 #
@@ -57,11 +60,11 @@ gate "style README example is samples/ksalloc_sample.c" "$build/readme-sample.lo
 build_copy() {
 	rm -rf "$1"
 	mkdir -p "$1"
-	rsync -a --exclude='.*' "$top"/{Kbuild,include,module,kunit,samples} "$1/"
+	rsync -a --exclude='.*' "$top"/{Kbuild,include,module,kunit,samples,bench} "$1/"
 }
 
 build_copy "$build/sparse"
-make -C "$kdir" M="$build/sparse" C=2 modules > "$build/sparse-build.log" 2>&1 ||
+make -C "$kdir" M="$build/sparse" KSALLOC_BENCH=m C=2 modules > "$build/sparse-build.log" 2>&1 ||
 	echo "sparse build failed" >> "$build/sparse-build.log"
 grep -E 'warning:|error:|failed$' "$build/sparse-build.log" > "$build/sparse.log" || true
 gate "style sparse C=2" "$build/sparse.log"
@@ -79,10 +82,22 @@ if [ ! -f "$clang_dir/.ksalloc-prepared" ]; then
 fi
 build_copy "$build/clang"
 # The tree has no vmlinux symbols: modpost's unresolved symbols are not findings.
-make -C "$clang_dir" M="$build/clang" LLVM=1 W=1 KBUILD_MODPOST_WARN=1 modules \
+make -C "$clang_dir" M="$build/clang" LLVM=1 W=1 KSALLOC_BENCH=m KBUILD_MODPOST_WARN=1 modules \
 	> "$build/clang-build.log" 2>&1 || echo "clang build failed" >> "$build/clang-build.log"
 grep -E '(warning|error):' "$build/clang-build.log" | grep -v '^WARNING: modpost:' \
 	> "$build/clang.log" || true
 gate "style clang LLVM=1 W=1" "$build/clang.log"
+
+# Every semantic patch of the kernel's (a few need OCaml: ocaml-nox, installed
+# by install-deps.sh). A finding is a "FILE:LINE:..." line about our files;
+# spatch's own warnings about the .cocci files are not findings. There are
+# none today; a false positive would be answered in a comment at the code and
+# filtered out here by its file and rule, with the reason.
+build_copy "$build/cocci"
+make -C "$src" coccicheck MODE=report M="$build/cocci" J="$(nproc)" \
+	> "$build/cocci-run.log" 2>&1 || echo "coccicheck failed" >> "$build/cocci-run.log"
+{ grep -E "^$build/cocci/[^:]+:[0-9]+|coccicheck failed|No OCaml" "$build/cocci-run.log" || true; } |
+	sed "s|^$build/cocci/||" > "$build/cocci.log"
+gate "style coccicheck MODE=report" "$build/cocci.log"
 
 exit $failed
