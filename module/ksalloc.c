@@ -68,6 +68,8 @@
  * logged once per allocator; the frame is poisoned again and handed out all
  * the same. User space never maps a frame: one it holds keeps its poison,
  * and FREE_FRAME has nothing to write. Reads of a free frame go unseen.
+ * The cost is a memset on free and a scan on hand-out of the whole frame,
+ * in the caller's context, hard IRQ included: debug kernels only.
  * Elsewhere the fast paths compile as if none of this existed.
  *
  * Lifetime: the file's reference count is the allocator's. Releasing it
@@ -1265,7 +1267,8 @@ static noinline void ksalloc_free_slow(struct ksalloc *a, unsigned long *entry,
  * The frame goes to the oldest pending request, or becomes free. An invalid
  * @frame (NULL, not a frame of this allocator, not allocated to a kernel
  * client) leaves the pool unchanged; it is counted and the first one logged.
- * With KSALLOC_POISON_FRAMES the frame is poisoned here, with interrupts on.
+ * With KSALLOC_POISON_FRAMES the frame is poisoned here, in the caller's
+ * context (hard IRQ included): debug kernels pay a memset of the frame.
  *
  * Context: Any context. Never sleeps.
  */
