@@ -1,0 +1,515 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * allocate_frame and free_frame, the function table's calls: any context,
+ * hard IRQ included, never sleeping, no memory allocated. Here too is
+ * everything they depend on: the per-CPU caches and the headroom.
+ *
+ * Free frames sit in per-CPU caches (struct ksalloc_cpu) or on a shared
+ * stack. allocate_frame and free_frame use their CPU's cache with interrupts
+ * disabled and no lock; only when it is empty, full or closed do they take
+ * the allocator's raw spinlock, which protects the shared stack and the rest.
+ * A free is checked before anything else: a cmpxchg of the frame's table
+ * entry from "allocated to a kernel client" to "free" fails for anything that
+ * is not such a frame, double frees racing on two CPUs included.
+ *
+ * Draining: any CPU that holds the lock may empty a cache into the shared
+ * stack, when that runs dry. It sets the cache's count to KSALLOC_CPU_CLOSED
+ * with an xchg; the owner changes the count only by cmpxchg, so it sees the
+ * drain and goes to the slow path, where the lock waits for the drainer.
+ *
+ *
+ * Closing: while a request is pending, or poll() or the free-frame event
+ * waits for a free frame (request.c), every free must be seen. The caches
+ * are then closed: drained, and left KSALLOC_CPU_CLOSED, which sends every
+ * allocate_frame and free_frame to the slow path until they reopen (see
+ * ksalloc_update_caches()). The fast paths read nothing else to know it.
+ *
+ * Counters: nothing on the fast paths is shared between CPUs. The peak is
+ * kept exact by headroom: a unit of it is a frame that may be allocated
+ * without making a new peak, and peak = allocated + the headroom of the
+ * allocator and of every cache, always. A fast allocation spends a unit of
+ * its cache's headroom with its frame, a fast free adds one with its frame;
+ * a cache with frames but no headroom takes the slow path. A cache never
+ * has more headroom than frames, so that one sign test of its state finds
+ * both an empty cache and one without headroom. Under the lock,
+ * headroom moves with frames between the caches and the allocator, and an
+ * allocation that finds none anywhere (every frame below the peak is out)
+ * raises the peak, at most once per frame in the allocator's life. So
+ * allocated_frames is the peak minus the headroom, exact whenever no
+ *
+ * Limits: a CPU caches at most KSALLOC_CPU_FRAMES frames; an allocation that
+ * finds its cache and the shared stack empty drains every CPU's cache, so it
+ * fails only when no frame is free anywhere, at a cost proportional to the
+ * number of CPUs. While the free-frame event is enabled there are no caches.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/cpumask.h>
+#include <linux/percpu.h>
+
+#include "ksalloc_priv.h"
+#include "ksalloc_trace.h"
+
+/*
+ * Frames allocated now: the peak minus the headroom. Exact under the lock
+ * while no fast path runs; otherwise a sum of counts read one after another.
+ */
+u32 ksalloc_allocated(struct ksalloc *a)
+{
+	u32 room = READ_ONCE(a->room), peak = READ_ONCE(a->peak);
+	int cpu;
+
+	if (READ_ONCE(a->pool.cpu_frames))
+		for_each_possible_cpu(cpu)
+			room += ksalloc_cpu_room(READ_ONCE(per_cpu_ptr(a->pool.cpu, cpu)->state));
+	return peak - min(room, peak);
+}
+
+/* Puts the frames of @n cache entries on the shared stack. */
+static void ksalloc_push_locked(struct ksalloc *a, unsigned long * const *entry,
+				u32 n)
+{
+	const unsigned long *slot = a->pool.table->slot;
+
+	lockdep_assert_held(&a->lock);
+	while (n--)
+		a->pool.free[a->nr_free++] = *entry++ - slot;
+}
+
+/* Opens or closes the per-CPU caches; see ksalloc_update_caches(). */
+static bool ksalloc_want_caches(struct ksalloc *a)
+{
+	lockdep_assert_held(&a->lock);
+	return a->pool.cpu_frames && list_empty(&a->requests) &&
+	       !a->poll_armed && !a->event_fn;
+}
+
+/*
+ * Moves the frames and the headroom of @cpu's cache to the allocator, and
+ * leaves the cache closed if @close, else empty. The owner changes the state
+ * only by cmpxchg, so after the xchg here it cannot take or add a frame: it
+ * goes to the slow path and waits for our lock.
+ */
+static u32 ksalloc_drain_cpu(struct ksalloc *a, int cpu, bool close)
+{
+	struct ksalloc_cpu *c = per_cpu_ptr(a->pool.cpu, cpu);
+	u32 state;
+	u32 n;
+
+	lockdep_assert_held(&a->lock);
+	/* Fully ordered: pairs with the cmpxchg of @state in the fast paths. */
+	state = xchg(&c->state, KSALLOC_CPU_CLOSED);
+	n = ksalloc_cpu_nr(state);
+	if (state == KSALLOC_CPU_CLOSED ||
+	    WARN_ON_ONCE(n > a->pool.cpu_frames || ksalloc_cpu_room(state) > n))
+		return 0;
+	ksalloc_push_locked(a, c->entry, n);
+	a->room += ksalloc_cpu_room(state);
+	if (close)
+		return n;
+	/* Our reads of @entry are done before the owner may write it again. */
+	smp_store_release(&c->state, 0);
+	return n;
+}
+
+/*
+ * Accounts a frame taken from the shared stack to be handed out: it spends
+ * a unit of headroom, the allocator's or one taken back from the caches;
+ * with none anywhere, every frame below the peak is out, and this one makes
+ * a new peak.
+ */
+static void ksalloc_spend_room_locked(struct ksalloc *a)
+{
+	struct ksalloc_cpu *c;
+	u32 state;
+	int cpu;
+
+	lockdep_assert_held(&a->lock);
+	if (!a->room && a->caches_open) {
+		for_each_possible_cpu(cpu) {
+			c = per_cpu_ptr(a->pool.cpu, cpu);
+			state = READ_ONCE(c->state);
+			/* The owner's cmpxchg fails, and it waits for us. */
+			while (ksalloc_cpu_room(state) &&
+			       !try_cmpxchg(&c->state, &state,
+					    ksalloc_cpu_nr(state)))
+				;
+			a->room += ksalloc_cpu_room(state);
+		}
+	}
+	if (a->room)
+		a->room--;
+	else
+		a->peak++;
+}
+
+/*
+ * The caches are open only while nobody must see a free: no request pending,
+ * no poll() or free-frame event waiting for one. Closing them drains them,
+ * and every fast path then goes through the lock. Returns true if closing
+ * drained frames.
+ */
+bool ksalloc_update_caches(struct ksalloc *a)
+{
+	bool open = ksalloc_want_caches(a);
+	u32 drained = 0;
+	int cpu;
+
+	if (open == a->caches_open)
+		return false;
+	for_each_possible_cpu(cpu) {
+		if (open) {
+			/*
+			 * Drained under the lock: empty. Release: our reads
+			 * of its entries, if we closed it just now, come
+			 * before the owner's next writes of them.
+			 */
+			smp_store_release(&per_cpu_ptr(a->pool.cpu, cpu)->state, 0);
+		} else {
+			drained += ksalloc_drain_cpu(a, cpu, true);
+		}
+	}
+	a->caches_open = open;
+	return drained;
+}
+
+/*
+ * Gathers the frames of every CPU's cache on the shared stack if it is
+ * empty. Returns true if a frame is free.
+ */
+bool ksalloc_gather(struct ksalloc *a)
+{
+	int cpu;
+
+	lockdep_assert_held(&a->lock);
+	if (!a->nr_free && a->caches_open)
+		for_each_possible_cpu(cpu)
+			ksalloc_drain_cpu(a, cpu, false);
+	return a->nr_free;
+}
+
+/* Takes a free frame off the shared stack, which has one; returns its slot. */
+static u32 ksalloc_pop_locked(struct ksalloc *a)
+{
+	lockdep_assert_held(&a->lock);
+	a->total++;
+	return a->pool.free[--a->nr_free];
+}
+
+/* Takes a free frame, which there is, for a holder of @flags. */
+u32 ksalloc_take_locked(struct ksalloc *a, unsigned long flags)
+{
+	struct ksalloc_table *t = a->pool.table;
+	u32 slot = ksalloc_pop_locked(a);
+
+	ksalloc_spend_room_locked(a);
+	WRITE_ONCE(t->slot[slot], t->slot[slot] | flags);
+	return slot;
+}
+
+/* Marks the frame of a table entry allocated to a kernel client. */
+static __always_inline void *ksalloc_hand_out(unsigned long *entry)
+{
+	void *frame = (void *)READ_ONCE(*entry);
+
+	/*
+	 * Free, so ours alone: a racing misuse cmpxchg cannot match it, and a
+	 * non-atomic bit set will do.
+	 */
+	__set_bit(ilog2(KSALLOC_SLOT_ALLOCATED), entry);
+	return frame;
+}
+
+/* The fast paths' trace events, out of line: they only test for tracing. */
+static noinline void ksalloc_trace_allocate(struct ksalloc *a, long slot)
+{
+	trace_ksalloc_allocate(a->id, slot, ksalloc_allocated(a));
+}
+
+static noinline void ksalloc_trace_free(struct ksalloc *a, long slot)
+{
+	trace_ksalloc_free(a->id, slot, ksalloc_allocated(a));
+}
+
+/*
+ * Gives this CPU's cache, open and drained of neither by our lock, frames if
+ * it has none and headroom if it has little: half of what it holds, each,
+ * and never more headroom than frames.
+ */
+static void ksalloc_refill_locked(struct ksalloc *a)
+{
+	struct ksalloc_cpu *c = this_cpu_ptr(a->pool.cpu);
+	u32 half = DIV_ROUND_UP(a->pool.cpu_frames, 2);
+	u32 nr = ksalloc_cpu_nr(c->state), room = ksalloc_cpu_room(c->state);
+	unsigned long *slot = a->pool.table->slot;
+	u32 want, n, i;
+
+	lockdep_assert_held(&a->lock);
+	if (!nr) {
+		nr = min(a->nr_free, half);
+		a->nr_free -= nr;
+		/* In the stack's order: its top is the cache's. */
+		for (i = 0; i < nr; i++)
+			c->entry[i] = &slot[a->pool.free[a->nr_free + i]];
+	}
+	want = min(nr, half);
+	if (room < want) {
+		n = min(a->room, want - room);
+		a->room -= n;
+		room += n;
+	}
+	WRITE_ONCE(c->state, ksalloc_cpu_state(nr, room));
+}
+
+/*
+ * Takes the top frame of this CPU's cache, open and not empty, which lacked
+ * headroom (or met the lock's holder): the frame it would have given, hot
+ * in the cache and next to its others in the table, rather than one off the
+ * shared stack, which would sit next to the frames of other CPUs.
+ */
+static u32 ksalloc_take_cached_locked(struct ksalloc *a, struct ksalloc_cpu *c)
+{
+	u32 state = c->state;
+	u32 slot;
+
+	lockdep_assert_held(&a->lock);
+	if (ksalloc_cpu_room(state)) {
+		state -= KSALLOC_CPU_ONE;
+	} else {
+		ksalloc_spend_room_locked(a);
+		state--;
+	}
+	slot = c->entry[ksalloc_cpu_nr(state)] - a->pool.table->slot;
+	c->total++;
+	WRITE_ONCE(c->state, state);
+	/* Headroom for the next ones, and frames if that was the last. */
+	ksalloc_refill_locked(a);
+	return slot;
+}
+
+/*
+ * allocate_frame when this CPU's cache has no frame or no headroom, or is
+ * closed: called with interrupts disabled, restores @irqflags.
+ */
+static noinline int ksalloc_allocate_slow(struct ksalloc *a, void **frame,
+					  unsigned long irqflags)
+{
+	struct ksalloc_cpu *c;
+	long slot = -EAGAIN;
+
+	raw_spin_lock(&a->lock);
+	/* The framing may have been set since the fast path looked. */
+	c = this_cpu_ptr(a->pool.cpu);
+	if (unlikely(!a->ready)) {
+		slot = -EBADFD;
+	} else if (unlikely(a->framing.pool_type != KSALLOC_POOL_ATOMIC)) {
+		slot = -EOPNOTSUPP;
+	} else if (a->caches_open && ksalloc_cpu_nr(c->state)) {
+		slot = ksalloc_take_cached_locked(a, c);
+	} else if (ksalloc_gather(a)) {
+		slot = ksalloc_pop_locked(a);
+		ksalloc_spend_room_locked(a);
+		if (a->caches_open)
+			ksalloc_refill_locked(a);
+	} else {
+		a->failed++;
+	}
+	raw_spin_unlock(&a->lock);
+	*frame = slot < 0 ? NULL : ksalloc_hand_out(&a->pool.table->slot[slot]);
+	local_irq_restore(irqflags);
+
+	if (slot >= 0)
+		ksalloc_check(a, *frame);
+	if (trace_ksalloc_allocate_enabled())
+		ksalloc_trace_allocate(a, max(slot, -1L));
+	return min(slot, 0L);
+}
+
+/**
+ * ksalloc_allocate_frame() - take a free frame (KS AllocateFrame)
+ * @file: the allocator.
+ * @frame: set to the frame, or to NULL on failure.
+ *
+ * The function table's allocate_frame. The frame is aligned as the framing
+ * says; its contents are whatever its last user left, or POISON_FREE bytes
+ * with KSALLOC_POISON_FRAMES, which also checks that nobody wrote the frame
+ * while it was free (see misuse.c).
+ *
+ * Context: Any context. Never sleeps.
+ * Return: 0; -EAGAIN if no frame is free; -EOPNOTSUPP for a sleepable pool;
+ * -EBADFD before the framing is set.
+ */
+int ksalloc_allocate_frame(struct file *file, void **frame)
+{
+	struct ksalloc *a = file->private_data;
+	struct ksalloc_cpu *c;
+	unsigned long flags, *entry;
+	u32 state, new;
+
+	local_irq_save(flags);
+	c = this_cpu_ptr(READ_ONCE(a->pool.cpu));
+	state = READ_ONCE(c->state);
+	new = state - KSALLOC_CPU_ONE;
+	/*
+	 * Negative if the cache has no headroom: it may have frames, or none
+	 * (no headroom either), or be closed. A failed cmpxchg met the lock's
+	 * holder.
+	 */
+	if (unlikely((s32)new < 0) ||
+	    unlikely(!try_cmpxchg(&c->state, &state, new)))
+		return ksalloc_allocate_slow(a, frame, flags);
+	entry = c->entry[ksalloc_cpu_nr(new)];
+	c->total++;
+	*frame = ksalloc_hand_out(entry);
+	local_irq_restore(flags);
+
+	ksalloc_check(a, *frame);
+	if (trace_ksalloc_allocate_enabled())
+		ksalloc_trace_allocate(a, entry - a->pool.table->slot);
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(ksalloc_allocate_frame, KSALLOC);
+
+/*
+ * free_frame when the frame could not go to this CPU's cache, full or
+ * closed: called with interrupts disabled, restores @irqflags.
+ */
+static noinline void ksalloc_free_slow(struct ksalloc *a, unsigned long *entry,
+				       unsigned long irqflags)
+{
+	bool wake = false;
+	u32 half = DIV_ROUND_UP(a->pool.cpu_frames, 2);
+	struct ksalloc_cpu *c;
+	u32 nr, room, n;
+
+	raw_spin_lock(&a->lock);
+	if (a->caches_open) {
+		c = this_cpu_ptr(a->pool.cpu);
+		nr = ksalloc_cpu_nr(c->state);
+		room = ksalloc_cpu_room(c->state);
+		/*
+		 * Full: half of it moves to the shared stack, with the
+		 * headroom the frames left cannot keep.
+		 */
+		if (nr == a->pool.cpu_frames) {
+			nr -= half;
+			ksalloc_push_locked(a, &c->entry[nr], half);
+			n = room - min(room, nr);
+			room -= n;
+			a->room += n;
+		}
+		c->entry[nr] = entry;
+		WRITE_ONCE(c->state, ksalloc_cpu_state(nr + 1, room + 1));
+	} else {
+		ksalloc_push_locked(a, &entry, 1);
+		a->room++;
+	}
+	ksalloc_settle_locked(a, &wake);
+	raw_spin_unlock(&a->lock);
+	local_irq_restore(irqflags);
+
+	if (trace_ksalloc_free_enabled())
+		ksalloc_trace_free(a, entry - a->pool.table->slot);
+	ksalloc_kick(a, wake);
+}
+
+/**
+ * ksalloc_free_frame() - return a frame (KS FreeFrame)
+ * @file: the allocator the frame came from.
+ * @frame: the frame.
+ *
+ * The function table's free_frame; also returns frames granted to requests.
+ * The frame goes to the oldest pending request, or becomes free. An invalid
+ * @frame (NULL, not a frame of this allocator, not allocated to a kernel
+ * client) leaves the pool unchanged; it is counted and the first one logged.
+ * With KSALLOC_POISON_FRAMES the frame is poisoned here, in the caller's
+ * context (hard IRQ included): debug kernels pay a memset of the frame.
+ *
+ * Context: Any context. Never sleeps.
+ */
+void ksalloc_free_frame(struct file *file, void *frame)
+{
+	struct ksalloc *a = file->private_data;
+	struct ksalloc_table *t = READ_ONCE(a->pool.table);
+	unsigned long *p = &t->slot[ksalloc_hash(t, frame)];
+	/* Once its low bits are found clear, | is +: one lea. */
+	unsigned long want = (unsigned long)frame + KSALLOC_SLOT_ALLOCATED;
+	unsigned long entry, flags;
+	struct ksalloc_cpu *c;
+	u32 state, n;
+
+	/* Its low bits would pass for a state: frame + 1 matches "allocated". */
+	if (unlikely((unsigned long)frame & KSALLOC_SLOT_FLAGS))
+		return ksalloc_misuse(a, frame);
+	for (;;) {
+		entry = READ_ONCE(*p);
+		if (likely(entry == want))
+			break;
+		if (unlikely(!entry || ksalloc_slot_frame(entry) == frame))
+			return ksalloc_misuse(a, frame);
+		if (++p == &t->slot[t->size])
+			p = t->slot;
+	}
+	/* The only way out of "allocated": a double free loses here. */
+	if (unlikely(!try_cmpxchg(p, &entry, (unsigned long)frame)))
+		return ksalloc_misuse(a, frame);
+	/* Ours until it is pushed below: nobody else can reach it. */
+	ksalloc_poison(a, frame);
+
+	local_irq_save(flags);
+	c = this_cpu_ptr(READ_ONCE(a->pool.cpu));
+	state = READ_ONCE(c->state);
+	n = ksalloc_cpu_nr(state);
+	/*
+	 * Full or closed; a failed cmpxchg met the lock's holder. A frame of
+	 * ours was allocated, so the framing was set and @cpu_frames is.
+	 */
+	if (unlikely(n >= data_race(a->pool.cpu_frames)))
+		return ksalloc_free_slow(a, p, flags);
+	c->entry[n] = p;
+	if (unlikely(!try_cmpxchg(&c->state, &state, state + KSALLOC_CPU_ONE)))
+		return ksalloc_free_slow(a, p, flags);
+	local_irq_restore(flags);
+
+	if (trace_ksalloc_free_enabled())
+		ksalloc_trace_free(a, p - t->slot);
+}
+EXPORT_SYMBOL_NS_GPL(ksalloc_free_frame, KSALLOC);
+
+/**
+ * ksalloc_get_functiontable() - get {allocate_frame, free_frame}
+ * @file: the allocator.
+ * @table: filled in on success.
+ *
+ * KSPROPERTY_STREAMALLOCATOR_FUNCTIONTABLE. The table is valid for as long
+ * as the caller holds its reference to @file.
+ *
+ * Context: Any context.
+ * Return: 0; -EINVAL if @file is not an allocator; -EBADFD before the
+ * framing is set; -EOPNOTSUPP for a sleepable pool.
+ */
+int ksalloc_get_functiontable(struct file *file,
+			      struct ksalloc_functiontable *table)
+{
+	struct ksalloc *a = ksalloc_from_file(file);
+	unsigned long flags;
+	int err = 0;
+
+	if (!a)
+		return -EINVAL;
+	raw_spin_lock_irqsave(&a->lock, flags);
+	if (!a->ready)
+		err = -EBADFD;
+	else if (a->framing.pool_type != KSALLOC_POOL_ATOMIC)
+		err = -EOPNOTSUPP;
+	raw_spin_unlock_irqrestore(&a->lock, flags);
+	if (err)
+		return err;
+
+	table->allocate_frame = ksalloc_allocate_frame;
+	table->free_frame = ksalloc_free_frame;
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(ksalloc_get_functiontable, KSALLOC);

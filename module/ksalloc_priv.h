@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the files of ksalloc.ko share: the allocator's structures and the
+ * functions that cross files. Nothing else.
+ *
+ *   frame.c    allocate_frame and free_frame, the per-CPU caches and their
+ *              protocol, the headroom that keeps the peak exact
+ *   request.c  pending requests, the free-frame event, poll wake-ups
+ *   pool.c     the frames' memory, the table that finds them, the framing
+ *   slab.c     the slab caches pools share, and the idle ones kept
+ *   quota.c    the per-user limit, max_user_bytes
+ *   misuse.c   client bugs: refused frees, poisoning, retained frames
+ *   dev.c      the allocator as a file: /dev/ksalloc, its ioctls, poll,
+ *              ksalloc_create() and ksalloc_fget()
+ *   debugfs.c  ksalloc/<id> and ksalloc/totals (CONFIG_DEBUG_FS only)
+ *   main.c     module init and exit
+ *
+ * The allocator core (frame.c, request.c, pool.c, slab.c, quota.c,
+ * misuse.c) never calls dev.c, debugfs.c or main.c.
+ */
+#ifndef _KSALLOC_PRIV_H
+#define _KSALLOC_PRIV_H
+
+#include <linux/cache.h>
+#include <linux/fs.h>
+#include <linux/hash.h>
+#include <linux/irq_work.h>
+#include <linux/ksalloc.h>
+#include <linux/list.h>
+#include <linux/math.h>
+#include <linux/overflow.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+/* The state of a frame, in the low bits of its table entry. */
+#define KSALLOC_SLOT_ALLOCATED	1UL	/* held by a kernel client... */
+#define KSALLOC_SLOT_USER	2UL	/* ...or, with this bit, by user space */
+#define KSALLOC_SLOT_FLAGS	(KSALLOC_SLOT_ALLOCATED | KSALLOC_SLOT_USER)
+
+/* The kinds of client bug, each logged once per allocator. */
+#define KSALLOC_MISUSE_FREE	BIT(0)	/* a refused free_frame */
+#define KSALLOC_MISUSE_WRITE	BIT(1)	/* a free frame written */
+
+/* Most free frames a CPU keeps; half of that moves at a time. */
+#define KSALLOC_CPU_FRAMES	64U
+/* A cache's headroom sits above its count of frames in its state. */
+#define KSALLOC_CPU_ROOM_SHIFT	16
+/* A frame and its unit of headroom, in a cache's state. */
+#define KSALLOC_CPU_ONE		(BIT(KSALLOC_CPU_ROOM_SHIFT) | 1)
+/* The state of a cache that is closed, or being drained: full, no headroom. */
+#define KSALLOC_CPU_CLOSED	0xffffU
+
+/**
+ * struct ksalloc_slab - a slab cache of frames
+ * @node: in ksalloc_slabs, the most recently used first.
+ * @cache: the cache.
+ * @size: its object size, a frame size.
+ * @align: its alignment, in bytes.
+ * @users: the pools that use it; 0: idle, kept for reuse.
+ */
+struct ksalloc_slab {
+	struct list_head node;
+	struct kmem_cache *cache;
+	u32 size;
+	u32 align;
+	unsigned int users;
+};
+
+/**
+ * struct ksalloc_cpu - a CPU's cache of free frames
+ * @state: the number of frames in @entry in the low 16 bits, the cache's
+ *	headroom, never more than that, in the high ones; or KSALLOC_CPU_CLOSED.
+ * @total: frames this CPU's allocate_frame handed out.
+ * @entry: the frames' table entries: a fast allocation needs no slot number.
+ *
+ * Only its CPU adds and takes frames, with interrupts disabled, changing
+ * @state by cmpxchg; any CPU that holds the allocator's lock may empty or
+ * close it (see ksalloc_drain_cpu()) or take its headroom, and its CPU may
+ * change it under that lock.
+ */
+struct ksalloc_cpu {
+	u32 state;
+	u64 total;
+	unsigned long *entry[];
+};
+
+static inline u32 ksalloc_cpu_nr(u32 state)
+{
+	return lower_16_bits(state);
+}
+
+static inline u32 ksalloc_cpu_room(u32 state)
+{
+	return state >> KSALLOC_CPU_ROOM_SHIFT;
+}
+
+static inline u32 ksalloc_cpu_state(u32 nr, u32 room)
+{
+	return room << KSALLOC_CPU_ROOM_SHIFT | nr;
+}
+
+/**
+ * struct ksalloc_table - the frames of an allocator by address
+ * @size: number of entries in @slot.
+ * @pad: keeps @slot off the cache line of @size, wherever the table starts:
+ *	every free reads @size, and CPUs write the entries of their frames.
+ * @slot: a frame address and KSALLOC_SLOT_* bits, or 0.
+ */
+struct ksalloc_table {
+	u32 size;
+	unsigned long pad[SMP_CACHE_BYTES / sizeof(long) - 1];
+	unsigned long slot[];
+};
+
+/**
+ * struct ksalloc_pool - the frames of an allocator
+ * @table: the frames by address; &ksalloc_empty.table until the framing is set.
+ * @cpu: the per-CPU caches; &ksalloc_no_cache for a pool without.
+ * @cpu_frames: the capacity of each of @cpu, 0 without caches.
+ * @slab: the slab cache the frames come from.
+ * @free: the shared stack of free frames' slots.
+ *
+ * Set up before it is published, constant while the allocator lives.
+ */
+struct ksalloc_pool {
+	struct ksalloc_table *table;
+	struct ksalloc_cpu __percpu *cpu;
+	u32 cpu_frames;
+	struct ksalloc_slab *slab;
+	u32 *free;
+};
+
+/**
+ * struct ksalloc - an allocator
+ * @pool: the frames.
+ * @file: the file this allocator is the private data of.
+ * @id: number in log messages, trace events and debugfs.
+ * @debugfs: this allocator's status file in debugfs.
+ * @lock: protects the fields below it, the caches of other CPUs (see
+ *	ksalloc_drain_cpu()) and the USER bit of the table entries.
+ * @ready: the framing is set, and @framing and @pool are valid.
+ * @caches_open: the per-CPU caches are in use (see ksalloc_update_caches()).
+ * @poll_armed: poll() found no free frame and waits for one.
+ * @wake_queued: @wake_work is queued or running; no other may be queued.
+ * @wake_again: frames became free while @wake_work ran: it runs again.
+ * @misuse_logged: the KSALLOC_MISUSE_* kinds of @misuse already logged.
+ * @framing: the framing.
+ * @uid: the user the pool is charged to (see max_user_bytes).
+ * @charged: the bytes charged.
+ * @nr_free: number of entries on @pool.free.
+ * @peak: the most frames ever allocated at once.
+ * @room: headroom not in a cache (see frame.c).
+ * @requests: pending requests, oldest first.
+ * @done: requests granted or failed, waiting for @complete_work.
+ * @event_fn: the free-frame event callback, or NULL.
+ * @event_context: its argument.
+ * @waiters: number of @requests.
+ * @misuse: invalid kernel frees refused, and free frames found written.
+ * @total: frames handed out, but for those of the per-CPU caches.
+ * @failed: allocations refused for want of a free frame.
+ * @wait: poll() waiters.
+ * @wake_work: wakes @wait and runs the free-frame event.
+ * @complete_work: completes the requests on @done.
+ */
+struct ksalloc {
+	/* Read by the fast paths on every CPU: kept apart from what they write. */
+	struct ksalloc_pool pool;
+
+	struct file *file ____cacheline_aligned_in_smp;
+	unsigned int id;
+	struct dentry *debugfs;
+
+	raw_spinlock_t lock;
+	bool ready;
+	bool caches_open;
+	bool poll_armed;
+	bool wake_queued;
+	bool wake_again;
+	u8 misuse_logged;
+	struct ksalloc_framing framing;
+	kuid_t uid;
+	size_t charged;
+	u32 nr_free;
+	u32 peak;
+	u32 room;
+	struct list_head requests;
+	struct list_head done;
+	ksalloc_event_fn event_fn;
+	void *event_context;
+	u32 waiters;
+	u32 misuse;
+	u64 total;
+	u64 failed;
+
+	wait_queue_head_t wait;
+	struct irq_work wake_work;
+	struct work_struct complete_work;
+};
+
+extern const struct file_operations ksalloc_fops;
+
+static inline struct ksalloc *ksalloc_from_file(struct file *file)
+{
+	return file->f_op == &ksalloc_fops ? file->private_data : NULL;
+}
+
+static inline void *ksalloc_slot_frame(unsigned long entry)
+{
+	return (void *)(entry & ~KSALLOC_SLOT_FLAGS);
+}
+
+/*
+ * Hashes the low 32 bits of the address, which x86 multiplies by a 32-bit
+ * constant in one instruction; frames that share them only probe further.
+ */
+static inline u32 ksalloc_hash(const struct ksalloc_table *t, const void *frame)
+{
+	return reciprocal_scale(hash_32((unsigned long)frame, 32), t->size);
+}
+
+/* Poisoning (misuse.c); compiled out unless KSALLOC_POISON_FRAMES. */
+void ksalloc_check_poison(struct ksalloc *a, void *frame);
+
+/* @frame became free: see misuse.c. */
+static __always_inline void ksalloc_poison(struct ksalloc *a, void *frame)
+{
+	if (KSALLOC_POISON_FRAMES)
+		memset(frame, POISON_FREE, a->framing.frame_size);
+}
+
+/* @frame is being handed out: it must be as ksalloc_poison() left it. */
+static __always_inline void ksalloc_check(struct ksalloc *a, void *frame)
+{
+	if (KSALLOC_POISON_FRAMES)
+		ksalloc_check_poison(a, frame);
+}
+
+static inline void ksalloc_kick(struct ksalloc *a, bool wake)
+{
+	if (wake)
+		irq_work_queue(&a->wake_work);
+}
+
+/* quota.c */
+int ksalloc_charge_user(kuid_t uid, unsigned long bytes);
+void ksalloc_uncharge_user(kuid_t uid, unsigned long bytes);
+
+/* slab.c */
+struct ksalloc_slab *ksalloc_get_slab(u32 size, u32 align);
+void ksalloc_put_slab(struct ksalloc_slab *slab);
+void ksalloc_destroy_slabs(void);
+
+/* pool.c */
+void ksalloc_pool_init(struct ksalloc_pool *pool);
+unsigned int ksalloc_pool_destroy(struct ksalloc_pool *pool);
+long ksalloc_lookup(const struct ksalloc_table *t, const void *frame);
+int ksalloc_set_framing(struct ksalloc *a,
+			const struct ksalloc_framing *framing);
+void ksalloc_read_status(struct ksalloc *a, struct ksalloc_status *status);
+
+/* frame.c */
+u32 ksalloc_allocated(struct ksalloc *a);
+bool ksalloc_update_caches(struct ksalloc *a);
+bool ksalloc_gather(struct ksalloc *a);
+u32 ksalloc_take_locked(struct ksalloc *a, unsigned long flags);
+
+/* request.c */
+void ksalloc_grant_locked(struct ksalloc *a, struct ksalloc_request *req,
+			  void *frame, int error);
+void ksalloc_settle_locked(struct ksalloc *a, bool *wake);
+long ksalloc_take(struct ksalloc *a, unsigned long flags,
+		  struct ksalloc_request *req);
+bool ksalloc_dequeue(struct ksalloc *a, struct ksalloc_request *req);
+void ksalloc_complete_work(struct work_struct *work);
+void ksalloc_wake_work(struct irq_work *work);
+
+/* misuse.c */
+void ksalloc_misuse(struct ksalloc *a, void *frame);
+void ksalloc_check_slot(struct ksalloc *a, long slot);
+void ksalloc_check_released(struct ksalloc *a);
+void ksalloc_count_retained(unsigned int id, unsigned int retained);
+#if !IS_ENABLED(CONFIG_KUNIT)
+void ksalloc_get_totals(struct ksalloc_totals *totals);
+#endif
+
+/* debugfs.c */
+#ifdef CONFIG_DEBUG_FS
+void ksalloc_debugfs_init(void);
+void ksalloc_debugfs_exit(void);
+void ksalloc_debugfs_add(struct ksalloc *a);
+void ksalloc_debugfs_remove(struct ksalloc *a);
+#else
+static inline void ksalloc_debugfs_init(void) {}
+static inline void ksalloc_debugfs_exit(void) {}
+static inline void ksalloc_debugfs_add(struct ksalloc *a) {}
+static inline void ksalloc_debugfs_remove(struct ksalloc *a) {}
+#endif
+
+#endif /* _KSALLOC_PRIV_H */

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The pool: an allocator's frames, made once when the framing is set and
+ * constant until the allocator is released. Setting the framing checks it,
+ * charges its bytes to the user (quota.c), takes a slab cache (slab.c),
+ * preallocates every frame, and publishes the pool under the allocator's
+ * lock: from then on no path allocates memory.
+ *
+ * Frames are found by address in an open-addressing hash table (struct
+ * ksalloc_table), at most two thirds full, whose entries are the frame
+ * address with two state bits in the low bits that slab alignment leaves
+ * clear. A frame's slot in the table names it everywhere else: the shared
+ * stack of free frames holds slot numbers, and slot + 1 is the frame's
+ * user-space handle, so no address reaches user space. The per-CPU caches
+ * (frame.c) hold pointers to the entries, which a fast allocation marks
+ * directly.
+ *
+ * Limits: KSALLOC_MAX_FRAMES frames of at most KSALLOC_MAX_FRAME_SIZE bytes,
+ * at most max_pool_bytes per allocator and max_user_bytes for the allocators
+ * of one user together; besides, every allocation is charged to the memory
+ * cgroup of the task that sets the framing.
+ *
+ * Context: making and freeing a pool sleeps; the fast paths read the pool
+ * without a lock, which is why it is published one field at a time.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cred.h>
+#include <linux/kmemleak.h>
+#include <linux/moduleparam.h>
+#include <linux/percpu.h>
+#include <linux/poison.h>
+#include <linux/poll.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/vmalloc.h>
+
+#include "ksalloc_priv.h"
+
+static unsigned long ksalloc_max_pool_bytes = 64UL << 20;
+module_param_named(max_pool_bytes, ksalloc_max_pool_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_pool_bytes,
+		 "Largest pool one allocator may preallocate, in bytes (default 64 MiB)");
+
+/* The cache of an allocator that has none: closed for good. */
+static DEFINE_PER_CPU(struct ksalloc_cpu, ksalloc_no_cache) = {
+	.state = KSALLOC_CPU_CLOSED,
+};
+
+/* The table of an allocator without frames: every lookup misses. */
+static union {
+	struct ksalloc_table table;
+	u8 bytes[struct_size_t(struct ksalloc_table, slot, 1)];
+} ksalloc_empty = { .table.size = 1 };
+
+/* The pool of an allocator before its framing is set: no frames. */
+void ksalloc_pool_init(struct ksalloc_pool *pool)
+{
+	*pool = (struct ksalloc_pool){
+		.table = &ksalloc_empty.table,
+		.cpu = &ksalloc_no_cache,
+	};
+}
+
+/* Returns the slot of @frame, or -1 if it is not a frame of @t. */
+long ksalloc_lookup(const struct ksalloc_table *t, const void *frame)
+{
+	unsigned long entry;
+	u32 i = ksalloc_hash(t, frame);
+
+	/* The table is at most two thirds full: an empty entry ends a probe. */
+	while ((entry = READ_ONCE(t->slot[i]))) {
+		if (ksalloc_slot_frame(entry) == frame)
+			return i;
+		if (++i == t->size)
+			i = 0;
+	}
+	return -1;
+}
+
+static void *ksalloc_vzalloc(size_t n, size_t size)
+{
+	size_t bytes;
+
+	if (check_mul_overflow(n, size, &bytes))
+		return NULL;
+	/*
+	 * kmalloc() would round a large table up to a power of two. A failure
+	 * is the caller's -ENOMEM, not a report: no warn_alloc() dump.
+	 */
+	if (bytes > PAGE_SIZE)
+		return __vmalloc(bytes, GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN);
+	return kzalloc(bytes, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+}
+
+/*
+ * Frees @pool, except frames still allocated to kernel clients: those are
+ * retained, and with them their cache. Returns how many were retained.
+ */
+unsigned int ksalloc_pool_destroy(struct ksalloc_pool *pool)
+{
+	struct ksalloc_table *t = pool->table;
+	unsigned int i, retained = 0;
+
+	for (i = 0; t != &ksalloc_empty.table && i < t->size; i++) {
+		unsigned long entry = t->slot[i];
+
+		if (!entry)
+			continue;
+		if ((entry & KSALLOC_SLOT_FLAGS) == KSALLOC_SLOT_ALLOCATED) {
+			/* Deliberately kept: not a leak for kmemleak to report. */
+			kmemleak_ignore(ksalloc_slot_frame(entry));
+			retained++;
+		} else {
+			kmem_cache_free(pool->slab->cache,
+					ksalloc_slot_frame(entry));
+		}
+	}
+	if (pool->slab && !retained)
+		ksalloc_put_slab(pool->slab);
+	if (t != &ksalloc_empty.table)
+		kvfree(t);
+	if (pool->cpu_frames)
+		free_percpu(pool->cpu);
+	kvfree(pool->free);
+	return retained;
+}
+
+/*
+ * Fills @pool's table with @frames frames from its cache, and its free stack
+ * with their slots, those found at the first probe on top: a pool hands them
+ * out first, and a client that reuses a few frames finds them fastest.
+ */
+static int ksalloc_pool_fill(struct ksalloc_pool *pool, unsigned int frames)
+{
+	struct ksalloc_table *t = pool->table;
+	unsigned int i, n = 0, top = frames;
+
+	for (i = 0; i < frames; i++) {
+		void *frame = kmem_cache_alloc(pool->slab->cache, GFP_KERNEL);
+		u32 slot;
+
+		if (!frame)
+			return -ENOMEM;
+		if (WARN_ON_ONCE((unsigned long)frame & KSALLOC_SLOT_FLAGS)) {
+			kmem_cache_free(pool->slab->cache, frame);
+			return -ENOMEM;
+		}
+		/* Free from now on: see misuse.c. */
+		if (KSALLOC_POISON_FRAMES) {
+			memset(frame, POISON_FREE, pool->slab->size);
+			cond_resched();
+		}
+		for (slot = ksalloc_hash(t, frame); t->slot[slot];)
+			if (++slot == t->size)
+				slot = 0;
+		t->slot[slot] = (unsigned long)frame;
+	}
+	for (i = 0; i < t->size; i++) {
+		if (!t->slot[i])
+			continue;
+		if (ksalloc_hash(t, ksalloc_slot_frame(t->slot[i])) == i)
+			pool->free[--top] = i;
+		else
+			pool->free[n++] = i;
+	}
+	return 0;
+}
+
+/*
+ * Makes a pool for @framing, all of its frames free. On failure, what was
+ * made is in @pool for ksalloc_pool_destroy().
+ */
+static int ksalloc_pool_create(struct ksalloc_pool *pool,
+			       const struct ksalloc_framing *framing)
+{
+	unsigned int frames = framing->frames;
+	/* At most 16/23 full: 11.5 bytes of table per frame. */
+	u32 size = frames + frames * 7 / 16 + 1;
+	struct ksalloc_table *t;
+	int i;
+
+	ksalloc_pool_init(pool);
+	pool->slab = ksalloc_get_slab(framing->frame_size,
+				      framing->alignment + 1);
+	pool->free = ksalloc_vzalloc(frames, sizeof(*pool->free));
+	t = ksalloc_vzalloc(struct_size(t, slot, size), 1);
+	if (t) {
+		t->size = size;
+		pool->table = t;
+	}
+	if (!pool->slab || !pool->free || !t)
+		return -ENOMEM;
+
+	/* Only atomic pools have a fast path. */
+	if (framing->pool_type == KSALLOC_POOL_ATOMIC) {
+		u32 cpu_frames = clamp(frames / (2 * nr_cpu_ids), 1U,
+				       KSALLOC_CPU_FRAMES);
+		struct ksalloc_cpu __percpu *cpu;
+
+		cpu = __alloc_percpu_gfp(struct_size_t(struct ksalloc_cpu, entry,
+						       cpu_frames),
+					 __alignof__(struct ksalloc_cpu),
+					 GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		if (!cpu)
+			return -ENOMEM;
+		pool->cpu = cpu;
+		pool->cpu_frames = cpu_frames;
+		/* Closed until ksalloc_update_caches() opens them. */
+		for_each_possible_cpu(i)
+			per_cpu_ptr(cpu, i)->state = KSALLOC_CPU_CLOSED;
+	}
+	return ksalloc_pool_fill(pool, frames);
+}
+
+/* Checks @f; on success, sets @total to the bytes of its frames. */
+static int ksalloc_check_framing(const struct ksalloc_framing *f,
+				 size_t *total)
+{
+	if (f->reserved)
+		return -EINVAL;
+	if (f->options & ~KSALLOC_OPTIONF_VALID)
+		return -EOPNOTSUPP;
+	if (f->pool_type != KSALLOC_POOL_ATOMIC &&
+	    f->pool_type != KSALLOC_POOL_SLEEPABLE)
+		return -EINVAL;
+	if (!f->frames || !f->frame_size)
+		return -EINVAL;
+	/* A mask 2^n - 1 has no bit in common with its successor. */
+	if (f->alignment & (f->alignment + 1) || f->alignment > PAGE_SIZE - 1)
+		return -EINVAL;
+	if (f->frames > KSALLOC_MAX_FRAMES ||
+	    f->frame_size > KSALLOC_MAX_FRAME_SIZE)
+		return -E2BIG;
+	if (check_mul_overflow((size_t)f->frames,
+			       (size_t)ALIGN(f->frame_size, f->alignment + 1),
+			       total))
+		return -EOVERFLOW;
+	if (*total > READ_ONCE(ksalloc_max_pool_bytes))
+		return -EDQUOT;
+	return 0;
+}
+
+int ksalloc_set_framing(struct ksalloc *a,
+			const struct ksalloc_framing *framing)
+{
+	kuid_t uid = current_uid();
+	struct ksalloc_pool pool;
+	unsigned long flags;
+	size_t bytes;
+	bool busy;
+	int err;
+
+	err = ksalloc_check_framing(framing, &bytes);
+	if (err)
+		return err;
+	if (READ_ONCE(a->ready))
+		return -EBUSY;
+	err = ksalloc_charge_user(uid, bytes);
+	if (err)
+		return err;
+
+	/* Built unlocked (it sleeps); two racing callers: the first one wins. */
+	err = ksalloc_pool_create(&pool, framing);
+	if (err)
+		goto err_destroy;
+
+	raw_spin_lock_irqsave(&a->lock, flags);
+	busy = a->ready;
+	if (!busy) {
+		a->framing = *framing;
+		a->uid = uid;
+		a->charged = bytes;
+		a->nr_free = framing->frames;
+		/* The fast paths read the pool unlocked: one field at a time. */
+		WRITE_ONCE(a->pool.slab, pool.slab);
+		WRITE_ONCE(a->pool.free, pool.free);
+		WRITE_ONCE(a->pool.cpu_frames, pool.cpu_frames);
+		/* Release: the caches' states (closed) before the pointer. */
+		smp_store_release(&a->pool.cpu, pool.cpu);
+		/* Release: the table's entries before the pointer. */
+		smp_store_release(&a->pool.table, pool.table);
+		a->ready = true;
+		ksalloc_update_caches(a);
+	}
+	raw_spin_unlock_irqrestore(&a->lock, flags);
+	if (!busy) {
+		/* A poll() before the framing waits: every frame is free now. */
+		wake_up_interruptible_poll(&a->wait, EPOLLIN | EPOLLRDNORM);
+		return 0;
+	}
+	err = -EBUSY;
+err_destroy:
+	ksalloc_pool_destroy(&pool);
+	ksalloc_uncharge_user(uid, bytes);
+	return err;
+}
+
+void ksalloc_read_status(struct ksalloc *a, struct ksalloc_status *status)
+{
+	unsigned long flags;
+	int cpu;
+
+	memset(status, 0, sizeof(*status));
+	raw_spin_lock_irqsave(&a->lock, flags);
+	status->framing = a->framing;
+	status->allocated_frames = ksalloc_allocated(a);
+	status->peak_allocated_frames = a->peak;
+	status->waiters = a->waiters;
+	status->misuse_events = a->misuse;
+	status->total_allocations = a->total;
+	if (a->pool.cpu_frames)
+		for_each_possible_cpu(cpu)
+			status->total_allocations +=
+				READ_ONCE(per_cpu_ptr(a->pool.cpu, cpu)->total);
+	status->failed_allocations = a->failed;
+	raw_spin_unlock_irqrestore(&a->lock, flags);
+}
+
+/**
+ * ksalloc_get_status() - read the framing and the counters
+ * @file: the allocator.
+ * @status: filled in on success; the framing is all zero before it is set.
+ *
+ * KSPROPERTY_STREAMALLOCATOR_STATUS, plus counters.
+ *
+ * Context: Any context.
+ * Return: 0, or -EINVAL if @file is not an allocator.
+ */
+int ksalloc_get_status(struct file *file, struct ksalloc_status *status)
+{
+	struct ksalloc *a = ksalloc_from_file(file);
+
+	if (!a)
+		return -EINVAL;
+	ksalloc_read_status(a, status);
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(ksalloc_get_status, KSALLOC);
