@@ -15,7 +15,7 @@
  * does with busy blocks.
  *
  * User space holds frames by handle (slot + 1) and never maps them: a frame
- * it holds is marked with KSALLOC_SLOT_USER in its table entry, which no
+ * it holds is marked with KSALLOC_ENTRY_USER in its table entry, which no
  * kernel free can match.
  *
  * Context: process context, but for poll(), whose wake-ups come from
@@ -38,7 +38,7 @@
 
 static atomic_t ksalloc_last_id = ATOMIC_INIT(0);
 
-static struct ksalloc *ksalloc_alloc(void)
+static struct ksalloc *ksalloc_allocator_new(void)
 {
 	struct ksalloc *a;
 
@@ -61,7 +61,7 @@ static struct ksalloc *ksalloc_alloc(void)
  * Frees @a, which nothing uses any more, and its pool. Returns how many of
  * its frames were retained (see ksalloc_pool_destroy()).
  */
-static unsigned int ksalloc_free(struct ksalloc *a)
+static unsigned int ksalloc_allocator_free(struct ksalloc *a)
 {
 	unsigned int retained = 0;
 
@@ -77,7 +77,7 @@ static unsigned int ksalloc_free(struct ksalloc *a)
 
 static int ksalloc_open(struct inode *inode, struct file *file)
 {
-	struct ksalloc *a = ksalloc_alloc();
+	struct ksalloc *a = ksalloc_allocator_new();
 
 	if (!a)
 		return -ENOMEM;
@@ -110,14 +110,14 @@ static int ksalloc_release(struct inode *inode, struct file *file)
 	flush_work(&a->complete_work);
 
 	ksalloc_check_released(a);
-	retained = ksalloc_free(a);
+	retained = ksalloc_allocator_free(a);
 	if (retained)
 		ksalloc_count_retained(id, retained);
 	trace_ksalloc_release(id, retained);
 	return 0;
 }
 
-static int ksalloc_put_user(struct ksalloc *a, u64 handle)
+static int ksalloc_free_handle(struct ksalloc *a, u64 handle)
 {
 	bool wake = false;
 	struct ksalloc_table *t = a->pool.table;
@@ -128,10 +128,10 @@ static int ksalloc_put_user(struct ksalloc *a, u64 handle)
 	raw_spin_lock_irqsave(&a->lock, flags);
 	if (!a->ready) {
 		err = -EBADFD;
-	} else if (!handle || handle > t->size || !t->slot[handle - 1]) {
+	} else if (!handle || handle > t->size || !t->entry[handle - 1]) {
 		err = -EINVAL;
-	} else if ((t->slot[handle - 1] & KSALLOC_SLOT_FLAGS) !=
-		   (KSALLOC_SLOT_ALLOCATED | KSALLOC_SLOT_USER)) {
+	} else if ((t->entry[handle - 1] & KSALLOC_ENTRY_FLAGS) !=
+		   (KSALLOC_ENTRY_ALLOCATED | KSALLOC_ENTRY_USER)) {
 		err = -ENOENT;
 	} else {
 		/*
@@ -139,8 +139,8 @@ static int ksalloc_put_user(struct ksalloc *a, u64 handle)
 		 * Nor poisoning: user space never maps a frame, which kept
 		 * its poison all along.
 		 */
-		entry = t->slot[handle - 1];
-		WRITE_ONCE(t->slot[handle - 1], entry & ~KSALLOC_SLOT_FLAGS);
+		entry = t->entry[handle - 1];
+		WRITE_ONCE(t->entry[handle - 1], entry & ~KSALLOC_ENTRY_FLAGS);
 		a->pool.free[a->nr_free++] = handle - 1;
 		a->room++;
 		allocated = ksalloc_allocated(a);
@@ -174,7 +174,7 @@ static long ksalloc_wait_frame(struct ksalloc *a)
 
 again:
 	init_completion(&w.done);
-	slot = ksalloc_take(a, KSALLOC_SLOT_FLAGS, &w.req);
+	slot = ksalloc_take_or_queue(a, KSALLOC_ENTRY_FLAGS, &w.req);
 	if (slot != -EAGAIN) {
 		/* Taken at once; one granted later was checked as a request. */
 		ksalloc_check_slot(a, slot);
@@ -193,10 +193,10 @@ again:
 	/* Granted as to a kernel client: make it user space's. */
 	raw_spin_lock_irqsave(&a->lock, flags);
 	slot = ksalloc_lookup(a->pool.table, w.req.frame);
-	entry = (unsigned long)w.req.frame | KSALLOC_SLOT_ALLOCATED;
+	entry = (unsigned long)w.req.frame | KSALLOC_ENTRY_ALLOCATED;
 	if (WARN_ON_ONCE(slot < 0) ||
-	    !try_cmpxchg(&a->pool.table->slot[slot], &entry,
-			 entry | KSALLOC_SLOT_USER))
+	    !try_cmpxchg(&a->pool.table->entry[slot], &entry,
+			 entry | KSALLOC_ENTRY_USER))
 		slot = -EAGAIN;
 	raw_spin_unlock_irqrestore(&a->lock, flags);
 	/* A kernel client freed it in between: a bug of its own; wait again. */
@@ -217,7 +217,7 @@ static long ksalloc_ioctl_alloc(struct ksalloc *a, struct file *file,
 		return -EINVAL;
 
 	if (file->f_flags & O_NONBLOCK) {
-		slot = ksalloc_take(a, KSALLOC_SLOT_FLAGS, NULL);
+		slot = ksalloc_take_or_queue(a, KSALLOC_ENTRY_FLAGS, NULL);
 		ksalloc_check_slot(a, slot);
 	} else {
 		slot = ksalloc_wait_frame(a);
@@ -227,7 +227,7 @@ static long ksalloc_ioctl_alloc(struct ksalloc *a, struct file *file,
 
 	h.handle = slot + 1;
 	if (copy_to_user(uarg, &h, sizeof(h))) {
-		ksalloc_put_user(a, h.handle);
+		ksalloc_free_handle(a, h.handle);
 		return -EFAULT;
 	}
 	return 0;
@@ -242,7 +242,7 @@ static long ksalloc_ioctl_free(struct ksalloc *a,
 		return -EFAULT;
 	if (h.flags || h.reserved)
 		return -EINVAL;
-	return ksalloc_put_user(a, h.handle);
+	return ksalloc_free_handle(a, h.handle);
 }
 
 static long ksalloc_ioctl(struct file *file, unsigned int cmd,
@@ -322,7 +322,7 @@ struct file *ksalloc_create(const struct ksalloc_framing *framing)
 	int err;
 
 	might_sleep();
-	a = ksalloc_alloc();
+	a = ksalloc_allocator_new();
 	if (!a)
 		return ERR_PTR(-ENOMEM);
 	err = ksalloc_set_framing(a, framing);
@@ -338,7 +338,7 @@ struct file *ksalloc_create(const struct ksalloc_framing *framing)
 	return file;
 
 err_free:
-	ksalloc_free(a);
+	ksalloc_allocator_free(a);
 	return ERR_PTR(err);
 }
 EXPORT_SYMBOL_NS_GPL(ksalloc_create, KSALLOC);

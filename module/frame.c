@@ -71,11 +71,11 @@ u32 ksalloc_allocated(struct ksalloc *a)
 static void ksalloc_push_locked(struct ksalloc *a, unsigned long * const *entry,
 				u32 n)
 {
-	const unsigned long *slot = a->pool.table->slot;
+	const unsigned long *first = a->pool.table->entry;
 
 	lockdep_assert_held(&a->lock);
 	while (n--)
-		a->pool.free[a->nr_free++] = *entry++ - slot;
+		a->pool.free[a->nr_free++] = *entry++ - first;
 }
 
 /* Opens or closes the per-CPU caches; see ksalloc_update_caches(). */
@@ -115,7 +115,7 @@ static u32 ksalloc_drain_cpu(struct ksalloc *a, int cpu, bool close)
 }
 
 /*
- * Accounts a frame taken from the shared stack to be handed out: it spends
+ * Accounts a frame taken from the shared stack: it spends
  * a unit of headroom, the allocator's or one taken back from the caches;
  * with none anywhere, every frame below the peak is out, and this one makes
  * a new peak.
@@ -191,7 +191,7 @@ bool ksalloc_gather(struct ksalloc *a)
 }
 
 /* Takes a free frame off the shared stack, which has one; returns its slot. */
-static u32 ksalloc_pop_locked(struct ksalloc *a)
+static u32 ksalloc_take_shared_locked(struct ksalloc *a)
 {
 	lockdep_assert_held(&a->lock);
 	a->total++;
@@ -202,15 +202,15 @@ static u32 ksalloc_pop_locked(struct ksalloc *a)
 u32 ksalloc_take_locked(struct ksalloc *a, unsigned long flags)
 {
 	struct ksalloc_table *t = a->pool.table;
-	u32 slot = ksalloc_pop_locked(a);
+	u32 slot = ksalloc_take_shared_locked(a);
 
 	ksalloc_spend_room_locked(a);
-	WRITE_ONCE(t->slot[slot], t->slot[slot] | flags);
+	WRITE_ONCE(t->entry[slot], t->entry[slot] | flags);
 	return slot;
 }
 
-/* Marks the frame of a table entry allocated to a kernel client. */
-static __always_inline void *ksalloc_hand_out(unsigned long *entry)
+/* Marks the frame of an entry just taken as a kernel client's. */
+static __always_inline void *ksalloc_mark_allocated(unsigned long *entry)
 {
 	void *frame = (void *)READ_ONCE(*entry);
 
@@ -218,7 +218,7 @@ static __always_inline void *ksalloc_hand_out(unsigned long *entry)
 	 * Free, so ours alone: a racing misuse cmpxchg cannot match it, and a
 	 * non-atomic bit set will do.
 	 */
-	__set_bit(ilog2(KSALLOC_SLOT_ALLOCATED), entry);
+	__set_bit(ilog2(KSALLOC_ENTRY_ALLOCATED), entry);
 	return frame;
 }
 
@@ -243,7 +243,7 @@ static void ksalloc_refill_locked(struct ksalloc *a)
 	struct ksalloc_cpu *c = this_cpu_ptr(a->pool.cpu);
 	u32 half = DIV_ROUND_UP(a->pool.cpu_frames, 2);
 	u32 nr = ksalloc_cpu_nr(c->state), room = ksalloc_cpu_room(c->state);
-	unsigned long *slot = a->pool.table->slot;
+	unsigned long *entries = a->pool.table->entry;
 	u32 want, n, i;
 
 	lockdep_assert_held(&a->lock);
@@ -252,7 +252,7 @@ static void ksalloc_refill_locked(struct ksalloc *a)
 		a->nr_free -= nr;
 		/* In the stack's order: its top is the cache's. */
 		for (i = 0; i < nr; i++)
-			c->entry[i] = &slot[a->pool.free[a->nr_free + i]];
+			c->entry[i] = &entries[a->pool.free[a->nr_free + i]];
 	}
 	want = min(nr, half);
 	if (room < want) {
@@ -281,7 +281,7 @@ static u32 ksalloc_take_cached_locked(struct ksalloc *a, struct ksalloc_cpu *c)
 		ksalloc_spend_room_locked(a);
 		state--;
 	}
-	slot = c->entry[ksalloc_cpu_nr(state)] - a->pool.table->slot;
+	slot = c->entry[ksalloc_cpu_nr(state)] - a->pool.table->entry;
 	c->total++;
 	WRITE_ONCE(c->state, state);
 	/* Headroom for the next ones, and frames if that was the last. */
@@ -309,7 +309,7 @@ static noinline int ksalloc_allocate_slow(struct ksalloc *a, void **frame,
 	} else if (a->caches_open && ksalloc_cpu_nr(c->state)) {
 		slot = ksalloc_take_cached_locked(a, c);
 	} else if (ksalloc_gather(a)) {
-		slot = ksalloc_pop_locked(a);
+		slot = ksalloc_take_shared_locked(a);
 		ksalloc_spend_room_locked(a);
 		if (a->caches_open)
 			ksalloc_refill_locked(a);
@@ -317,7 +317,7 @@ static noinline int ksalloc_allocate_slow(struct ksalloc *a, void **frame,
 		a->failed++;
 	}
 	raw_spin_unlock(&a->lock);
-	*frame = slot < 0 ? NULL : ksalloc_hand_out(&a->pool.table->slot[slot]);
+	*frame = slot < 0 ? NULL : ksalloc_mark_allocated(&a->pool.table->entry[slot]);
 	local_irq_restore(irqflags);
 
 	if (slot >= 0)
@@ -362,12 +362,12 @@ int ksalloc_allocate_frame(struct file *file, void **frame)
 		return ksalloc_allocate_slow(a, frame, flags);
 	entry = c->entry[ksalloc_cpu_nr(new)];
 	c->total++;
-	*frame = ksalloc_hand_out(entry);
+	*frame = ksalloc_mark_allocated(entry);
 	local_irq_restore(flags);
 
 	ksalloc_check(a, *frame);
 	if (trace_ksalloc_allocate_enabled())
-		ksalloc_trace_allocate(a, entry - a->pool.table->slot);
+		ksalloc_trace_allocate(a, entry - a->pool.table->entry);
 	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(ksalloc_allocate_frame, KSALLOC);
@@ -411,7 +411,7 @@ static noinline void ksalloc_free_slow(struct ksalloc *a, unsigned long *entry,
 	local_irq_restore(irqflags);
 
 	if (trace_ksalloc_free_enabled())
-		ksalloc_trace_free(a, entry - a->pool.table->slot);
+		ksalloc_trace_free(a, entry - a->pool.table->entry);
 	ksalloc_kick(a, wake);
 }
 
@@ -433,24 +433,24 @@ void ksalloc_free_frame(struct file *file, void *frame)
 {
 	struct ksalloc *a = file->private_data;
 	struct ksalloc_table *t = READ_ONCE(a->pool.table);
-	unsigned long *p = &t->slot[ksalloc_hash(t, frame)];
+	unsigned long *p = &t->entry[ksalloc_hash(t, frame)];
 	/* Once its low bits are found clear, | is +: one lea. */
-	unsigned long want = (unsigned long)frame + KSALLOC_SLOT_ALLOCATED;
+	unsigned long want = (unsigned long)frame + KSALLOC_ENTRY_ALLOCATED;
 	unsigned long entry, flags;
 	struct ksalloc_cpu *c;
 	u32 state, n;
 
 	/* Its low bits would pass for a state: frame + 1 matches "allocated". */
-	if (unlikely((unsigned long)frame & KSALLOC_SLOT_FLAGS))
+	if (unlikely((unsigned long)frame & KSALLOC_ENTRY_FLAGS))
 		return ksalloc_misuse(a, frame);
 	for (;;) {
 		entry = READ_ONCE(*p);
 		if (likely(entry == want))
 			break;
-		if (unlikely(!entry || ksalloc_slot_frame(entry) == frame))
+		if (unlikely(!entry || ksalloc_entry_frame(entry) == frame))
 			return ksalloc_misuse(a, frame);
-		if (++p == &t->slot[t->size])
-			p = t->slot;
+		if (++p == &t->entry[t->size])
+			p = t->entry;
 	}
 	/* The only way out of "allocated": a double free loses here. */
 	if (unlikely(!try_cmpxchg(p, &entry, (unsigned long)frame)))
@@ -474,7 +474,7 @@ void ksalloc_free_frame(struct file *file, void *frame)
 	local_irq_restore(flags);
 
 	if (trace_ksalloc_free_enabled())
-		ksalloc_trace_free(a, p - t->slot);
+		ksalloc_trace_free(a, p - t->entry);
 }
 EXPORT_SYMBOL_NS_GPL(ksalloc_free_frame, KSALLOC);
 

@@ -35,9 +35,9 @@
 #include <linux/workqueue.h>
 
 /* The state of a frame, in the low bits of its table entry. */
-#define KSALLOC_SLOT_ALLOCATED	1UL	/* held by a kernel client... */
-#define KSALLOC_SLOT_USER	2UL	/* ...or, with this bit, by user space */
-#define KSALLOC_SLOT_FLAGS	(KSALLOC_SLOT_ALLOCATED | KSALLOC_SLOT_USER)
+#define KSALLOC_ENTRY_ALLOCATED	1UL	/* held by a kernel client... */
+#define KSALLOC_ENTRY_USER	2UL	/* ...or, with this bit, by user space */
+#define KSALLOC_ENTRY_FLAGS	(KSALLOC_ENTRY_ALLOCATED | KSALLOC_ENTRY_USER)
 
 /* The kinds of client bug, each logged once per allocator. */
 #define KSALLOC_MISUSE_FREE	BIT(0)	/* a refused free_frame */
@@ -72,7 +72,7 @@ struct ksalloc_slab {
  * struct ksalloc_cpu - a CPU's cache of free frames
  * @state: the number of frames in @entry in the low 16 bits, the cache's
  *	headroom, never more than that, in the high ones; or KSALLOC_CPU_CLOSED.
- * @total: frames this CPU's allocate_frame handed out.
+ * @total: frames this CPU's allocate_frame took.
  * @entry: the frames' table entries: a fast allocation needs no slot number.
  *
  * Only its CPU adds and takes frames, with interrupts disabled, changing
@@ -103,15 +103,16 @@ static inline u32 ksalloc_cpu_state(u32 nr, u32 room)
 
 /**
  * struct ksalloc_table - the frames of an allocator by address
- * @size: number of entries in @slot.
- * @pad: keeps @slot off the cache line of @size, wherever the table starts:
+ * @size: number of entries in @entry.
+ * @pad: keeps @entry off the cache line of @size, wherever the table starts:
  *	every free reads @size, and CPUs write the entries of their frames.
- * @slot: a frame address and KSALLOC_SLOT_* bits, or 0.
+ * @entry: a frame address and KSALLOC_ENTRY_* bits, or 0. A frame's slot
+ *	is the index of its entry.
  */
 struct ksalloc_table {
 	u32 size;
 	unsigned long pad[SMP_CACHE_BYTES / sizeof(long) - 1];
-	unsigned long slot[];
+	unsigned long entry[];
 };
 
 /**
@@ -158,7 +159,7 @@ struct ksalloc_pool {
  * @event_context: its argument.
  * @waiters: number of @requests.
  * @misuse: invalid kernel frees refused, and free frames found written.
- * @total: frames handed out, but for those of the per-CPU caches.
+ * @total: frames taken, but for those of the per-CPU caches.
  * @failed: allocations refused for want of a free frame.
  * @wait: poll() waiters.
  * @wake_work: wakes @wait and runs the free-frame event.
@@ -206,9 +207,9 @@ static inline struct ksalloc *ksalloc_from_file(struct file *file)
 	return file->f_op == &ksalloc_fops ? file->private_data : NULL;
 }
 
-static inline void *ksalloc_slot_frame(unsigned long entry)
+static inline void *ksalloc_entry_frame(unsigned long entry)
 {
-	return (void *)(entry & ~KSALLOC_SLOT_FLAGS);
+	return (void *)(entry & ~KSALLOC_ENTRY_FLAGS);
 }
 
 /*
@@ -230,7 +231,7 @@ static __always_inline void ksalloc_poison(struct ksalloc *a, void *frame)
 		memset(frame, POISON_FREE, a->framing.frame_size);
 }
 
-/* @frame is being handed out: it must be as ksalloc_poison() left it. */
+/* @frame was just taken: it must be as ksalloc_poison() left it. */
 static __always_inline void ksalloc_check(struct ksalloc *a, void *frame)
 {
 	if (KSALLOC_POISON_FRAMES)
@@ -270,8 +271,8 @@ u32 ksalloc_take_locked(struct ksalloc *a, unsigned long flags);
 void ksalloc_grant_locked(struct ksalloc *a, struct ksalloc_request *req,
 			  void *frame, int error);
 void ksalloc_settle_locked(struct ksalloc *a, bool *wake);
-long ksalloc_take(struct ksalloc *a, unsigned long flags,
-		  struct ksalloc_request *req);
+long ksalloc_take_or_queue(struct ksalloc *a, unsigned long flags,
+			   struct ksalloc_request *req);
 bool ksalloc_dequeue(struct ksalloc *a, struct ksalloc_request *req);
 void ksalloc_complete_work(struct work_struct *work);
 void ksalloc_wake_work(struct irq_work *work);

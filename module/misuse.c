@@ -11,12 +11,12 @@
  * to modules (6.12 exports no poisoning of a range meant for drivers). So,
  * as dma_pool does under SLUB debugging, a frame that becomes free (made by
  * the fill, or returned by free_frame) is filled with POISON_FREE, and every
- * hand-out (allocate_frame, requests, ALLOC_FRAME) and the release check
+ * take (allocate_frame, requests, ALLOC_FRAME) and the release check
  * that it still is. A write after free_frame is then counted as misuse and
- * logged once per allocator; the frame is poisoned again and handed out all
+ * logged once per allocator; the frame is poisoned again and taken all
  * the same. User space never maps a frame: one it holds keeps its poison,
  * and FREE_FRAME has nothing to write. Reads of a free frame go unseen.
- * The cost is a memset on free and a scan on hand-out of the whole frame,
+ * The cost is a memset on free and a scan on take of the whole frame,
  * in the caller's context, hard IRQ included: debug kernels only.
  * Elsewhere the fast paths compile as if none of this existed.
  *
@@ -80,14 +80,14 @@ noinline void ksalloc_check_poison(struct ksalloc *a, void *frame)
 	memset(bad, POISON_FREE, size - off);
 }
 
-/* The same, for a slot ksalloc_take() returned, or an error it did. */
+/* The same, for a slot ksalloc_take_or_queue() returned, or an error it did. */
 void ksalloc_check_slot(struct ksalloc *a, long slot)
 {
 	unsigned long entry;
 
 	if (KSALLOC_POISON_FRAMES && slot >= 0) {
-		entry = READ_ONCE(a->pool.table->slot[slot]);
-		ksalloc_check_poison(a, ksalloc_slot_frame(entry));
+		entry = READ_ONCE(a->pool.table->entry[slot]);
+		ksalloc_check_poison(a, ksalloc_entry_frame(entry));
 	}
 }
 
@@ -100,7 +100,7 @@ noinline void ksalloc_misuse(struct ksalloc *a, void *frame)
 
 /*
  * Before the release frees the pool: the free frames, and those user space
- * holds, must still be poisoned. A write after free_frame that no hand-out
+ * holds, must still be poisoned. A write after free_frame that no take
  * came to find is found here.
  */
 void ksalloc_check_released(struct ksalloc *a)
@@ -112,10 +112,10 @@ void ksalloc_check_released(struct ksalloc *a)
 	if (!KSALLOC_POISON_FRAMES)
 		return;
 	for (i = 0; i < t->size; i++) {
-		entry = t->slot[i];
+		entry = t->entry[i];
 		if (entry &&
-		    (entry & KSALLOC_SLOT_FLAGS) != KSALLOC_SLOT_ALLOCATED) {
-			ksalloc_check_poison(a, ksalloc_slot_frame(entry));
+		    (entry & KSALLOC_ENTRY_FLAGS) != KSALLOC_ENTRY_ALLOCATED) {
+			ksalloc_check_poison(a, ksalloc_entry_frame(entry));
 			cond_resched();
 		}
 	}

@@ -7,7 +7,7 @@
  * lock: from then on no path allocates memory.
  *
  * Frames are found by address in an open-addressing hash table (struct
- * ksalloc_table), at most two thirds full, whose entries are the frame
+ * ksalloc_table), at most 16/23 (70%) full, whose entries are the frame
  * address with two state bits in the low bits that slab alignment leaves
  * clear. A frame's slot in the table names it everywhere else: the shared
  * stack of free frames holds slot numbers, and slot + 1 is the frame's
@@ -52,7 +52,7 @@ static DEFINE_PER_CPU(struct ksalloc_cpu, ksalloc_no_cache) = {
 /* The table of an allocator without frames: every lookup misses. */
 static union {
 	struct ksalloc_table table;
-	u8 bytes[struct_size_t(struct ksalloc_table, slot, 1)];
+	u8 bytes[struct_size_t(struct ksalloc_table, entry, 1)];
 } ksalloc_empty = { .table.size = 1 };
 
 /* The pool of an allocator before its framing is set: no frames. */
@@ -70,9 +70,9 @@ long ksalloc_lookup(const struct ksalloc_table *t, const void *frame)
 	unsigned long entry;
 	u32 i = ksalloc_hash(t, frame);
 
-	/* The table is at most two thirds full: an empty entry ends a probe. */
-	while ((entry = READ_ONCE(t->slot[i]))) {
-		if (ksalloc_slot_frame(entry) == frame)
+	/* At most 16/23 full (see ksalloc_pool_create()): an empty entry ends a probe. */
+	while ((entry = READ_ONCE(t->entry[i]))) {
+		if (ksalloc_entry_frame(entry) == frame)
 			return i;
 		if (++i == t->size)
 			i = 0;
@@ -105,17 +105,17 @@ unsigned int ksalloc_pool_destroy(struct ksalloc_pool *pool)
 	unsigned int i, retained = 0;
 
 	for (i = 0; t != &ksalloc_empty.table && i < t->size; i++) {
-		unsigned long entry = t->slot[i];
+		unsigned long entry = t->entry[i];
 
 		if (!entry)
 			continue;
-		if ((entry & KSALLOC_SLOT_FLAGS) == KSALLOC_SLOT_ALLOCATED) {
+		if ((entry & KSALLOC_ENTRY_FLAGS) == KSALLOC_ENTRY_ALLOCATED) {
 			/* Deliberately kept: not a leak for kmemleak to report. */
-			kmemleak_ignore(ksalloc_slot_frame(entry));
+			kmemleak_ignore(ksalloc_entry_frame(entry));
 			retained++;
 		} else {
 			kmem_cache_free(pool->slab->cache,
-					ksalloc_slot_frame(entry));
+					ksalloc_entry_frame(entry));
 		}
 	}
 	if (pool->slab && !retained)
@@ -144,7 +144,7 @@ static int ksalloc_pool_fill(struct ksalloc_pool *pool, unsigned int frames)
 
 		if (!frame)
 			return -ENOMEM;
-		if (WARN_ON_ONCE((unsigned long)frame & KSALLOC_SLOT_FLAGS)) {
+		if (WARN_ON_ONCE((unsigned long)frame & KSALLOC_ENTRY_FLAGS)) {
 			kmem_cache_free(pool->slab->cache, frame);
 			return -ENOMEM;
 		}
@@ -153,15 +153,15 @@ static int ksalloc_pool_fill(struct ksalloc_pool *pool, unsigned int frames)
 			memset(frame, POISON_FREE, pool->slab->size);
 			cond_resched();
 		}
-		for (slot = ksalloc_hash(t, frame); t->slot[slot];)
+		for (slot = ksalloc_hash(t, frame); t->entry[slot];)
 			if (++slot == t->size)
 				slot = 0;
-		t->slot[slot] = (unsigned long)frame;
+		t->entry[slot] = (unsigned long)frame;
 	}
 	for (i = 0; i < t->size; i++) {
-		if (!t->slot[i])
+		if (!t->entry[i])
 			continue;
-		if (ksalloc_hash(t, ksalloc_slot_frame(t->slot[i])) == i)
+		if (ksalloc_hash(t, ksalloc_entry_frame(t->entry[i])) == i)
 			pool->free[--top] = i;
 		else
 			pool->free[n++] = i;
@@ -186,7 +186,7 @@ static int ksalloc_pool_create(struct ksalloc_pool *pool,
 	pool->slab = ksalloc_get_slab(framing->frame_size,
 				      framing->alignment + 1);
 	pool->free = ksalloc_vzalloc(frames, sizeof(*pool->free));
-	t = ksalloc_vzalloc(struct_size(t, slot, size), 1);
+	t = ksalloc_vzalloc(struct_size(t, entry, size), 1);
 	if (t) {
 		t->size = size;
 		pool->table = t;

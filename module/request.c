@@ -52,13 +52,13 @@ void ksalloc_settle_locked(struct ksalloc *a, bool *wake)
 	lockdep_assert_held(&a->lock);
 	do {
 		while (a->nr_free && !list_empty(&a->requests)) {
-			u32 slot = ksalloc_take_locked(a, KSALLOC_SLOT_ALLOCATED);
+			u32 slot = ksalloc_take_locked(a, KSALLOC_ENTRY_ALLOCATED);
 
 			req = list_first_entry(&a->requests,
 					       struct ksalloc_request, node);
 			a->waiters--;
 			ksalloc_grant_locked(a, req,
-					     ksalloc_slot_frame(a->pool.table->slot[slot]),
+					     ksalloc_entry_frame(a->pool.table->entry[slot]),
 					     0);
 		}
 	} while (ksalloc_update_caches(a));
@@ -82,8 +82,8 @@ void ksalloc_settle_locked(struct ksalloc *a, bool *wake)
  * there is one, else counts a failure. Returns the frame's slot, -EAGAIN if
  * none was free, or -EBADFD before the framing is set.
  */
-long ksalloc_take(struct ksalloc *a, unsigned long flags,
-		  struct ksalloc_request *req)
+long ksalloc_take_or_queue(struct ksalloc *a, unsigned long flags,
+			   struct ksalloc_request *req)
 {
 	bool wake = false;
 	unsigned int allocated, waiters;
@@ -161,7 +161,7 @@ int ksalloc_submit_request(struct file *file, struct ksalloc_request *req)
 
 	if (!a || !req->complete)
 		return -EINVAL;
-	slot = ksalloc_take(a, KSALLOC_SLOT_ALLOCATED, req);
+	slot = ksalloc_take_or_queue(a, KSALLOC_ENTRY_ALLOCATED, req);
 	if (slot == -EAGAIN)
 		return 0;
 	if (slot < 0)
@@ -170,7 +170,7 @@ int ksalloc_submit_request(struct file *file, struct ksalloc_request *req)
 	raw_spin_lock_irqsave(&a->lock, flags);
 	INIT_LIST_HEAD(&req->node);
 	ksalloc_grant_locked(a, req,
-			     ksalloc_slot_frame(a->pool.table->slot[slot]), 0);
+			     ksalloc_entry_frame(a->pool.table->entry[slot]), 0);
 	raw_spin_unlock_irqrestore(&a->lock, flags);
 	return 0;
 }
