@@ -165,16 +165,17 @@ static void ksalloc_waiter_complete(struct ksalloc_request *req, void *frame,
 	complete(&container_of(req, struct ksalloc_waiter, req)->done);
 }
 
-/* Waits in FIFO order for a frame; returns its slot or -errno. */
+/*
+ * Waits in FIFO order for a frame, taken as a kernel client's and checked;
+ * returns its slot or -errno.
+ */
 static long ksalloc_wait_frame(struct ksalloc *a)
 {
 	struct ksalloc_waiter w = { .req.complete = ksalloc_waiter_complete };
-	unsigned long flags, entry;
 	long slot;
 
-again:
 	init_completion(&w.done);
-	slot = ksalloc_take_or_queue(a, KSALLOC_ENTRY_FLAGS, &w.req);
+	slot = ksalloc_take_or_queue(a, KSALLOC_ENTRY_ALLOCATED, &w.req);
 	if (slot != -EAGAIN) {
 		/* Taken at once; one granted later was checked as a request. */
 		ksalloc_check_slot(a, slot);
@@ -189,19 +190,46 @@ again:
 	}
 	if (w.req.error)
 		return w.req.error;
-
-	/* Granted as to a kernel client: make it user space's. */
-	raw_spin_lock_irqsave(&a->lock, flags);
 	slot = ksalloc_lookup(a->pool.table, w.req.frame);
-	entry = (unsigned long)w.req.frame | KSALLOC_ENTRY_ALLOCATED;
-	if (WARN_ON_ONCE(slot < 0) ||
-	    !try_cmpxchg(&a->pool.table->entry[slot], &entry,
-			 entry | KSALLOC_ENTRY_USER))
-		slot = -EAGAIN;
+	return WARN_ON_ONCE(slot < 0) ? -EAGAIN : slot;
+}
+
+/*
+ * Makes the frame of @slot, a kernel client's, user space's. False if a
+ * kernel client freed it meanwhile: a bug of its own.
+ */
+static bool ksalloc_give_to_user(struct ksalloc *a, u32 slot)
+{
+	unsigned long *p = &a->pool.table->entry[slot];
+	unsigned long flags, entry;
+	bool given;
+
+	raw_spin_lock_irqsave(&a->lock, flags);
+	entry = (READ_ONCE(*p) & ~KSALLOC_ENTRY_FLAGS) | KSALLOC_ENTRY_ALLOCATED;
+	given = try_cmpxchg(p, &entry, entry | KSALLOC_ENTRY_USER);
 	raw_spin_unlock_irqrestore(&a->lock, flags);
-	/* A kernel client freed it in between: a bug of its own; wait again. */
-	if (slot == -EAGAIN)
-		goto again;
+	return given;
+}
+
+/*
+ * Takes a frame for user space, waiting for one unless @nonblock; returns
+ * its slot or -errno. The frame is taken as a kernel client's and checked
+ * (misuse.c) before it is made user space's: no handle names it, and no
+ * FREE_FRAME can race with the check, before the check is done.
+ */
+static long ksalloc_take_for_user(struct ksalloc *a, bool nonblock)
+{
+	long slot;
+
+	do {
+		if (nonblock) {
+			slot = ksalloc_take_or_queue(a, KSALLOC_ENTRY_ALLOCATED,
+						     NULL);
+			ksalloc_check_slot(a, slot);
+		} else {
+			slot = ksalloc_wait_frame(a);
+		}
+	} while (slot >= 0 && !ksalloc_give_to_user(a, slot));
 	return slot;
 }
 
@@ -216,12 +244,7 @@ static long ksalloc_ioctl_alloc(struct ksalloc *a, struct file *file,
 	if (h.flags || h.reserved)
 		return -EINVAL;
 
-	if (file->f_flags & O_NONBLOCK) {
-		slot = ksalloc_take_or_queue(a, KSALLOC_ENTRY_FLAGS, NULL);
-		ksalloc_check_slot(a, slot);
-	} else {
-		slot = ksalloc_wait_frame(a);
-	}
+	slot = ksalloc_take_for_user(a, file->f_flags & O_NONBLOCK);
 	if (slot < 0)
 		return slot;
 
