@@ -4,7 +4,8 @@
  * ksalloc_get_totals(), exported for KUnit).
  *
  * Suites: ksalloc (framing, status, function table, alignment, misuse),
- * ksalloc_context (the table from every context, all CPUs at once) and
+ * ksalloc_context (the function table from every context; all CPUs at once
+ * is ksalloc_stress's) and
  * ksalloc_async (free-frame event, pending requests, per-CPU caches,
  * release, free frames poisoned). ksalloc_stress_kunit.c (suites
  * ksalloc_stress, ksalloc_lifetime) and ksalloc_fault_kunit.c (suite
@@ -23,7 +24,6 @@
 #include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/hrtimer.h>
-#include <linux/kthread.h>
 #include <linux/ksalloc.h>
 #include <linux/module.h>
 #include <linux/poison.h>
@@ -38,36 +38,6 @@
 MODULE_IMPORT_NS(KSALLOC);
 /* ksalloc_get_totals() */
 MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
-
-#define KSALLOC_TEST_WAIT	(10 * HZ)
-
-static bool ksalloc_test_waited(struct completion *done)
-{
-	return wait_for_completion_timeout(done, KSALLOC_TEST_WAIT);
-}
-
-/*
- * The test's own reference, put synchronously: a file put with fput() from a
- * kthread is released later by a workqueue, which flush_delayed_fput() does
- * not wait for, and ksalloc's messages and counters of that release would
- * then land in a later case.
- */
-static void ksalloc_test_fput(void *file)
-{
-	__fput_sync(file);
-}
-
-/* An allocator released when the test ends. */
-static struct file *ksalloc_test_create(struct kunit *test,
-					const struct ksalloc_framing *framing)
-{
-	struct file *file = ksalloc_create(framing);
-
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
-	KUNIT_ASSERT_EQ(test, 0,
-			kunit_add_action_or_reset(test, ksalloc_test_fput, file));
-	return file;
-}
 
 struct ksalloc_test_event {
 	struct file *file;
@@ -94,63 +64,45 @@ static int ksalloc_test_enable_event(struct file *file,
 
 /* ---- suite ksalloc: framing, status, table, alignment, misuse ---- */
 
-struct ksalloc_framing_case {
-	const char *name;
-	struct ksalloc_framing framing;
-	int err;
-};
-
-#define KSALLOC_FRAMING(o, p, n, s, a, r) \
-	{ .options = o, .pool_type = p, .frames = n, .frame_size = s, \
-	  .alignment = a, .reserved = r }
-
-static const struct ksalloc_framing_case ksalloc_framing_cases[] = {
-	{ "valid_atomic", KSALLOC_FRAMING(0, 0, 4, 64, 0, 0), 0 },
-	{ "valid_sleepable", KSALLOC_FRAMING(0, 1, 4, 64, 0, 0), 0 },
-	{ "valid_system_memory",
-	  KSALLOC_FRAMING(KSALLOC_OPTIONF_SYSTEM_MEMORY, 0, 4, 64, 7, 0), 0 },
-	{ "valid_max_alignment", KSALLOC_FRAMING(0, 0, 2, 1, PAGE_SIZE - 1, 0), 0 },
-	{ "reserved_nonzero", KSALLOC_FRAMING(0, 0, 4, 64, 0, 1), -EINVAL },
-	{ "unknown_option", KSALLOC_FRAMING(1U << 31, 0, 4, 64, 0, 0), -EOPNOTSUPP },
-	{ "unknown_pool_type", KSALLOC_FRAMING(0, 2, 4, 64, 0, 0), -EINVAL },
-	{ "zero_frames", KSALLOC_FRAMING(0, 0, 0, 64, 0, 0), -EINVAL },
-	{ "zero_frame_size", KSALLOC_FRAMING(0, 0, 4, 0, 0, 0), -EINVAL },
-	{ "alignment_not_mask", KSALLOC_FRAMING(0, 0, 4, 64, 6, 0), -EINVAL },
-	{ "alignment_power_of_two", KSALLOC_FRAMING(0, 0, 4, 64, 8, 0), -EINVAL },
-	{ "alignment_above_page", KSALLOC_FRAMING(0, 0, 4, 64, 2 * PAGE_SIZE - 1, 0), -EINVAL },
-	{ "alignment_all_ones", KSALLOC_FRAMING(0, 0, 4, 64, U32_MAX, 0), -EINVAL },
-	{ "too_many_frames", KSALLOC_FRAMING(0, 0, KSALLOC_MAX_FRAMES + 1, 64, 0, 0), -E2BIG },
-	{ "frame_too_large", KSALLOC_FRAMING(0, 0, 1, KSALLOC_MAX_FRAME_SIZE + 1, 0, 0), -E2BIG },
-	{ "max_frames_max_size",
-	  KSALLOC_FRAMING(0, 0, KSALLOC_MAX_FRAMES, KSALLOC_MAX_FRAME_SIZE, 0, 0), -EDQUOT },
-	{ "over_pool_cap", KSALLOC_FRAMING(0, 0, KSALLOC_MAX_FRAMES, PAGE_SIZE, 0, 0), -EDQUOT },
-};
-
-static void ksalloc_framing_case_desc(const struct ksalloc_framing_case *c,
-				      char *desc)
-{
-	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(ksalloc_framing, ksalloc_framing_cases,
-		  ksalloc_framing_case_desc);
-
+/*
+ * ksalloc_create() checks a framing as KSALLOC_IOC_SET_FRAMING does, with the
+ * same function: tools/testing/ksalloc_test.c (ksalloc_reject) sweeps that
+ * check, each field alone and the order of the checks. Here: a valid framing
+ * is echoed, and each errno of the check comes back as ERR_PTR() unchanged.
+ */
 static void ksalloc_create_framing(struct kunit *test)
 {
-	const struct ksalloc_framing_case *c = test->param_value;
+	static const struct {
+		struct ksalloc_framing framing;
+		int err;
+	} refused[] = {
+		{ { .frames = 4, .frame_size = 64, .reserved = 1 }, -EINVAL },
+		{ { .options = 1U << 31, .frames = 4, .frame_size = 64 }, -EOPNOTSUPP },
+		{ { .frames = KSALLOC_MAX_FRAMES + 1, .frame_size = 64 }, -E2BIG },
+		{ { .frames = KSALLOC_MAX_FRAMES, .frame_size = PAGE_SIZE }, -EDQUOT },
+	};
+	struct ksalloc_framing framing = {
+		.options = KSALLOC_OPTIONF_SYSTEM_MEMORY,
+		.pool_type = KSALLOC_POOL_SLEEPABLE,
+		.frames = 2,
+		.frame_size = 1,
+		.alignment = PAGE_SIZE - 1,
+	};
 	struct ksalloc_status status;
 	struct file *file;
+	int i;
 
-	file = ksalloc_create(&c->framing);
-	if (c->err) {
-		KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(file), c->err);
-		return;
+	file = ksalloc_test_create(test, &framing);
+	status = ksalloc_test_status(test, file);
+	KUNIT_EXPECT_MEMEQ(test, &status.framing, &framing, sizeof(framing));
+
+	for (i = 0; i < ARRAY_SIZE(refused); i++) {
+		file = ksalloc_create(&refused[i].framing);
+		KUNIT_EXPECT_EQ_MSG(test, PTR_ERR_OR_ZERO(file), refused[i].err,
+				    "framing %d", i);
+		if (!IS_ERR_OR_NULL(file))
+			ksalloc_test_fput(file);
 	}
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
-	KUNIT_EXPECT_EQ(test, 0, ksalloc_get_status(file, &status));
-	KUNIT_EXPECT_MEMEQ(test, &status.framing, &c->framing,
-			   sizeof(c->framing));
-	fput(file);
 }
 
 static void ksalloc_get_status_counts(struct kunit *test)
@@ -434,7 +386,7 @@ static void ksalloc_free_frame_unaligned(struct kunit *test)
 }
 
 static struct kunit_case ksalloc_cases[] = {
-	KUNIT_CASE_PARAM(ksalloc_create_framing, ksalloc_framing_gen_params),
+	KUNIT_CASE(ksalloc_create_framing),
 	KUNIT_CASE(ksalloc_get_status_counts),
 	KUNIT_CASE(ksalloc_get_functiontable_pool_types),
 	KUNIT_CASE(ksalloc_fget_fds),
@@ -590,97 +542,8 @@ static void ksalloc_table_contexts(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ksalloc_test_status(test, r->file).allocated_frames, 0);
 }
 
-#define KSALLOC_STRESS_FRAMES	8
-#define KSALLOC_STRESS_BATCH	6
-#define KSALLOC_STRESS_MS	500
-
-struct ksalloc_stress {
-	struct file *file;
-	struct completion done;
-	unsigned int id;
-	/* Results, read by the test thread after @done. */
-	u64 allocated;
-	u64 again;
-	u64 corrupt;
-};
-
-/* Tags each frame it holds and checks the tag before returning it. */
-static int ksalloc_stress_thread(void *data)
-{
-	struct ksalloc_stress *s = data;
-	unsigned long end = jiffies + msecs_to_jiffies(KSALLOC_STRESS_MS);
-	void *frame[KSALLOC_STRESS_BATCH];
-	u64 seq = 0;
-	int n;
-
-	while (time_before(jiffies, end)) {
-		for (n = 0; n < KSALLOC_STRESS_BATCH; n++) {
-			if (ksalloc_allocate_frame(s->file, &frame[n])) {
-				s->again++;
-				break;
-			}
-			s->allocated++;
-			((u64 *)frame[n])[0] = s->id;
-			((u64 *)frame[n])[1] = ++seq;
-		}
-		cond_resched();
-		while (n--) {
-			if (((u64 *)frame[n])[0] != s->id)
-				s->corrupt++;
-			ksalloc_free_frame(s->file, frame[n]);
-		}
-	}
-	complete(&s->done);
-	return 0;
-}
-
-static void ksalloc_table_all_cpus(struct kunit *test)
-{
-	struct ksalloc_framing framing = ksalloc_test_framing(KSALLOC_STRESS_FRAMES,
-							      64, 7);
-	struct file *file = ksalloc_test_create(test, &framing);
-	unsigned int cpu, n = 0, nr = num_online_cpus();
-	struct ksalloc_stress *s;
-	struct ksalloc_status status;
-	u64 allocated = 0, again = 0;
-
-	s = kunit_kcalloc(test, nr, sizeof(*s), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, s);
-	for_each_online_cpu(cpu) {
-		struct task_struct *t;
-
-		if (n == nr)
-			break;
-		s[n].file = file;
-		s[n].id = n + 1;
-		init_completion(&s[n].done);
-		t = kthread_create_on_cpu(ksalloc_stress_thread, &s[n], cpu,
-					  "ksalloc_stress/%u");
-		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
-		wake_up_process(t);
-		n++;
-	}
-	for (cpu = 0; cpu < n; cpu++) {
-		KUNIT_ASSERT_TRUE(test, ksalloc_test_waited(&s[cpu].done));
-		KUNIT_EXPECT_EQ(test, s[cpu].corrupt, 0);
-		allocated += s[cpu].allocated;
-		again += s[cpu].again;
-	}
-
-	status = ksalloc_test_status(test, file);
-	kunit_info(test, "%u CPUs: %llu allocations, %llu refused\n", n,
-		   allocated, again);
-	KUNIT_EXPECT_GT(test, allocated, 0);
-	KUNIT_EXPECT_EQ(test, status.total_allocations, allocated);
-	KUNIT_EXPECT_EQ(test, status.failed_allocations, again);
-	KUNIT_EXPECT_EQ(test, status.allocated_frames, 0);
-	KUNIT_EXPECT_LE(test, status.peak_allocated_frames, KSALLOC_STRESS_FRAMES);
-	KUNIT_EXPECT_EQ(test, status.misuse_events, 0);
-}
-
 static struct kunit_case ksalloc_context_cases[] = {
 	KUNIT_CASE_PARAM(ksalloc_table_contexts, ksalloc_context_gen_params),
-	KUNIT_CASE_SLOW(ksalloc_table_all_cpus),
 	{}
 };
 
@@ -690,37 +553,6 @@ static struct kunit_suite ksalloc_context_suite = {
 };
 
 /* ---- suite ksalloc_async: events, pending requests, release ---- */
-
-struct ksalloc_test_req {
-	struct ksalloc_request req;
-	struct completion done;
-	atomic_t *order;
-	int seq;		/* completion order, from 1 */
-	void *frame;
-	int error;
-	bool process_context;
-};
-
-static void ksalloc_test_req_complete(struct ksalloc_request *req, void *frame,
-				      int error)
-{
-	struct ksalloc_test_req *r = container_of(req, struct ksalloc_test_req,
-						  req);
-
-	r->frame = frame;
-	r->error = error;
-	r->process_context = preemptible() && !in_interrupt();
-	r->seq = atomic_inc_return(r->order);
-	complete(&r->done);
-}
-
-static void ksalloc_test_req_init(struct ksalloc_test_req *r, atomic_t *order)
-{
-	memset(r, 0, sizeof(*r));
-	r->req.complete = ksalloc_test_req_complete;
-	r->order = order;
-	init_completion(&r->done);
-}
 
 static void ksalloc_submit_request_fifo(struct kunit *test)
 {

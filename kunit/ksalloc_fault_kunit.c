@@ -3,20 +3,26 @@
  * KUnit suite ksalloc_fault: ksalloc_create() under injected allocation
  * failures.
  *
- * ksalloc_create() is reachable from kernel code only, so its error paths are
- * swept here; the user-space paths (open, KSALLOC_IOC_SET_FRAMING, the capture
- * driver's) are swept by tools/testing/ksalloc_failnth_test.c.
+ * The framing's allocations (the charge, the slab cache, the tables, the
+ * per-CPU caches, the frames) are reached from user space too, by
+ * KSALLOC_IOC_SET_FRAMING: tools/testing/ksalloc_failnth_test.c sweeps them
+ * there, over a matrix of framings (pool types, many and large frames,
+ * vmalloc'd tables), with open() and the capture driver's paths. What only
+ * the kernel API has is swept here, once: ksalloc_create() builds the
+ * allocator, frames it and makes its anonymous file in one call, and must
+ * unwind all of it when any of them fails; and a sleepable pool's frames are
+ * then taken through requests, the kernel clients' way.
  *
- * Each case fails the n-th allocation made by ksalloc_create(), slab
+ * The case fails the n-th allocation made by ksalloc_create(), slab
  * (failslab) or page (fail_page_alloc), for n = 1, 2, ..., until a create
  * succeeds without reaching its n-th allocation: by then every allocation on
  * the path, ksalloc's own and those of the kernel services it calls (slab
- * cache creation, vmalloc, per-CPU memory, debugfs, the anonymous file,
- * memcg, kmemleak, KASAN), has been failed once. Every attempt must either
- * return ERR_PTR(-ENOMEM), after which a create without injection works, or
- * return a complete allocator: its framing echoed, every frame there and
- * nothing more. Leaks are for the kmemleak scan at the end of the
- * test-kernel guest; each allocator is released before the next attempt.
+ * cache creation, per-CPU memory, debugfs, the anonymous file, memcg,
+ * kmemleak, KASAN), has been failed once. Every attempt must either return
+ * ERR_PTR(-ENOMEM), after which a create without injection works, or return
+ * a complete allocator: its framing echoed, every frame there and nothing
+ * more. Leaks are for the kmemleak scan at the end of the test-kernel guest;
+ * each allocator is released before the next attempt.
  *
  * So that the sweep reaches every allocation, nothing is found ready made:
  *   - the attempts run as a user that has no other allocator (the creds of
@@ -25,16 +31,8 @@
  *     pool, so that an attempt that did not give its charge back makes every
  *     later one fail with -EDQUOT;
  *   - ksalloc's idle_caches is 0: no idle cache of the geometry is kept, and
- *     each attempt creates its slab cache anew;
- *   - one case has enough frames that its two tables are vmalloc'd.
+ *     each attempt creates its slab cache anew.
  * Both parameters are set through their sysfs files, and restored.
- *
- * A pool of F frames makes about 2F alike allocations in a row (each frame
- * and its kmemleak object), and a sweep of them costs O(F^2). Above
- * KSALLOC_FAULT_DENSE_FRAMES, a first create counts the injection points, T;
- * the first KSALLOC_FAULT_PREFIX are swept, which take in every allocation
- * before the fill and its first frames, then one in the middle, and the last
- * ones: the last frames and all that follows.
  *
  * The injection is current->fail_nth (CONFIG_FAULT_INJECTION): the per-task
  * counter that /proc/<pid>/task/<tid>/fail-nth writes, which failslab and
@@ -56,7 +54,7 @@
  * leak that kmemleak would otherwise report after this suite. Where
  * injection cannot work (no CONFIG_FAULT_INJECTION, CONFIG_FAILSLAB or
  * CONFIG_FAIL_PAGE_ALLOC, or the defaults still set, as in the in-tree
- * kunit.py run) the cases are skipped; probes decide: a kmalloc(GFP_KERNEL)
+ * kunit.py run) the case is skipped; probes decide: a kmalloc(GFP_KERNEL)
  * and an alloc_page(GFP_KERNEL) under fail_nth = 1 that do not fail.
  *
  * This file is linked into ksalloc_kunit.ko with ksalloc_api_kunit.c, whose
@@ -70,28 +68,17 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/gfp.h>
-#include <linux/jiffies.h>
 #include <linux/ksalloc.h>
 #include <linux/sched.h>
-#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uidgid.h>
 
+#include "ksalloc_kunit.h"
+
 /* Far more than ksalloc_create() allocates: a sweep that gets here never ends. */
 #define KSALLOC_FAULT_MAX_NTH	5000U
-/* The fail_nth of the first create, which counts the injection points. */
-#define KSALLOC_FAULT_COUNT_NTH	1000000000U
-/* Above this many frames, the fill is sampled (see the top of this file). */
-#define KSALLOC_FAULT_DENSE_FRAMES	64U
-/*
- * The points swept in full then: ksalloc_create() of the vmalloc'd tables
- * makes about 50 before the fill (ksalloc_alloc(), the charge, the cache,
- * two vmallocs, the per-CPU caches).
- */
-#define KSALLOC_FAULT_PREFIX	64U
-#define KSALLOC_FAULT_WAIT	(10 * HZ)
-/* The users the cases run as: 0x6b73 'ks', then the case's index. */
+/* The user the case runs as: 0x6b73 'ks'. */
 #define KSALLOC_FAULT_UID	0x6b730000U
 #define KSALLOC_FAULT_PARAMS	"/sys/module/ksalloc/parameters/"
 
@@ -224,18 +211,28 @@ static void ksalloc_fault_param_set(struct kunit *test, const char *name,
 }
 
 /*
- * Makes the current task act as user @uid (ksalloc charges a pool to
- * current_uid()). Returns the creds for revert_creds(), or NULL. A test that
- * ends in between leaves with them, which its thread's exit puts.
+ * The creds a case saved when it overrode its own, and put back: by
+ * ksalloc_fault_unbecome() in the test thread, which reverts to them; or, if
+ * an assertion ended the test thread first, by KUnit's cleanup, which runs in
+ * another thread: the test thread's exit has put the overriding creds then,
+ * and only the reference to the saved ones is left to put.
  */
-static const struct cred *ksalloc_fault_become(kuid_t uid)
+static void ksalloc_fault_put_creds(void *old)
+{
+	put_cred(old);
+}
+
+/*
+ * Makes the test thread act as user @uid (ksalloc charges a pool to
+ * current_uid()) until ksalloc_fault_unbecome(); returns the saved creds.
+ */
+static const struct cred *ksalloc_fault_become(struct kunit *test, kuid_t uid)
 {
 	const struct cred *old;
 	struct cred *cred;
 
 	cred = prepare_creds();
-	if (!cred)
-		return NULL;
+	KUNIT_ASSERT_NOT_NULL(test, cred);
 	cred->uid = uid;
 	cred->euid = uid;
 	cred->suid = uid;
@@ -243,54 +240,33 @@ static const struct cred *ksalloc_fault_become(kuid_t uid)
 	old = override_creds(cred);
 	/* override_creds() took a reference of its own, for revert_creds(). */
 	put_cred(cred);
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test, ksalloc_fault_put_creds,
+						  (void *)old));
 	return old;
 }
 
-static void ksalloc_fault_fput(void *file)
+static void ksalloc_fault_unbecome(struct kunit *test, const struct cred *old)
 {
-	/*
-	 * Release it now, not from a workqueue: the next attempt starts clean,
-	 * the allocator's charge given back. (fput() and flush_delayed_fput()
-	 * do not ensure that: the delayed work, queued by an earlier fput(),
-	 * may take the file and release it meanwhile.)
-	 */
-	__fput_sync(file);
-}
-
-struct ksalloc_fault_req {
-	struct ksalloc_request req;
-	struct completion done;
-	void *frame;
-	int error;
-};
-
-static void ksalloc_fault_req_complete(struct ksalloc_request *req,
-				       void *frame, int error)
-{
-	struct ksalloc_fault_req *r =
-		container_of(req, struct ksalloc_fault_req, req);
-
-	r->frame = frame;
-	r->error = error;
-	complete(&r->done);
+	kunit_remove_action(test, ksalloc_fault_put_creds, (void *)old);
+	revert_creds(old);
 }
 
 /*
- * Takes a frame: through the function table from an atomic pool, through a
- * request (the only way) from a sleepable one. 0 or -errno.
+ * Takes a frame of a sleepable pool: through a request, the only way. 0 or
+ * -errno.
  */
-static int ksalloc_fault_take(struct file *file, u32 pool_type, void **frame)
+static int ksalloc_fault_take(struct file *file, void **frame)
 {
-	struct ksalloc_fault_req r = { .req.complete = ksalloc_fault_req_complete };
+	struct ksalloc_test_req r;
+	atomic_t order = ATOMIC_INIT(0);
 	int err;
 
-	if (pool_type == KSALLOC_POOL_ATOMIC)
-		return ksalloc_allocate_frame(file, frame);
-	init_completion(&r.done);
+	ksalloc_test_req_init(&r, &order);
 	err = ksalloc_submit_request(file, &r.req);
 	if (err)
 		return err;
-	if (!wait_for_completion_timeout(&r.done, KSALLOC_FAULT_WAIT)) {
+	if (!ksalloc_test_waited(&r.done)) {
 		/* Once this returns, ksalloc is done with @r either way. */
 		if (ksalloc_cancel_request(file, &r.req))
 			return -ETIMEDOUT;
@@ -300,23 +276,16 @@ static int ksalloc_fault_take(struct file *file, u32 pool_type, void **frame)
 	return r.error;
 }
 
-/* No frame beyond the framing: allocate_frame refuses, a request pends. */
+/* No frame beyond the framing: a request pends, and is withdrawn. */
 static void ksalloc_fault_expect_empty(struct kunit *test, struct file *file,
-				       u32 pool_type, unsigned int nth)
+				       unsigned int nth)
 {
-	struct ksalloc_fault_req r = { .req.complete = ksalloc_fault_req_complete };
-	struct ksalloc_status status;
-	void *frame;
+	struct ksalloc_test_req r;
+	atomic_t order = ATOMIC_INIT(0);
 
-	if (pool_type == KSALLOC_POOL_ATOMIC) {
-		KUNIT_EXPECT_EQ_MSG(test, -EAGAIN, ksalloc_allocate_frame(file, &frame),
-				    "nth %u: a frame beyond the framing", nth);
-		return;
-	}
-	init_completion(&r.done);
+	ksalloc_test_req_init(&r, &order);
 	KUNIT_ASSERT_EQ(test, 0, ksalloc_submit_request(file, &r.req));
-	KUNIT_EXPECT_EQ(test, 0, ksalloc_get_status(file, &status));
-	KUNIT_EXPECT_EQ_MSG(test, status.waiters, 1,
+	KUNIT_EXPECT_EQ_MSG(test, ksalloc_test_status(test, file).waiters, 1,
 			    "nth %u: a request beyond the framing did not wait", nth);
 	KUNIT_EXPECT_TRUE_MSG(test, ksalloc_cancel_request(file, &r.req),
 			      "nth %u: a request beyond the framing was granted", nth);
@@ -337,101 +306,28 @@ static void ksalloc_fault_expect_whole(struct kunit *test, struct file *file,
 
 	frames = kunit_kcalloc(test, framing->frames, sizeof(*frames), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, frames);
-	KUNIT_ASSERT_EQ(test, 0, ksalloc_get_status(file, &status));
+	status = ksalloc_test_status(test, file);
 	KUNIT_ASSERT_MEMEQ_MSG(test, &status.framing, framing, sizeof(*framing),
 			       "nth %u: the framing is not echoed", nth);
 	KUNIT_ASSERT_EQ_MSG(test, status.allocated_frames, 0, "nth %u", nth);
 
 	for (i = 0; i < framing->frames; i++) {
-		KUNIT_ASSERT_EQ_MSG(test, 0,
-				    ksalloc_fault_take(file, framing->pool_type, &frames[i]),
+		KUNIT_ASSERT_EQ_MSG(test, 0, ksalloc_fault_take(file, &frames[i]),
 				    "nth %u: frame %u of %u", nth, i, framing->frames);
 		KUNIT_ASSERT_NOT_NULL(test, frames[i]);
 		memset(frames[i], 0xa5, framing->frame_size);
 	}
-	ksalloc_fault_expect_empty(test, file, framing->pool_type, nth);
-	KUNIT_ASSERT_EQ(test, 0, ksalloc_get_status(file, &status));
+	ksalloc_fault_expect_empty(test, file, nth);
+	status = ksalloc_test_status(test, file);
 	KUNIT_EXPECT_EQ_MSG(test, status.allocated_frames, framing->frames, "nth %u", nth);
 
 	for (i = 0; i < framing->frames; i++)
 		ksalloc_free_frame(file, frames[i]);
-	KUNIT_ASSERT_EQ(test, 0, ksalloc_get_status(file, &status));
+	status = ksalloc_test_status(test, file);
 	KUNIT_EXPECT_EQ_MSG(test, status.allocated_frames, 0, "nth %u", nth);
 	KUNIT_EXPECT_EQ_MSG(test, status.total_allocations, framing->frames, "nth %u", nth);
 	KUNIT_EXPECT_EQ_MSG(test, status.misuse_events, 0, "nth %u", nth);
 	kunit_kfree(test, frames);
-}
-
-struct ksalloc_fault_case {
-	const char *name;
-	struct ksalloc_framing framing;
-};
-
-static const struct ksalloc_fault_case ksalloc_fault_cases[] = {
-	{ "atomic_small",
-	  { .pool_type = KSALLOC_POOL_ATOMIC, .frames = 1, .frame_size = 64 } },
-	{ "sleepable_small",
-	  { .pool_type = KSALLOC_POOL_SLEEPABLE, .frames = 4, .frame_size = 200,
-	    .alignment = 63 } },
-	/* Each frame an injection point: 32 are swept in full. */
-	{ "atomic_many_frames",
-	  { .options = KSALLOC_OPTIONF_SYSTEM_MEMORY, .pool_type = KSALLOC_POOL_ATOMIC,
-	    .frames = 32, .frame_size = 48, .alignment = 7 } },
-	{ "atomic_large_frames",
-	  { .pool_type = KSALLOC_POOL_ATOMIC, .frames = 4, .frame_size = 640 * 480 * 2,
-	    .alignment = PAGE_SIZE - 1 } },
-	{ "sleepable_large_frames",
-	  { .pool_type = KSALLOC_POOL_SLEEPABLE, .frames = 2, .frame_size = SZ_1M } },
-	/*
-	 * Tables above a page are vmalloc'd: the free stack (4 bytes a frame)
-	 * from 1025 frames, the hash table (11.5 bytes a frame) from 357.
-	 */
-	{ "atomic_vmalloc_tables",
-	  { .pool_type = KSALLOC_POOL_ATOMIC, .frames = 1040, .frame_size = 24,
-	    .alignment = 7 } },
-};
-
-static void ksalloc_fault_case_desc(const struct ksalloc_fault_case *c, char *desc)
-{
-	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(ksalloc_fault, ksalloc_fault_cases, ksalloc_fault_case_desc);
-
-/*
- * Which n a sweep injects at: 1, 2, ... up to @sparse_from, then @middle,
- * then @dense_from, @dense_from + 1, ... until a create gets through.
- * See the top of this file.
- */
-struct ksalloc_fault_plan {
-	unsigned int points;	/* of a create without failure */
-	unsigned int sparse_from;
-	unsigned int middle;
-	unsigned int dense_from;
-};
-
-static void ksalloc_fault_plan(struct ksalloc_fault_plan *p, unsigned int points,
-			       u32 frames)
-{
-	*p = (struct ksalloc_fault_plan){
-		.points = points,
-		.sparse_from = UINT_MAX,
-	};
-	if (frames <= KSALLOC_FAULT_DENSE_FRAMES || points < KSALLOC_FAULT_PREFIX + 32)
-		return;
-	p->sparse_from = KSALLOC_FAULT_PREFIX;
-	p->middle = (KSALLOC_FAULT_PREFIX + points) / 2;
-	p->dense_from = points - 8;
-}
-
-static unsigned int ksalloc_fault_next(const struct ksalloc_fault_plan *p,
-				       unsigned int nth)
-{
-	if (nth < p->sparse_from)
-		return nth + 1;
-	if (nth < p->middle)
-		return p->middle;
-	return max(nth + 1, p->dense_from);
 }
 
 /* ksalloc_create() with its @nth allocation failed; @left as disarm returns. */
@@ -451,9 +347,9 @@ static void ksalloc_fault_check_release(struct kunit *test, struct file *file,
 					const struct ksalloc_framing *framing,
 					unsigned int nth)
 {
-	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ksalloc_fault_fput, file));
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ksalloc_test_fput, file));
 	ksalloc_fault_expect_whole(test, file, framing, nth);
-	kunit_release_action(test, ksalloc_fault_fput, file);
+	kunit_release_action(test, ksalloc_test_fput, file);
 }
 
 /* The checks that need the fault-injection setup of test-kernel.sh. */
@@ -471,11 +367,14 @@ static void ksalloc_fault_require(struct kunit *test)
 
 static void ksalloc_create_fail_nth(struct kunit *test)
 {
-	const struct ksalloc_fault_case *c = test->param_value;
-	const struct ksalloc_framing *framing = &c->framing;
-	kuid_t uid = KUIDT_INIT(KSALLOC_FAULT_UID + (c - ksalloc_fault_cases));
-	unsigned int nth, left, tried = 0, failed = 0, absorbed = 0;
-	struct ksalloc_fault_plan plan;
+	static const struct ksalloc_framing framing = {
+		.pool_type = KSALLOC_POOL_SLEEPABLE,
+		.frames = 4,
+		.frame_size = 200,
+		.alignment = 63,
+	};
+	const kuid_t uid = KUIDT_INIT(KSALLOC_FAULT_UID);
+	unsigned int nth, left, failed = 0, absorbed = 0;
 	const struct cred *creds;
 	struct file *file;
 	char bytes[24];
@@ -484,21 +383,18 @@ static void ksalloc_create_fail_nth(struct kunit *test)
 	/* Each attempt creates the cache, and is its user's only charge. */
 	ksalloc_fault_param_set(test, "idle_caches", "0");
 	snprintf(bytes, sizeof(bytes), "%zu",
-		 (size_t)framing->frames * ALIGN(framing->frame_size, framing->alignment + 1));
+		 (size_t)framing.frames * ALIGN(framing.frame_size, framing.alignment + 1));
 	ksalloc_fault_param_set(test, "max_user_bytes", bytes);
-	creds = ksalloc_fault_become(uid);
-	KUNIT_ASSERT_NOT_NULL(test, creds);
+	creds = ksalloc_fault_become(test, uid);
 
-	/* A fresh user may have the pool; the injection points, counted. */
-	file = ksalloc_fault_create(framing, KSALLOC_FAULT_COUNT_NTH, &left);
+	/* A fresh user may have the pool. */
+	file = ksalloc_create(&framing);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL_MSG(test, file, "user %u, max_user_bytes %s: %ld",
 					 __kuid_val(uid), bytes, PTR_ERR(file));
-	ksalloc_fault_check_release(test, file, framing, 0);
-	ksalloc_fault_plan(&plan, KSALLOC_FAULT_COUNT_NTH - left, framing->frames);
+	ksalloc_fault_check_release(test, file, &framing, 0);
 
-	for (nth = 1; nth < KSALLOC_FAULT_MAX_NTH; nth = ksalloc_fault_next(&plan, nth)) {
-		file = ksalloc_fault_create(framing, nth, &left);
-		tried++;
+	for (nth = 1; nth < KSALLOC_FAULT_MAX_NTH; nth++) {
+		file = ksalloc_fault_create(&framing, nth, &left);
 		if (IS_ERR(file)) {
 			KUNIT_ASSERT_NE_MSG(test, PTR_ERR(file), -EDQUOT,
 					    "attempt %u: -EDQUOT, an earlier attempt's charge was not given back",
@@ -511,7 +407,7 @@ static void ksalloc_create_fail_nth(struct kunit *test)
 					    "allocation %u failed: %ld", nth, PTR_ERR(file));
 			failed++;
 			/* The charge came back: the user may have the pool again. */
-			file = ksalloc_create(framing);
+			file = ksalloc_create(&framing);
 			KUNIT_ASSERT_NOT_ERR_OR_NULL_MSG(test, file,
 							 "the create after allocation %u failed: %ld",
 							 nth, PTR_ERR(file));
@@ -519,20 +415,20 @@ static void ksalloc_create_fail_nth(struct kunit *test)
 			absorbed++;
 		}
 		KUNIT_ASSERT_NOT_NULL(test, file);
-		ksalloc_fault_check_release(test, file, framing, nth);
+		ksalloc_fault_check_release(test, file, &framing, nth);
 		if (left)
 			break;
 	}
 
 	/* Every charge came back: the user may have the pool once more. */
-	file = ksalloc_create(framing);
+	file = ksalloc_create(&framing);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL_MSG(test, file, "the create after the sweep: %ld",
 					 PTR_ERR(file));
-	ksalloc_fault_check_release(test, file, framing, 0);
-	revert_creds(creds);
+	ksalloc_fault_check_release(test, file, &framing, 0);
+	ksalloc_fault_unbecome(test, creds);
 
-	kunit_info(test, "%s: %u injection points (%u tried): %u failed with -ENOMEM, %u absorbed\n",
-		   c->name, nth - 1, tried, failed, absorbed);
+	kunit_info(test, "%u injection points: %u failed with -ENOMEM, %u absorbed\n",
+		   nth - 1, failed, absorbed);
 	KUNIT_EXPECT_LT_MSG(test, nth, KSALLOC_FAULT_MAX_NTH, "the sweep did not end");
 	/* No injection point at all: the injection does not work. */
 	KUNIT_EXPECT_GT(test, nth, 1);
@@ -541,8 +437,7 @@ static void ksalloc_create_fail_nth(struct kunit *test)
 }
 
 static struct kunit_case ksalloc_fault_test_cases[] = {
-	KUNIT_CASE_PARAM_ATTR(ksalloc_create_fail_nth, ksalloc_fault_gen_params,
-			      { .speed = KUNIT_SPEED_SLOW }),
+	KUNIT_CASE_SLOW(ksalloc_create_fail_nth),
 	{}
 };
 

@@ -1,12 +1,30 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers the KUnit suites of ksalloc_kunit.ko share.
+ * Helpers the KUnit suites of ksalloc_kunit.ko share: framings, allocators
+ * released when the case ends, status, waits and requests that record their
+ * completion. Static inline: each file takes what it calls.
  */
 #ifndef _KSALLOC_KUNIT_H
 #define _KSALLOC_KUNIT_H
 
+#include <kunit/resource.h>
 #include <kunit/test.h>
+#include <linux/atomic.h>
+#include <linux/completion.h>
+#include <linux/err.h>
+#include <linux/file.h>
+#include <linux/jiffies.h>
 #include <linux/ksalloc.h>
+#include <linux/preempt.h>
+#include <linux/string.h>
+
+/* How long a case waits for a completion, a timer or a thread, even on a slow guest. */
+#define KSALLOC_TEST_WAIT	(10 * HZ)
+
+static inline bool ksalloc_test_waited(struct completion *done)
+{
+	return wait_for_completion_timeout(done, KSALLOC_TEST_WAIT);
+}
 
 /* An atomic pool of @frames frames of @size bytes, @alignment a mask. */
 static inline struct ksalloc_framing ksalloc_test_framing(u32 frames, u32 size,
@@ -20,6 +38,30 @@ static inline struct ksalloc_framing ksalloc_test_framing(u32 frames, u32 size,
 	};
 }
 
+/*
+ * The test's own reference, put synchronously: a file put with fput() from a
+ * kthread is released later by a workqueue, which flush_delayed_fput() does
+ * not wait for, and ksalloc's messages and counters of that release would
+ * then land in a later case (or, in a fault sweep, the charge of the
+ * allocator would not be back for the next attempt).
+ */
+static inline void ksalloc_test_fput(void *file)
+{
+	__fput_sync(file);
+}
+
+/* An allocator released (ksalloc_test_fput()) when the test ends. */
+static inline struct file *ksalloc_test_create(struct kunit *test,
+					       const struct ksalloc_framing *framing)
+{
+	struct file *file = ksalloc_create(framing);
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test, ksalloc_test_fput, file));
+	return file;
+}
+
 static inline struct ksalloc_status ksalloc_test_status(struct kunit *test,
 							struct file *file)
 {
@@ -27,6 +69,40 @@ static inline struct ksalloc_status ksalloc_test_status(struct kunit *test,
 
 	KUNIT_ASSERT_EQ(test, 0, ksalloc_get_status(file, &status));
 	return status;
+}
+
+/* A request that records how and when it completed; the test waits on @done. */
+struct ksalloc_test_req {
+	struct ksalloc_request req;
+	struct completion done;
+	atomic_t *order;
+	int seq;		/* completion order among those sharing @order, from 1 */
+	void *frame;
+	int error;
+	bool process_context;
+};
+
+static inline void ksalloc_test_req_complete(struct ksalloc_request *req,
+					     void *frame, int error)
+{
+	struct ksalloc_test_req *r = container_of(req, struct ksalloc_test_req,
+						  req);
+
+	r->frame = frame;
+	r->error = error;
+	r->process_context = preemptible() && !in_interrupt();
+	r->seq = atomic_inc_return(r->order);
+	complete(&r->done);
+}
+
+/* @order counts the completions of the requests that share it. */
+static inline void ksalloc_test_req_init(struct ksalloc_test_req *r,
+					 atomic_t *order)
+{
+	memset(r, 0, sizeof(*r));
+	r->req.complete = ksalloc_test_req_complete;
+	r->order = order;
+	init_completion(&r->done);
 }
 
 #endif /* _KSALLOC_KUNIT_H */

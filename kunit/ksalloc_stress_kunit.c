@@ -79,8 +79,6 @@ module_param_named(stress_seconds, ksalloc_stress_seconds, uint, 0644);
 MODULE_PARM_DESC(stress_seconds,
 		 "Time limit of the ksalloc_stress run: it fails if stress_ops are not reached (default 240; KUnit stops a case at 300)");
 
-#define KSALLOC_STRESS_WAIT	(10 * HZ)
-
 /* Reports from any context, as taints and lockdep's state. */
 struct ksalloc_watch {
 	bool warned;
@@ -751,7 +749,7 @@ static int ksalloc_life_refs(struct module *owner)
 
 static bool ksalloc_life_refs_below(struct module *owner, int refs)
 {
-	unsigned long end = jiffies + KSALLOC_STRESS_WAIT;
+	unsigned long end = jiffies + KSALLOC_TEST_WAIT;
 
 	flush_delayed_fput();
 	while (ksalloc_life_refs(owner) >= refs) {
@@ -1013,7 +1011,7 @@ static void ksalloc_fput_races_irq_free(struct kunit *test)
 		} else {
 			ksalloc_get_status(file, &mine);
 			fput(file);
-			left = wait_for_completion_timeout(&irq->done, KSALLOC_STRESS_WAIT);
+			left = wait_for_completion_timeout(&irq->done, KSALLOC_TEST_WAIT);
 			KUNIT_ASSERT_GT(test, left, 0);
 			hrtimer_cancel(&irq->timer);
 			life_ns = div_u64(3 * life_ns +
@@ -1170,7 +1168,7 @@ static void ksalloc_submit_request_release_races_irq_free(struct kunit *test)
 		flush_delayed_fput();
 
 		for (i = 0; i < KSALLOC_LIFE_REQUESTS; i++) {
-			left = wait_for_completion_timeout(&r[i].done, KSALLOC_STRESS_WAIT);
+			left = wait_for_completion_timeout(&r[i].done, KSALLOC_TEST_WAIT);
 			KUNIT_ASSERT_GT_MSG(test, left, 0, "request %u never completed", i);
 		}
 		hrtimer_cancel(&irq->timer);

@@ -108,7 +108,7 @@ totals() {
 }
 
 # totals_changed BEFORE AFTER: status 0 if a counter rose. A test that
-# reloads ksalloc (ksalloc_lifetime.sh, ksalloc_unload.sh) restarts them from
+# reloads ksalloc (ksalloc_lifetime.sh) restarts them from
 # 0: one that fell must be 0 now (a reload with exactly as many events as
 # before goes unseen).
 totals_changed() {

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The helpers that the user-space tests of tools/testing share: the device
- * nodes, wrappers of the /dev/ksalloc and /dev/ksalloc_capture ioctls, and a
- * monotonic clock. They are static inline: each test takes what it calls.
+ * nodes, wrappers of the /dev/ksalloc and /dev/ksalloc_capture ioctls, a
+ * monotonic clock, and the files of module parameters and debugfs. They are
+ * static inline: each test takes what it calls. (ksalloc_capture_verify.h,
+ * the capture payload's check, is apart: the capture demo shares it.)
  *
  * Return convention: a helper that makes an ioctl, or opens and sets up a
  * file, returns 0 (or the file descriptor) or -errno, because the errno is
@@ -97,6 +99,28 @@ static inline __u64 total_allocations(int fd)
 	return get_status(fd, &st) ? UINT64_MAX : st.total_allocations;
 }
 
+/* A new allocator of that pool, opened with @flags; or -errno. */
+static inline int ksalloc_open_pool(__u32 pool_type, __u32 frames, __u32 frame_size,
+				    __u32 alignment, int flags)
+{
+	const struct ksalloc_framing framing = {
+		.pool_type = pool_type,
+		.frames = frames,
+		.frame_size = frame_size,
+		.alignment = alignment,
+	};
+
+	return ksalloc_open_framed(&framing, flags);
+}
+
+/* The bytes a pool of @f is charged: what ksalloc_check_framing() counts. */
+static inline unsigned long long framing_bytes(const struct ksalloc_framing *f)
+{
+	unsigned long long align = f->alignment + 1ULL;
+
+	return f->frames * ((f->frame_size + align - 1) / align * align);
+}
+
 /* *@handle is written only on success. */
 static inline int alloc_frame(int fd, __u64 *handle)
 {
@@ -175,6 +199,23 @@ static inline int poll_in(int fd, int timeout_ms)
 	return ret ? pfd.revents : 0;
 }
 
+/*
+ * One read() of capture stream @cap once poll() says a frame is there:
+ * bytes, 0 at the end of the stream, -errno, or -ETIME if none came.
+ */
+static inline ssize_t read_capture_frame(int cap, void *buf, size_t size, int timeout_ms)
+{
+	ssize_t ret;
+
+	ret = poll_in(cap, timeout_ms);
+	if (ret < 0)
+		return ret;
+	if (!ret)
+		return -ETIME;
+	ret = read(cap, buf, size);
+	return ret < 0 ? -errno : ret;
+}
+
 /* CLOCK_MONOTONIC. */
 static inline unsigned long long now_ns(void)
 {
@@ -212,6 +253,56 @@ static inline void sleep_us(unsigned int us)
 static inline void sleep_ms(unsigned int ms)
 {
 	sleep_ns(ms * NSEC_PER_MSEC);
+}
+
+/*
+ * Polls GET_STATUS until @n requests wait, for @timeout_ms at most; returns
+ * the last count seen, UINT32_MAX if GET_STATUS failed.
+ */
+static inline __u32 wait_for_waiters(int fd, __u32 n, unsigned int timeout_ms)
+{
+	unsigned long long end = now_ns() + timeout_ms * NSEC_PER_MSEC;
+	struct ksalloc_status st;
+
+	for (;;) {
+		if (get_status(fd, &st))
+			return UINT32_MAX;
+		if (st.waiters == n || now_ns() > end)
+			return st.waiters;
+		sleep_us(100);
+	}
+}
+
+/* The first line of file @path into @buf, newline dropped; 0 or -errno. */
+static inline int read_line(const char *path, char *buf, size_t size)
+{
+	ssize_t len;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = read(fd, buf, size - 1);
+	close(fd);
+	if (len < 0)
+		return -errno;
+	buf[len] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+/* Writes @s to file @path (a sysfs or debugfs knob) in one write(); 0 or -errno. */
+static inline int write_file(const char *path, const char *s)
+{
+	ssize_t len;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = write(fd, s, strlen(s));
+	close(fd);
+	return len == (ssize_t)strlen(s) ? 0 : len < 0 ? -errno : -EIO;
 }
 
 /* The number in file @path (a module parameter, say), or @dflt. */

@@ -97,33 +97,6 @@ static_assert(KSALLOC_CAPTURE_IOC_STREAMON == 0xd802, "STREAMON");
 static_assert(KSALLOC_CAPTURE_IOC_STREAMOFF == 0xd803, "STREAMOFF");
 static_assert(KSALLOC_CAPTURE_IOC_GET_COUNTERS == 0x8020d804, "GET_COUNTERS");
 
-/* A framed allocator, or -errno. */
-static int allocator_open(__u32 pool_type, __u32 frames, __u32 frame_size, __u32 alignment)
-{
-	struct ksalloc_framing framing = {
-		.pool_type = pool_type,
-		.frames = frames,
-		.frame_size = frame_size,
-		.alignment = alignment,
-	};
-
-	return ksalloc_open_framed(&framing, 0);
-}
-
-/* One read() once poll() says a frame is there: bytes, 0, -errno or -ETIME. */
-static ssize_t read_frame(int cap, void *buf, size_t size, int timeout_ms)
-{
-	ssize_t ret;
-
-	ret = poll_in(cap, timeout_ms);
-	if (ret < 0)
-		return ret;
-	if (!ret)
-		return -ETIME;
-	ret = read(cap, buf, size);
-	return ret < 0 ? -errno : ret;
-}
-
 /*
  * read() on a stream that is not streaming: 0, also on an O_NONBLOCK file, so
  * one is used for a module that would wrongly block (read_not_streaming_eof
@@ -250,7 +223,7 @@ static void check_frame(struct __test_metadata *_metadata, struct reader *r, ssi
 /* Reads and checks one frame, waiting for it. */
 static void read_one(struct __test_metadata *_metadata, struct reader *r)
 {
-	ssize_t len = read_frame(r->cap, r->buf, r->size, CAPTURE_TEST_WAIT_MS);
+	ssize_t len = read_capture_frame(r->cap, r->buf, r->size, CAPTURE_TEST_WAIT_MS);
 
 	ASSERT_LT(0, len)
 		TH_LOG("read after %llu frames: %s", (unsigned long long)r->frames,
@@ -325,8 +298,8 @@ FIXTURE_SETUP(capture)
 	ASSERT_LE(0, self->cap)
 		TH_LOG("open %s: %s (is ksalloc_capture loaded?)", KSALLOC_CAPTURE_DEV,
 		       strerror(errno));
-	self->alloc = allocator_open(KSALLOC_POOL_ATOMIC, CAPTURE_FRAMES,
-				     HDR_SIZE + CAPTURE_PAYLOAD, 63);
+	self->alloc = ksalloc_open_pool(KSALLOC_POOL_ATOMIC, CAPTURE_FRAMES,
+					HDR_SIZE + CAPTURE_PAYLOAD, 63, 0);
 	ASSERT_LE(0, self->alloc)
 		TH_LOG("allocator: %s", strerror(-self->alloc));
 	reader_init(_metadata, &self->r, self->cap, CAPTURE_PAYLOAD);
@@ -409,8 +382,8 @@ TEST_F(capture, set_allocator_unframed_ebadfd)
 
 TEST_F(capture, set_allocator_sleepable_eopnotsupp)
 {
-	int fd = allocator_open(KSALLOC_POOL_SLEEPABLE, CAPTURE_FRAMES,
-				HDR_SIZE + CAPTURE_PAYLOAD, 63);
+	int fd = ksalloc_open_pool(KSALLOC_POOL_SLEEPABLE, CAPTURE_FRAMES,
+				   HDR_SIZE + CAPTURE_PAYLOAD, 63, 0);
 
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(-EOPNOTSUPP, set_allocator(self->cap, fd));
@@ -422,10 +395,10 @@ TEST_F(capture, set_allocator_frame_too_small_emsgsize)
 {
 	int small, exact;
 
-	small = allocator_open(KSALLOC_POOL_ATOMIC, CAPTURE_FRAMES,
-			       HDR_SIZE + CAPTURE_PAYLOAD - 1, 63);
+	small = ksalloc_open_pool(KSALLOC_POOL_ATOMIC, CAPTURE_FRAMES,
+				  HDR_SIZE + CAPTURE_PAYLOAD - 1, 63, 0);
 	ASSERT_LE(0, small);
-	exact = allocator_open(KSALLOC_POOL_ATOMIC, 1, HDR_SIZE + CAPTURE_PAYLOAD, 0);
+	exact = ksalloc_open_pool(KSALLOC_POOL_ATOMIC, 1, HDR_SIZE + CAPTURE_PAYLOAD, 0, 0);
 	ASSERT_LE(0, exact);
 
 	ASSERT_EQ(0, set_format(self->cap, 64, 48, 2, 100));
@@ -447,8 +420,8 @@ TEST_F(capture, set_allocator_frame_too_small_emsgsize)
 
 TEST_F(capture, set_allocator_streaming_ebusy)
 {
-	int other = allocator_open(KSALLOC_POOL_ATOMIC, CAPTURE_FRAMES,
-				   HDR_SIZE + CAPTURE_PAYLOAD, 63);
+	int other = ksalloc_open_pool(KSALLOC_POOL_ATOMIC, CAPTURE_FRAMES,
+				      HDR_SIZE + CAPTURE_PAYLOAD, 63, 0);
 
 	ASSERT_LE(0, other);
 	attach(_metadata, self->cap, self->alloc, 100);
@@ -547,7 +520,7 @@ TEST_F(capture_bad_format, set_format_einval)
 	EXPECT_EQ(-EINVAL, ks_ioctl(self->cap, KSALLOC_CAPTURE_IOC_SET_FORMAT, &fmt));
 
 	/* The 1x1 format stays: a frame of one payload byte fits, and comes. */
-	alloc = allocator_open(KSALLOC_POOL_ATOMIC, 2, HDR_SIZE + 1, 0);
+	alloc = ksalloc_open_pool(KSALLOC_POOL_ATOMIC, 2, HDR_SIZE + 1, 0, 0);
 	ASSERT_LE(0, alloc);
 	ASSERT_EQ(0, set_allocator(self->cap, alloc));
 	reader_init(_metadata, &r, self->cap, 1);
@@ -761,7 +734,7 @@ TEST_F(capture, read_count_too_small_einval)
 	ASSERT_TRUE(!!self->r.buf);
 	self->r.first_is_zero = false;
 	ASSERT_EQ((ssize_t)(HDR_SIZE + CAPTURE_PAYLOAD),
-		  read_frame(self->cap, self->r.buf, self->r.size, CAPTURE_TEST_WAIT_MS));
+		  read_capture_frame(self->cap, self->r.buf, self->r.size, CAPTURE_TEST_WAIT_MS));
 	self->r.size -= 4096;
 	check_frame(_metadata, &self->r, HDR_SIZE + CAPTURE_PAYLOAD);
 	reader_stop(_metadata, &self->r);
@@ -879,8 +852,8 @@ FIXTURE_SETUP(capture_stream)
 	ASSERT_LE(0, self->cap)
 		TH_LOG("open %s: %s (is ksalloc_capture loaded?)", KSALLOC_CAPTURE_DEV,
 		       strerror(errno));
-	self->alloc = allocator_open(KSALLOC_POOL_ATOMIC, variant->frames, HDR_SIZE + payload,
-				     variant->alignment);
+	self->alloc = ksalloc_open_pool(KSALLOC_POOL_ATOMIC, variant->frames, HDR_SIZE + payload,
+					variant->alignment, 0);
 	ASSERT_LE(0, self->alloc)
 		TH_LOG("allocator: %s", strerror(-self->alloc));
 	ASSERT_EQ(0, set_allocator(self->cap, self->alloc));
@@ -951,8 +924,8 @@ TEST_F(capture, allocator_closed_while_streaming)
 	self->cap = -1;
 
 	/* The world is still fine: a new allocator and a new stream work. */
-	alloc = allocator_open(KSALLOC_POOL_ATOMIC, CAPTURE_FRAMES, HDR_SIZE + CAPTURE_PAYLOAD,
-			       63);
+	alloc = ksalloc_open_pool(KSALLOC_POOL_ATOMIC, CAPTURE_FRAMES, HDR_SIZE + CAPTURE_PAYLOAD,
+				  63, 0);
 	ASSERT_LE(0, alloc);
 	EXPECT_EQ(0U, allocated_frames(alloc));
 	cap = capture_dev_open(0);
@@ -1035,8 +1008,8 @@ TEST_F(capture, switch_allocator_while_stopped)
 	int other;
 
 	/* Six frames, not four: in_flight tells which allocator is in use. */
-	other = allocator_open(KSALLOC_POOL_ATOMIC, CAPTURE_FRAMES + 2,
-			       HDR_SIZE + CAPTURE_PAYLOAD, 63);
+	other = ksalloc_open_pool(KSALLOC_POOL_ATOMIC, CAPTURE_FRAMES + 2,
+				  HDR_SIZE + CAPTURE_PAYLOAD, 63, 0);
 	ASSERT_LE(0, other);
 	attach(_metadata, self->cap, self->alloc, 500);
 	reader_start(_metadata, &self->r);
@@ -1217,19 +1190,6 @@ FIXTURE(capture_outpaced) {
 	char thresh[16];	/* watchdog_thresh before the test, or "" */
 };
 
-static int write_str(const char *path, const char *str)
-{
-	FILE *f = fopen(path, "w");
-	int ret;
-
-	if (!f)
-		return -errno;
-	ret = fputs(str, f) < 0 ? -EIO : 0;
-	if (fclose(f) && !ret)
-		ret = -errno;
-	return ret;
-}
-
 /*
  * Whether this kernel's config, as /boot/config-<release> has it, leaves
  * @option ("CONFIG_...") out. False when it cannot tell (no such file, as in
@@ -1269,8 +1229,8 @@ FIXTURE_SETUP(capture_outpaced)
 		TH_LOG("open %s: %s", KSALLOC_CAPTURE_DEV, strerror(errno));
 	ASSERT_LE(2ULL, frames)
 		TH_LOG("max_pool_bytes holds fewer than two 4 MiB frames");
-	self->alloc = allocator_open(KSALLOC_POOL_ATOMIC, frames < 16 ? frames : 16,
-				     OUTPACED_FRAME, 7);
+	self->alloc = ksalloc_open_pool(KSALLOC_POOL_ATOMIC, frames < 16 ? frames : 16,
+					OUTPACED_FRAME, 7, 0);
 	ASSERT_LE(0, self->alloc)
 		TH_LOG("allocator: %s", strerror(-self->alloc));
 	self->r.cap = self->cap;
@@ -1289,13 +1249,13 @@ FIXTURE_SETUP(capture_outpaced)
 		self->thresh[0] = '\0';
 	fclose(f);
 	ASSERT_NE('\0', self->thresh[0]);
-	ASSERT_EQ(0, write_str(WATCHDOG_THRESH, "1"));
+	ASSERT_EQ(0, write_file(WATCHDOG_THRESH, "1"));
 }
 
 FIXTURE_TEARDOWN(capture_outpaced)
 {
 	if (self->thresh[0])
-		EXPECT_EQ(0, write_str(WATCHDOG_THRESH, self->thresh));
+		EXPECT_EQ(0, write_file(WATCHDOG_THRESH, self->thresh));
 	if (self->cap >= 0)
 		close(self->cap);
 	if (self->alloc >= 0)

@@ -30,8 +30,12 @@
  *     after a failure, and a last SET_FRAMING after the sweep, show that
  *     every charge came back;
  *   - ksalloc's idle_caches is 0, so each call creates its slab cache;
- *   - one framing has enough frames that its hash table is vmalloc'd (the
- *     KUnit suite ksalloc_fault has one whose free stack is, too).
+ *   - one framing has enough frames that its tables (hash table and free
+ *     stack) are vmalloc'd.
+ * The framings' allocations are swept here only: the KUnit suite
+ * ksalloc_fault sweeps ksalloc_create() for one framing, for what only the
+ * kernel API has (the allocator, its framing and its anonymous file made in
+ * one call, and unwound together).
  * A pool of F frames makes about 2F alike allocations in a row (each frame
  * and its kmemleak object), and a sweep of them costs O(F^2): above
  * FAILNTH_DENSE_FRAMES, a first call counts the injection points, T; the
@@ -127,11 +131,11 @@
  */
 #define FAILNTH_PREFIX		64U
 /*
- * The most frames of any framing below: that of the vmalloc'd table. A
+ * The most frames of any framing below: that of the vmalloc'd tables. A
  * table above a page is vmalloc'd: the hash table (11.5 bytes a frame) from
  * 357 frames, the free stack (4 bytes a frame) from 1025.
  */
-#define FAILNTH_MAX_FRAMES	360U
+#define FAILNTH_MAX_FRAMES	1040U
 /* The users SET_FRAMING runs as: this plus the test's pid. */
 #define FAILNTH_UID_BASE	1000000U
 /* How long a capture frame may take to arrive, even on a slow guest. */
@@ -139,18 +143,6 @@
 /* Capture streams: 16x8 YUYV at 1000 fps into 4 frames of 4 KiB. */
 #define CAPTURE_FRAMES		4U
 #define CAPTURE_FRAME_SIZE	4096U
-
-/* A framed allocator (O_NONBLOCK: ALLOC_FRAME never waits), or -errno. */
-static int allocator_open(__u32 frames, __u32 frame_size)
-{
-	struct ksalloc_framing framing = {
-		.pool_type = KSALLOC_POOL_ATOMIC,
-		.frames = frames,
-		.frame_size = frame_size,
-	};
-
-	return ksalloc_open_framed(&framing, O_NONBLOCK);
-}
 
 /* The lowest free file descriptor: what the next open() would return. */
 static int lowest_free_fd(void)
@@ -197,37 +189,6 @@ static int count_slab_caches(void)
 		n += !!strchr(line, '\n');
 	fclose(f);
 	return n;
-}
-
-/* The first line of file @path into @buf (newline dropped); 0 or -errno. */
-static int read_line(const char *path, char *buf, size_t size)
-{
-	ssize_t len;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	len = read(fd, buf, size - 1);
-	close(fd);
-	if (len < 0)
-		return -errno;
-	buf[len] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
-}
-
-static int write_string(const char *path, const char *s)
-{
-	ssize_t len;
-	int fd;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	len = write(fd, s, strlen(s));
-	close(fd);
-	return len == (ssize_t)strlen(s) ? 0 : len < 0 ? -errno : -EIO;
 }
 
 /*
@@ -327,9 +288,9 @@ static void nth_reject_sysfs_slab_add(struct failnth *nth)
 			continue;
 		}
 		snprintf(buf, sizeof(buf), "0x%llx", start);
-		write_string(path[0], buf);
+		write_file(path[0], buf);
 		snprintf(buf, sizeof(buf), "0x%llx", end);
-		write_string(path[1], buf);
+		write_file(path[1], buf);
 	}
 }
 
@@ -364,7 +325,7 @@ static const char *nth_setup(struct failnth *nth)
 		return reason;
 	}
 	for (; nth->nr_set < NR_KNOBS; nth->nr_set++) {
-		err = write_string(nth_knobs[nth->nr_set].path, nth_knobs[nth->nr_set].value);
+		err = write_file(nth_knobs[nth->nr_set].path, nth_knobs[nth->nr_set].value);
 		if (err) {
 			snprintf(reason, sizeof(reason), "cannot write %s: %s",
 				 nth_knobs[nth->nr_set].path, strerror(-err));
@@ -379,7 +340,7 @@ static const char *nth_setup(struct failnth *nth)
 	 * left behind.
 	 */
 	if (read_line(IDLE_CACHES, nth->idle_caches, sizeof(nth->idle_caches)) ||
-	    write_string(IDLE_CACHES, "0"))
+	    write_file(IDLE_CACHES, "0"))
 		nth->idle_caches[0] = '\0';
 	return NULL;
 }
@@ -396,10 +357,10 @@ static void nth_teardown(struct failnth *nth)
 	if (nth->fresh_user && setresuid(nth->uid, -1, -1))
 		fprintf(stderr, "# setresuid(%u): %s\n", (unsigned int)nth->uid, strerror(errno));
 	if (nth->max_user[0])
-		write_string(MAX_USER_BYTES, nth->max_user);
+		write_file(MAX_USER_BYTES, nth->max_user);
 	while (nth->nr_set) {
 		i = --nth->nr_set;
-		write_string(nth_knobs[i].path, nth->saved[i]);
+		write_file(nth_knobs[i].path, nth->saved[i]);
 	}
 	for (i = 0; i < NR_FILTERED; i++) {
 		char path[64];
@@ -407,12 +368,12 @@ static void nth_teardown(struct failnth *nth)
 		if (!nth->reject[i][0][0])
 			continue;
 		snprintf(path, sizeof(path), "%s/reject-start", nth_filtered[i]);
-		write_string(path, nth->reject[i][0]);
+		write_file(path, nth->reject[i][0]);
 		snprintf(path, sizeof(path), "%s/reject-end", nth_filtered[i]);
-		write_string(path, nth->reject[i][1]);
+		write_file(path, nth->reject[i][1]);
 	}
 	if (nth->idle_caches[0])
-		write_string(IDLE_CACHES, nth->idle_caches);
+		write_file(IDLE_CACHES, nth->idle_caches);
 }
 
 /*
@@ -430,7 +391,7 @@ static int nth_fresh_user(struct failnth *nth, unsigned long long bytes)
 	if (err)
 		return err;
 	snprintf(buf, sizeof(buf), "%llu", bytes);
-	err = write_string(MAX_USER_BYTES, buf);
+	err = write_file(MAX_USER_BYTES, buf);
 	if (err) {
 		nth->max_user[0] = '\0';
 		return err;
@@ -439,14 +400,6 @@ static int nth_fresh_user(struct failnth *nth, unsigned long long bytes)
 		return -errno;
 	nth->fresh_user = true;
 	return 0;
-}
-
-/* The bytes a pool of @framing is charged: what ksalloc_check_framing() counts. */
-static unsigned long long pool_bytes(const struct ksalloc_framing *framing)
-{
-	unsigned long long align = framing->alignment + 1ULL;
-
-	return framing->frames * ((framing->frame_size + align - 1) / align * align);
 }
 
 /* From now on, fail this thread's @n-th slab or page allocation. */
@@ -725,8 +678,8 @@ FIXTURE_VARIANT_ADD(ksalloc_framing, sleepable_large_frames) {
 		     .frame_size = KSALLOC_MAX_FRAME_SIZE },
 };
 
-/* The hash table vmalloc'd. */
-FIXTURE_VARIANT_ADD(ksalloc_framing, atomic_vmalloc_table) {
+/* Both tables vmalloc'd. */
+FIXTURE_VARIANT_ADD(ksalloc_framing, atomic_vmalloc_tables) {
 	.framing = { .pool_type = KSALLOC_POOL_ATOMIC, .frames = FAILNTH_MAX_FRAMES,
 		     .frame_size = 24, .alignment = 7 },
 };
@@ -738,7 +691,7 @@ FIXTURE_SETUP(ksalloc_framing)
 
 	if (why)
 		SKIP(return, "%s", why);
-	err = nth_fresh_user(&self->nth, pool_bytes(&variant->framing));
+	err = nth_fresh_user(&self->nth, framing_bytes(&variant->framing));
 	ASSERT_EQ(0, err) TH_LOG("a fresh user: %s", strerror(-err));
 }
 
@@ -768,7 +721,7 @@ static unsigned int expect_framing_works(struct __test_metadata *_metadata,
 	left = nth_disarm(nth);
 	ASSERT_EQ(0, err)
 		TH_LOG("%s: SET_FRAMING as a fresh user, max_user_bytes %llu: %s",
-		       when, pool_bytes(framing), strerror(-err));
+		       when, framing_bytes(framing), strerror(-err));
 	ASSERT_LT(0, left);
 	expect_usable(_metadata, fd, framing, 0);
 	ASSERT_EQ(0, close(fd));
@@ -831,7 +784,9 @@ FIXTURE_SETUP(capture)
 	if (why)
 		SKIP(return, "%s", why);
 	for (i = 0; i < 2; i++) {
-		self->alloc[i] = allocator_open(CAPTURE_FRAMES, CAPTURE_FRAME_SIZE);
+		/* O_NONBLOCK: ALLOC_FRAME never waits. */
+		self->alloc[i] = ksalloc_open_pool(KSALLOC_POOL_ATOMIC, CAPTURE_FRAMES,
+						   CAPTURE_FRAME_SIZE, 0, O_NONBLOCK);
 		ASSERT_LE(0, self->alloc[i])
 			TH_LOG("allocator: %s", strerror(-self->alloc[i]));
 	}

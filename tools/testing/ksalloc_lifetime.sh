@@ -1,16 +1,17 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Unloading under activity, in a guest (busybox sh), as TAP. rmmod of
-# ksalloc_capture and ksalloc is tried again and again, for a few seconds
-# each time, while: the capture demo streams; ksalloc_lifetime_test races
-# allocator closes against the companion (a stream held open pins it);
-# processes hold allocators and frames; processes open and close
-# allocators, with and without frames. Every attempt must be
-# refused while anything is in use, and may succeed only in a moment when
-# nothing is (the openers then find no device, and nothing breaks); once idle
-# both modules unload, and they load again. Expects both modules loaded from
-# $1 (a directory of .ko files) and leaves them loaded, with any other module
-# that uses ksalloc (the sample, say) unloaded for the test and loaded again.
+# Module lifetime and unloading under activity, in a guest (busybox sh), as
+# TAP. rmmod of ksalloc_capture and ksalloc is tried again and again, for a
+# few seconds each time, while: the capture demo streams; ksalloc_lifetime_test
+# races allocator closes against the companion (a stream held open pins it);
+# an unframed allocator is open; processes hold allocators and frames;
+# processes open and close allocators, with and without frames. Every
+# attempt must be refused while anything is in use, and may succeed only in
+# a moment when nothing is (the openers then find no device, and nothing
+# breaks); once idle both modules unload, none is left, and they load again.
+# Expects both modules loaded from $1 (a directory of .ko files) and leaves
+# them loaded, with any other module that uses ksalloc (the sample, say)
+# unloaded for the test and loaded again.
 # The caller's log checks catch what a wrong unload would print (KASAN,
 # lockdep, "Slab cache still has objects", warnings).
 
@@ -94,7 +95,8 @@ ksalloc_capture_demo -F 200 -t 3 -s 2 > /tmp/lifetime_demo.out 2>&1 &
 demo=$!
 wait_for '^phase' /tmp/lifetime_demo.out
 refuse_for "$secs" ksalloc_capture ksalloc
-ok $? "rmmod ksalloc_capture, ksalloc refused while the capture demo streams ($tries attempts)"
+ok $? "rmmod ksalloc_capture, ksalloc refused while the capture demo streams"
+note "$tries attempts"
 wait "$demo"
 rc=$?
 [ $rc = 0 ] || show /tmp/lifetime_demo.out
@@ -106,7 +108,8 @@ exec 4< /dev/ksalloc_capture
 ksalloc_lifetime_test > /tmp/lifetime_test.out 2>&1 &
 busy=$!
 refuse_for 1 ksalloc_capture ksalloc
-ok $? "rmmod ksalloc_capture, ksalloc refused while ksalloc_lifetime_test runs ($tries attempts)"
+ok $? "rmmod ksalloc_capture, ksalloc refused while ksalloc_lifetime_test runs"
+note "$tries attempts"
 wait "$busy"
 rc=$?
 busy=
@@ -117,8 +120,14 @@ ok $rc "ksalloc_lifetime_test passed meanwhile"
 rmmod ksalloc_capture
 ok $? "ksalloc_capture unloads once no stream is open"
 
-# 3. Allocators and frames held by processes: atomic and sleepable pools,
+# 3. An allocator pins ksalloc from open() on, before its framing; then
+# allocators and frames held by processes: atomic and sleepable pools,
 # frames taken.
+exec 3<> /dev/ksalloc
+refuse_for 1 ksalloc
+ok $? "rmmod ksalloc refused while an unframed allocator is open"
+note "$tries attempts"
+exec 3>&-
 ksallocctl create -n 4 -s 4096 --take 2 > /tmp/lifetime_hold.out 2>&1 &
 holder=$!
 ksallocctl create -n 2 -s 64 -p sleepable --take 2 > /tmp/lifetime_hold2.out 2>&1 &
@@ -126,7 +135,8 @@ holder2=$!
 wait_for '^holding' /tmp/lifetime_hold.out && wait_for '^holding' /tmp/lifetime_hold2.out
 ok $? "two processes hold allocators with frames taken"
 refuse_for "$secs" ksalloc
-ok $? "rmmod ksalloc refused while processes hold allocators and frames ($tries attempts)"
+ok $? "rmmod ksalloc refused while processes hold allocators and frames"
+note "$tries attempts"
 kill -TERM "$holder" "$holder2"
 wait "$holder" && wait "$holder2"
 rc=$?
@@ -134,6 +144,8 @@ rc=$?
 ok $rc "the holders released their allocators and frames and exited 0"
 rmmod ksalloc
 ok $? "ksalloc unloads once they are gone"
+! grep -q "^ksalloc" /proc/modules
+ok $? "no ksalloc module is left"
 insmod "$ko/ksalloc.ko"
 ok $? "ksalloc loads again"
 
@@ -197,11 +209,13 @@ while more_rounds; do
 	[ -z "$held" ] || wait $held
 	loaded ksalloc || insmod "$ko/ksalloc.ko" || { broken=1; break; }
 done
-ok $broken "rmmod ksalloc under open/close churn: unloaded in $unloaded of $rounds rounds, refused otherwise ($attempts attempts)"
+ok $broken "rmmod ksalloc under open/close churn leaves ksalloc whole, loaded or gone"
+note "unloaded in $unloaded of $rounds rounds, refused otherwise ($attempts attempts)"
 [ $unloaded -gt 0 ]
 ok $? "rmmod ksalloc under open/close churn found an idle moment"
 [ $attempts -gt $unloaded ]
-ok $? "rmmod ksalloc under open/close churn was refused while in use ($((attempts - unloaded)) times)"
+ok $? "rmmod ksalloc under open/close churn was refused while in use"
+note "refused $((attempts - unloaded)) times"
 [ -c /dev/ksalloc ]
 ok $? "ksalloc is loaded again with its device"
 ksallocctl create -n 2 -s 64 --take 1 > /tmp/lifetime_after.out 2>&1 &

@@ -109,14 +109,8 @@ static bool race_rounds_next(struct rounds *r, unsigned int a, unsigned int b)
 /* A framed atomic allocator whose frames fit the stream's, or -errno. */
 static int allocator_open(void)
 {
-	struct ksalloc_framing framing = {
-		.pool_type = KSALLOC_POOL_ATOMIC,
-		.frames = LIFETIME_FRAMES,
-		.frame_size = HDR_SIZE + LIFETIME_PAYLOAD,
-		.alignment = 63,
-	};
-
-	return ksalloc_open_framed(&framing, 0);
+	return ksalloc_open_pool(KSALLOC_POOL_ATOMIC, LIFETIME_FRAMES,
+				 HDR_SIZE + LIFETIME_PAYLOAD, 63, 0);
 }
 
 /* The test format: YUYV, LIFETIME_WIDTH x LIFETIME_HEIGHT at LIFETIME_FPS. */
@@ -158,16 +152,12 @@ struct reader {
 static int read_frame(struct __test_metadata *_metadata, struct reader *r)
 {
 	const struct ksalloc_capture_header *h = (const void *)r->buf;
-	struct pollfd pfd = { .fd = r->cap, .events = POLLIN };
 	long long at;
 	ssize_t len;
 
-	len = poll(&pfd, 1, LIFETIME_WAIT_MS);
+	len = read_capture_frame(r->cap, r->buf, sizeof(r->buf), LIFETIME_WAIT_MS);
 	if (len <= 0)
-		return len ? -errno : -ETIME;
-	len = read(r->cap, r->buf, sizeof(r->buf));
-	if (len <= 0)
-		return len ? -errno : 0;
+		return len;
 	EXPECT_EQ((ssize_t)sizeof(r->buf), len);
 	EXPECT_EQ(LIFETIME_PAYLOAD, h->payload_size);
 	if (r->frames)
@@ -510,20 +500,6 @@ static void *waiter_fn(void *arg)
 	return NULL;
 }
 
-/* Polls GET_STATUS until @n requests wait; returns whether they did. */
-static bool wait_waiters(int fd, __u32 n)
-{
-	unsigned long long end = now_ns() + LIFETIME_WAIT_MS * NSEC_PER_MSEC;
-	struct ksalloc_status st;
-
-	while (!get_status(fd, &st) && st.waiters != n) {
-		if (now_ns() > end)
-			return false;
-		sleep_us(100);
-	}
-	return st.waiters == n;
-}
-
 /*
  * A thread waits in KSALLOC_IOC_ALLOC_FRAME for the one frame, which this
  * process holds. Either the fd is closed under the wait (which keeps the
@@ -549,7 +525,7 @@ TEST(close_under_blocked_alloc_frame)
 		ASSERT_EQ(0, set_framing(w.fd, &framing));
 		ASSERT_EQ(0, alloc_frame(w.fd, &handle));
 		ASSERT_EQ(0, pthread_create(&w.thread, NULL, waiter_fn, &w));
-		ASSERT_TRUE(wait_waiters(w.fd, 1));
+		ASSERT_EQ(1U, wait_for_waiters(w.fd, 1, LIFETIME_WAIT_MS));
 
 		if (rounds.n % 2) {
 			ASSERT_EQ(0, close(w.fd));

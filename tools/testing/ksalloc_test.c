@@ -98,13 +98,6 @@ static int ksalloc_completions;
 /* Signals caught by ksalloc_on_signal(); atomics are async-signal-safe. */
 static int ksalloc_signals;
 
-static unsigned long long framing_bytes(const struct ksalloc_framing *f)
-{
-	unsigned long long align = (unsigned long long)f->alignment + 1;
-
-	return f->frames * ((f->frame_size + align - 1) / align * align);
-}
-
 /* Reads or writes a module parameter; returns 0 or -errno. */
 static int param_io(const char *path, unsigned long long *value, bool write)
 {
@@ -118,22 +111,6 @@ static int param_io(const char *path, unsigned long long *value, bool write)
 	if (fclose(f) && !err)
 		err = -errno;
 	return err;
-}
-
-/* Polls GET_STATUS until @n requests wait; returns the last count seen. */
-static __u32 wait_for_waiters(int fd, __u32 n)
-{
-	struct ksalloc_status st = { .waiters = UINT32_MAX };
-	long deadline = now_ms() + KSALLOC_TEST_WAIT_MS;
-
-	do {
-		if (get_status(fd, &st))
-			return UINT32_MAX;
-		if (st.waiters == n)
-			break;
-		sleep_ms(1);
-	} while (now_ms() < deadline);
-	return st.waiters;
 }
 
 static void expect_field(struct __test_metadata *_metadata, int line,
@@ -395,10 +372,27 @@ TEST_F(ksalloc_unframed, nonblock_ebadfd)
 	EXPECT_STATUS(self->fd);
 }
 
+/*
+ * Unknown commands, before the framing and after it with a frame out. The
+ * dispatch does not look at the pool: one framing stands for all.
+ */
 TEST_F(ksalloc_unframed, unknown_ioctls)
 {
+	const struct ksalloc_framing framing = {
+		.pool_type = KSALLOC_POOL_ATOMIC,
+		.frames = 2,
+		.frame_size = 64,
+	};
+	__u64 handle;
+
 	expect_unknown_ioctls(_metadata, self->fd);
 	expect_unframed(_metadata, self->fd);
+
+	ASSERT_EQ(0, set_framing(self->fd, &framing));
+	ASSERT_EQ(0, alloc_frame(self->fd, &handle));
+	expect_unknown_ioctls(_metadata, self->fd);
+	EXPECT_STATUS(self->fd, .framing = framing, .allocated_frames = 1,
+		      .peak_allocated_frames = 1, .total_allocations = 1);
 }
 
 /*
@@ -946,7 +940,7 @@ TEST_F(ksalloc, blocked_alloc_woken_by_free)
 
 	alloc_all(_metadata, self->fd, self->n, self->handles);
 	ASSERT_EQ(0, start_waiter(w, self->fd));
-	ASSERT_EQ(1U, wait_for_waiters(self->fd, 1));
+	ASSERT_EQ(1U, wait_for_waiters(self->fd, 1, KSALLOC_TEST_WAIT_MS));
 	/* It really blocks. */
 	sleep_ms(100);
 	EXPECT_EQ(0, __atomic_load_n(&w->done, __ATOMIC_ACQUIRE));
@@ -974,16 +968,16 @@ TEST_F(ksalloc, waiters_fifo)
 
 	alloc_all(_metadata, self->fd, self->n, self->handles);
 	ASSERT_EQ(0, start_waiter(a, self->fd));
-	ASSERT_EQ(1U, wait_for_waiters(self->fd, 1));
+	ASSERT_EQ(1U, wait_for_waiters(self->fd, 1, KSALLOC_TEST_WAIT_MS));
 	ASSERT_EQ(0, start_waiter(b, self->fd));
-	ASSERT_EQ(2U, wait_for_waiters(self->fd, 2));
+	ASSERT_EQ(2U, wait_for_waiters(self->fd, 2, KSALLOC_TEST_WAIT_MS));
 
 	ASSERT_EQ(0, free_frame(self->fd, self->handles[0]));
 	ASSERT_TRUE(wait_done(a))
 		TH_LOG("the first waiter was not woken first");
 	EXPECT_EQ(1, __atomic_load_n(&a->done, __ATOMIC_ACQUIRE));
 	EXPECT_EQ(0, __atomic_load_n(&b->done, __ATOMIC_ACQUIRE));
-	EXPECT_EQ(1U, wait_for_waiters(self->fd, 1));
+	EXPECT_EQ(1U, wait_for_waiters(self->fd, 1, KSALLOC_TEST_WAIT_MS));
 
 	ASSERT_EQ(0, free_frame(self->fd, self->handles[1]));
 	ASSERT_TRUE(wait_done(b));
@@ -1099,7 +1093,7 @@ TEST_F(ksalloc, killed_waiter)
 		/* Shares the file: blocks on the same allocator. */
 		_exit(alloc_frame(self->fd, &handle) ? 2 : 3);
 	}
-	EXPECT_EQ(1U, wait_for_waiters(self->fd, 1));
+	EXPECT_EQ(1U, wait_for_waiters(self->fd, 1, KSALLOC_TEST_WAIT_MS));
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
@@ -1112,14 +1106,6 @@ TEST_F(ksalloc, killed_waiter)
 	EXPECT_EQ(POLLIN | POLLRDNORM, poll_in(self->fd, 0));
 	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, O_NONBLOCK));
 	EXPECT_EQ(0, alloc_frame(self->fd, &self->handles[0]));
-}
-
-TEST_F(ksalloc, unknown_ioctls)
-{
-	ASSERT_EQ(0, alloc_frame(self->fd, &self->handles[0]));
-	expect_unknown_ioctls(_metadata, self->fd);
-	EXPECT_STATUS(self->fd, .framing = self->framing, .allocated_frames = 1,
-		      .peak_allocated_frames = 1, .total_allocations = 1);
 }
 
 TEST_F(ksalloc, close_with_frames_held)
