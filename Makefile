@@ -8,6 +8,7 @@
 #   make check        THE test command: install, build, boot, test, count
 #   make kunit        only the KUnit suites, on the debug test kernel
 #   make bench        ksalloc vs kmem_cache, mempool, objpool in QEMU (scripts/bench.sh)
+#   make docs         Documentation/ to HTML in build/docs/html (scripts/check-docs.sh)
 #   make install      modules_install (INSTALL_MOD_PATH, INSTALL_MOD_DIR) + depmod
 #   make headers_install  headers and this build's Module.symvers for companion modules
 #   make dkms-install copy the sources to /usr/src/ksalloc-$(VERSION) for DKMS
@@ -66,8 +67,11 @@ kunit:
 bench:
 	$(TOP)/scripts/bench.sh
 
+docs:
+	$(TOP)/scripts/check-docs.sh
+
 clean:
 	-[ -z "$(KDIR)" ] || $(MAKE) -C $(KDIR) M=$(TOP) clean
 	rm -rf $(TOP)/build
 
-.PHONY: all modules install headers_install dkms-install run shell check kunit bench clean
+.PHONY: all modules install headers_install dkms-install run shell check kunit bench docs clean

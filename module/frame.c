@@ -335,7 +335,7 @@ static noinline int ksalloc_allocate_slow(struct ksalloc *a, void **frame,
  * The function table's allocate_frame. The frame is aligned as the framing
  * says; its contents are whatever its last user left, or POISON_FREE bytes
  * with KSALLOC_POISON_FRAMES, which also checks that nobody wrote the frame
- * while it was free (see misuse.c).
+ * while it was free ("Misuse and debug builds" in the driver-api docs).
  *
  * Context: Any context. Never sleeps.
  * Return: 0; -EAGAIN if no frame is free; -EOPNOTSUPP for a sleepable pool;

@@ -17,6 +17,7 @@
 # build output and console logs are kept in build/logs/, results in build/results.txt.
 # Checks counted: each KUnit leaf result, each TAP case, "build <kernel> W=1 clean",
 # the style gates of check-style.sh (checkpatch, kernel-doc, sparse, clang),
+# the documentation gates of check-docs.sh (kernel-doc, sphinx-build -W),
 # the in-tree kunit.py run (check-intree.sh) and the install checks (check-dkms.sh),
 # "build tools -Werror clean", "guest <kernel> clean log". The last line is
 # "N passed, N failed"; the exit status is 1 when anything failed.
@@ -26,7 +27,7 @@
 #   KSALLOC_GUESTS  the guests to boot, e.g. "test-6.12 stock-6.12" (default: all)
 #   KSALLOC_TESTS   the test programs to take along, e.g. "ksalloc_test ksalloc_slab"
 #                   (names without _32 or .sh; default: all)
-#   KSALLOC_GATES=0 skip the style, in-tree and install gates
+#   KSALLOC_GATES=0 skip the style, documentation, in-tree and install gates
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -176,6 +177,11 @@ if [ -z "$kunit_only" ]; then
 		"$scripts/check-style.sh" "$test_kdir" || true
 		grep -q '^[A-Z]* style coccicheck' "$KSALLOC_RESULTS" ||
 			record FAIL "style gates (check-style.sh ended before its last gate)"
+
+		header "documentation"
+		"$scripts/check-docs.sh" || true
+		grep -q '^[A-Z]* docs cover' "$KSALLOC_RESULTS" ||
+			record FAIL "docs (check-docs.sh ended before its last gate)"
 
 		header "in-tree: kunit.py run, built in"
 		"$scripts/check-intree.sh" || true

@@ -43,11 +43,13 @@ install() {
 
 # Every package is needed: one that cannot be installed stops the run, named.
 # gcc-multilib builds the -m32 half of the user-space tests; coccinelle runs the
-# kernel's semantic patches (make coccicheck; a few of them need OCaml).
+# kernel's semantic patches (make coccicheck; a few of them need OCaml);
+# python3-sphinx builds Documentation/ with the kernel's own Sphinx extensions
+# (kerneldoc.py, automarkup.py of the 6.12 source need only Sphinx and docutils).
 install qemu-system-x86 busybox-static cpio ccache bc flex bison libelf-dev \
 	libssl-dev python3 linux-source-6.12 sparse dwarves kmod xz-utils rsync \
 	gcc make perl git linux-headers-amd64 dkms clang lld llvm gcc-multilib \
-	coccinelle ocaml-nox
+	coccinelle ocaml-nox python3-sphinx
 
 # The stock 6.12 kernel is the one whose source we have: same upstream version.
 src_version=$(version linux-source-6.12)
@@ -72,6 +74,7 @@ mkdir -p "$cache"
 	echo "busybox-static $(version busybox-static)"
 	echo "gcc-multilib $(version gcc-multilib)"
 	echo "coccinelle $(version coccinelle)"
+	echo "python3-sphinx $(version python3-sphinx)"
 } > "$cache/versions.txt.$$"
 # Per process: concurrent runs (make bench beside make check) must not clash.
 mv "$cache/versions.txt.$$" "$cache/versions.txt"

@@ -2,33 +2,9 @@
 /*
  * ksalloc - Kernel Streaming style frame allocators: the in-kernel API.
  *
- * An allocator is a file: an open of /dev/ksalloc, or ksalloc_create(). Its
- * framing (frame count, size, alignment, pool type) is fixed once, and all
- * its frames are then preallocated from a slab cache, one per frame size and
- * alignment.
- *
- * Getting at an allocator: ksalloc_fget() turns a user's file descriptor into
- * a file reference, ksalloc_create() makes one for the kernel; either is
- * dropped with fput(). Hold that reference for as long as you use the
- * function table, hold frames or have requests pending: the reference is
- * what keeps the allocator alive, and the last fput() releases it.
- *
- * Fast path: ksalloc_get_functiontable() hands out {allocate_frame,
- * free_frame} for an atomic pool (KSALLOC_POOL_ATOMIC). Both may be called
- * from any context, hard interrupts included; allocate_frame never waits and
- * fails with -EAGAIN when no frame is free. Sleepable pools have no table:
- * they are used through requests and the ioctls only.
- *
- * Slow path: a struct ksalloc_request pends until a frame is free, and is
- * completed in process context. Frames are shared between the two paths as
- * follows: while a request is pending no frame is free, and a frame that
- * comes back goes to the oldest pending request first (FIFO, blocked
- * KSALLOC_IOC_ALLOC_FRAME callers included); only when no request is pending
- * does it become free for allocate_frame. Direct callers therefore never
- * starve waiters.
- *
- * The free-frame event (ksalloc_enable_free_frame_event()) tells a client
- * that frames became free for allocate_frame.
+ * Documentation/driver-api/ksalloc.rst explains it: allocators, the function
+ * table and its contexts, requests, the free-frame event, lifetime. The
+ * kernel-doc below is the reference that page includes.
  */
 #ifndef _LINUX_KSALLOC_H
 #define _LINUX_KSALLOC_H
