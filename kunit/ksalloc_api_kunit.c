@@ -68,7 +68,8 @@ static int ksalloc_test_enable_event(struct file *file,
  * ksalloc_create() checks a framing as KSALLOC_IOC_SET_FRAMING does, with the
  * same function: tools/testing/ksalloc_test.c (ksalloc_reject) sweeps that
  * check, each field alone and the order of the checks. Here: a valid framing
- * is echoed, and each errno of the check comes back as ERR_PTR() unchanged.
+ * is echoed, and each errno of the check reachable on 64-bit comes back as
+ * ERR_PTR() unchanged.
  */
 static void ksalloc_create_framing(struct kunit *test)
 {

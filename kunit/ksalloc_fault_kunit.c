@@ -17,7 +17,7 @@
  * (failslab) or page (fail_page_alloc), for n = 1, 2, ..., until a create
  * succeeds without reaching its n-th allocation: by then every allocation on
  * the path, ksalloc's own and those of the kernel services it calls (slab
- * cache creation, per-CPU memory, debugfs, the anonymous file, memcg,
+ * cache creation, debugfs, the anonymous file, memcg,
  * kmemleak, KASAN), has been failed once. Every attempt must either return
  * ERR_PTR(-ENOMEM), after which a create without injection works, or return
  * a complete allocator: its framing echoed, every frame there and nothing

@@ -18,8 +18,8 @@
  * it holds is marked with KSALLOC_ENTRY_USER in its table entry, which no
  * kernel free can match.
  *
- * Context: process context, but for poll(), whose wake-ups come from
- * request.c.
+ * Context: every entry point runs in process context; the wake-ups poll()
+ * waits for come from request.c's irq_work.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -166,21 +166,43 @@ static void ksalloc_waiter_complete(struct ksalloc_request *req, void *frame,
 }
 
 /*
- * Waits in FIFO order for a frame, taken as a kernel client's and checked;
- * returns its slot or -errno.
+ * Takes a free frame for user space if one is free, else queues @req if
+ * there is one; returns its slot or -errno, as ksalloc_take_or_queue().
+ * Debug builds check the frame (misuse.c) in a state that nothing can free
+ * or take: USER alone matches neither free_frame nor FREE_FRAME, and no
+ * handle names it until the check is done.
  */
+static long ksalloc_take_now_for_user(struct ksalloc *a,
+				      struct ksalloc_request *req)
+{
+	unsigned long *entry, flags;
+	long slot;
+
+	if (!KSALLOC_POISON_FRAMES)
+		return ksalloc_take_or_queue(a, KSALLOC_ENTRY_FLAGS, req);
+	slot = ksalloc_take_or_queue(a, KSALLOC_ENTRY_USER, req);
+	if (slot < 0)
+		return slot;
+	entry = &a->pool.table->entry[slot];
+	ksalloc_check(a, ksalloc_entry_frame(READ_ONCE(*entry)));
+	raw_spin_lock_irqsave(&a->lock, flags);
+	WRITE_ONCE(*entry, *entry | KSALLOC_ENTRY_ALLOCATED);
+	raw_spin_unlock_irqrestore(&a->lock, flags);
+	return slot;
+}
+
+/* Waits in FIFO order for a frame; returns its slot or -errno. */
 static long ksalloc_wait_frame(struct ksalloc *a)
 {
 	struct ksalloc_waiter w = { .req.complete = ksalloc_waiter_complete };
+	unsigned long flags, entry;
 	long slot;
 
+again:
 	init_completion(&w.done);
-	slot = ksalloc_take_or_queue(a, KSALLOC_ENTRY_ALLOCATED, &w.req);
-	if (slot != -EAGAIN) {
-		/* Taken at once; one granted later was checked as a request. */
-		ksalloc_check_slot(a, slot);
+	slot = ksalloc_take_now_for_user(a, &w.req);
+	if (slot != -EAGAIN)
 		return slot;
-	}
 
 	if (wait_for_completion_interruptible(&w.done)) {
 		if (ksalloc_dequeue(a, &w.req))
@@ -190,46 +212,22 @@ static long ksalloc_wait_frame(struct ksalloc *a)
 	}
 	if (w.req.error)
 		return w.req.error;
-	slot = ksalloc_lookup(a->pool.table, w.req.frame);
-	return WARN_ON_ONCE(slot < 0) ? -EAGAIN : slot;
-}
 
-/*
- * Makes the frame of @slot, a kernel client's, user space's. False if a
- * kernel client freed it meanwhile: a bug of its own.
- */
-static bool ksalloc_give_to_user(struct ksalloc *a, u32 slot)
-{
-	unsigned long *p = &a->pool.table->entry[slot];
-	unsigned long flags, entry;
-	bool given;
-
+	/*
+	 * Granted as to a kernel client, and checked as a request's frame
+	 * before the grant completed: make it user space's.
+	 */
 	raw_spin_lock_irqsave(&a->lock, flags);
-	entry = (READ_ONCE(*p) & ~KSALLOC_ENTRY_FLAGS) | KSALLOC_ENTRY_ALLOCATED;
-	given = try_cmpxchg(p, &entry, entry | KSALLOC_ENTRY_USER);
+	slot = ksalloc_lookup(a->pool.table, w.req.frame);
+	entry = (unsigned long)w.req.frame | KSALLOC_ENTRY_ALLOCATED;
+	if (WARN_ON_ONCE(slot < 0) ||
+	    !try_cmpxchg(&a->pool.table->entry[slot], &entry,
+			 entry | KSALLOC_ENTRY_USER))
+		slot = -EAGAIN;
 	raw_spin_unlock_irqrestore(&a->lock, flags);
-	return given;
-}
-
-/*
- * Takes a frame for user space, waiting for one unless @nonblock; returns
- * its slot or -errno. The frame is taken as a kernel client's and checked
- * (misuse.c) before it is made user space's: no handle names it, and no
- * FREE_FRAME can race with the check, before the check is done.
- */
-static long ksalloc_take_for_user(struct ksalloc *a, bool nonblock)
-{
-	long slot;
-
-	do {
-		if (nonblock) {
-			slot = ksalloc_take_or_queue(a, KSALLOC_ENTRY_ALLOCATED,
-						     NULL);
-			ksalloc_check_slot(a, slot);
-		} else {
-			slot = ksalloc_wait_frame(a);
-		}
-	} while (slot >= 0 && !ksalloc_give_to_user(a, slot));
+	/* A kernel client freed it in between: a bug of its own; wait again. */
+	if (slot == -EAGAIN)
+		goto again;
 	return slot;
 }
 
@@ -244,7 +242,10 @@ static long ksalloc_ioctl_alloc(struct ksalloc *a, struct file *file,
 	if (h.flags || h.reserved)
 		return -EINVAL;
 
-	slot = ksalloc_take_for_user(a, file->f_flags & O_NONBLOCK);
+	if (file->f_flags & O_NONBLOCK)
+		slot = ksalloc_take_now_for_user(a, NULL);
+	else
+		slot = ksalloc_wait_frame(a);
 	if (slot < 0)
 		return slot;
 
@@ -335,8 +336,8 @@ const struct file_operations ksalloc_fops = {
  *
  * Context: Process context. May sleep.
  * Return: the allocator's file, or an ERR_PTR(): the framing errors of
- * KSALLOC_IOC_SET_FRAMING (-EINVAL, -EOPNOTSUPP, -E2BIG, -EOVERFLOW, -EDQUOT)
- * or -ENOMEM.
+ * KSALLOC_IOC_SET_FRAMING (-EINVAL, -EOPNOTSUPP, -E2BIG, -EOVERFLOW, -EDQUOT),
+ * -ENOMEM, or an error of anon_inode_getfile() (-ENFILE).
  */
 struct file *ksalloc_create(const struct ksalloc_framing *framing)
 {

@@ -17,7 +17,6 @@
  * with an xchg; the owner changes the count only by cmpxchg, so it sees the
  * drain and goes to the slow path, where the lock waits for the drainer.
  *
- *
  * Closing: while a request is pending, or poll() or the free-frame event
  * waits for a free frame (request.c), every free must be seen. The caches
  * are then closed: drained, and left KSALLOC_CPU_CLOSED, which sends every
@@ -36,6 +35,8 @@
  * allocation that finds none anywhere (every frame below the peak is out)
  * raises the peak, at most once per frame in the allocator's life. So
  * allocated_frames is the peak minus the headroom, exact whenever no
+ * allocation or free runs as it is read. Allocations are counted per CPU and
+ * summed when read.
  *
  * Limits: a CPU caches at most KSALLOC_CPU_FRAMES frames; an allocation that
  * finds its cache and the shared stack empty drains every CPU's cache, so it

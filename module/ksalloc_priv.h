@@ -221,7 +221,7 @@ static inline u32 ksalloc_hash(const struct ksalloc_table *t, const void *frame)
 	return reciprocal_scale(hash_32((unsigned long)frame, 32), t->size);
 }
 
-/* Poisoning (misuse.c); compiled out unless KSALLOC_POISON_FRAMES. */
+/* Poisoning (misuse.c): its callers compile it out unless KSALLOC_POISON_FRAMES. */
 void ksalloc_check_poison(struct ksalloc *a, void *frame);
 
 /* @frame became free: see misuse.c. */
@@ -279,7 +279,6 @@ void ksalloc_wake_work(struct irq_work *work);
 
 /* misuse.c */
 void ksalloc_misuse(struct ksalloc *a, void *frame);
-void ksalloc_check_slot(struct ksalloc *a, long slot);
 void ksalloc_check_released(struct ksalloc *a);
 void ksalloc_count_retained(unsigned int id, unsigned int retained);
 #if !IS_ENABLED(CONFIG_KUNIT)

@@ -27,7 +27,7 @@ static int __init ksalloc_init(void)
 	BUILD_BUG_ON(sizeof(struct ksalloc_framing) != 24);
 	BUILD_BUG_ON(sizeof(struct ksalloc_status) != 56);
 	BUILD_BUG_ON(sizeof(struct ksalloc_frame_handle) != 16);
-	/* Slab objects leave the flag bits of slots[] clear. */
+	/* Slab objects leave the flag bits of entry[] clear. */
 	BUILD_BUG_ON(ARCH_SLAB_MINALIGN <= KSALLOC_ENTRY_FLAGS);
 
 	ksalloc_debugfs_init();

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Client bugs: a refused free_frame, a frame written after free_frame, and
- * frames a kernel client still holds when its allocator is released. Each
- * is counted in the allocator and module-wide (struct ksalloc_totals) and
- * logged once per allocator; none changes the pool.
+ * frames a kernel client still holds when its allocator is released. The
+ * first two are counted in the allocator and module-wide (struct
+ * ksalloc_totals) and logged once per allocator; neither changes the pool.
+ * Retained frames are counted module-wide and logged at the release; they
+ * and their slab cache are kept for good.
  *
  * Poisoning, in debug kernels only (KSALLOC_POISON_FRAMES: KASAN, or SLUB
  * debugging on for every cache): a free frame is a live slab object, which
@@ -78,17 +80,6 @@ noinline void ksalloc_check_poison(struct ksalloc *a, void *frame)
 		       a->id, frame, off);
 	/* Again: a frame user space holds stays poisoned; a write counts once. */
 	memset(bad, POISON_FREE, size - off);
-}
-
-/* The same, for a slot ksalloc_take_or_queue() returned, or an error it did. */
-void ksalloc_check_slot(struct ksalloc *a, long slot)
-{
-	unsigned long entry;
-
-	if (KSALLOC_POISON_FRAMES && slot >= 0) {
-		entry = READ_ONCE(a->pool.table->entry[slot]);
-		ksalloc_check_poison(a, ksalloc_entry_frame(entry));
-	}
 }
 
 noinline void ksalloc_misuse(struct ksalloc *a, void *frame)

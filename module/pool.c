@@ -130,8 +130,8 @@ unsigned int ksalloc_pool_destroy(struct ksalloc_pool *pool)
 
 /*
  * Fills @pool's table with @frames frames from its cache, and its free stack
- * with their slots, those found at the first probe on top: a pool hands them
- * out first, and a client that reuses a few frames finds them fastest.
+ * with their slots, those found at the first probe on top: they are taken
+ * first, and a client that reuses a few frames finds them fastest.
  */
 static int ksalloc_pool_fill(struct ksalloc_pool *pool, unsigned int frames)
 {

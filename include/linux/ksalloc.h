@@ -35,7 +35,7 @@ typedef int (*ksalloc_allocate_frame_fn)(struct file *file, void **frame);
  * refused: the pool is left unchanged, the allocator's misuse counter is
  * incremented and the first such event is logged. The frame is not the
  * caller's any more: with KSALLOC_POISON_FRAMES, a write into it before it
- * is handed out again is found then, counted and logged the same way.
+ * is taken again is found then, counted and logged the same way.
  *
  * Context: Any context. Never sleeps.
  */
@@ -57,9 +57,11 @@ struct ksalloc_functiontable {
  * @context: the pointer given to ksalloc_enable_free_frame_event().
  *
  * Called after one or more frames became free for allocate_frame; several
- * returns may be signalled by one call. Runs in atomic context (an irq_work:
- * hard interrupt context, or its thread on PREEMPT_RT), never concurrently
- * with itself for one allocator. It may call the function table.
+ * returns may be signalled by one call. Runs from an irq_work: in hard
+ * interrupt context, or in the preemptible irq_work thread on PREEMPT_RT;
+ * it must not sleep, nor rely on interrupts or preemption being disabled.
+ * Never concurrently with itself for one allocator. It may call the
+ * function table.
  */
 typedef void (*ksalloc_event_fn)(struct file *file, void *context);
 
@@ -100,7 +102,7 @@ struct ksalloc_request {
 /*
  * KSALLOC_POISON_FRAMES - free frames are poisoned: debug kernels, those
  * built with KASAN or with SLUB debugging on for every cache. A free frame
- * holds POISON_FREE bytes, and a frame handed out that does not was written
+ * holds POISON_FREE bytes, and a frame taken that does not was written
  * after free_frame: a misuse event. Elsewhere none of this is compiled.
  */
 #define KSALLOC_POISON_FRAMES \

@@ -63,8 +63,8 @@ struct ksalloc_framing {
  *	kernel requests).
  * @misuse_events: invalid frees by kernel clients (detected and refused)
  *	and, in debug builds (KASAN or SLUB_DEBUG_ON), free frames found
- *	written after free_frame when they are handed out again.
- * @total_allocations: frames handed out since the framing was set.
+ *	written after free_frame when they are taken again.
+ * @total_allocations: frames taken since the framing was set.
  * @failed_allocations: allocations refused at once because no frame was free
  *	(allocate_frame and O_NONBLOCK KSALLOC_IOC_ALLOC_FRAME); waits that a
  *	signal ends are not counted.
