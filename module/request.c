@@ -114,7 +114,8 @@ long ksalloc_take_or_queue(struct ksalloc *a, unsigned long flags,
 	if (slot == -EAGAIN && req)
 		trace_ksalloc_wait(a->id, waiters);
 	else if (slot != -EBADFD)
-		trace_ksalloc_allocate(a->id, max(slot, -1L), allocated);
+		trace_ksalloc_allocate(a->id, ksalloc_slot_handle(&a->pool, slot),
+				       allocated);
 	return slot;
 }
 
