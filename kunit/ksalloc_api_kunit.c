@@ -173,10 +173,13 @@ static void ksalloc_fget_fds(struct kunit *test)
 	struct ksalloc_framing framing = ksalloc_test_framing(1, 64, 0);
 	struct ksalloc_functiontable table;
 	struct ksalloc_status status;
+	atomic_t order = ATOMIC_INIT(0);
+	struct ksalloc_test_req r;
 	struct file *file, *got;
 	int fd;
 
 	KUNIT_EXPECT_EQ(test, -EBADF, PTR_ERR(ksalloc_fget(-1)));
+	ksalloc_test_req_init(&r, &order);
 
 	/* Files that are not allocators are refused by every entry point. */
 	file = anon_inode_getfile("[test]", &ksalloc_test_dummy_fops, NULL,
@@ -185,6 +188,9 @@ static void ksalloc_fget_fds(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, -EINVAL, ksalloc_get_functiontable(file, &table));
 	KUNIT_EXPECT_EQ(test, -EINVAL, ksalloc_get_status(file, &status));
 	KUNIT_EXPECT_EQ(test, ksalloc_test_enable_event(file, NULL), -EINVAL);
+	/* Nothing to withdraw or disable: ksalloc never had them. */
+	KUNIT_EXPECT_FALSE(test, ksalloc_cancel_request(file, &r.req));
+	ksalloc_disable_free_frame_event(file);
 	fput(file);
 
 	fd = anon_inode_getfd("[test]", &ksalloc_test_dummy_fops, NULL, O_RDWR);
@@ -1049,6 +1055,70 @@ static void ksalloc_release_outstanding(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&e.calls), 0);
 }
 
+struct ksalloc_test_resubmit {
+	struct ksalloc_test_req r;
+	struct ksalloc_test_event e;
+	struct file *file;
+	atomic_t calls;
+	int submit;
+	int enable;
+};
+
+/* Completes the request, and at the first call asks again: both ways. */
+static void ksalloc_test_resubmit_complete(struct ksalloc_request *req,
+					   void *frame, int error)
+{
+	struct ksalloc_test_resubmit *t =
+		container_of(req, struct ksalloc_test_resubmit, r.req);
+
+	if (atomic_inc_return(&t->calls) == 1) {
+		t->submit = ksalloc_submit_request(t->file, req);
+		t->enable = ksalloc_test_enable_event(t->file, &t->e);
+	}
+	ksalloc_test_req_complete(req, frame, error);
+}
+
+/*
+ * A request completion that runs because the allocator is being released
+ * submits its request again and enables the free-frame event: both are
+ * refused with -ENODEV, and the completion runs once. (Accepted, the request
+ * would pend in an allocator about to be freed, never to complete.) The only
+ * frame is held by user space, so that the release retains nothing.
+ */
+static void ksalloc_submit_request_during_release(struct kunit *test)
+{
+	struct ksalloc_framing framing = ksalloc_test_framing(1, 64, 0);
+	struct ksalloc_totals before, after;
+	struct ksalloc_test_resubmit *t;
+	atomic_t order = ATOMIC_INIT(0);
+	unsigned long uarg;
+	u64 handle = 0;
+
+	t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	t->file = ksalloc_test_open_dev(test, &framing, &uarg);
+	KUNIT_ASSERT_EQ(test, 0,
+			ksalloc_test_handle_ioctl(t->file, KSALLOC_IOC_ALLOC_FRAME,
+						  uarg, &handle));
+	ksalloc_test_req_init(&t->r, &order);
+	t->r.req.complete = ksalloc_test_resubmit_complete;
+	init_completion(&t->e.called);
+	KUNIT_ASSERT_EQ(test, 0, ksalloc_submit_request(t->file, &t->r.req));
+	KUNIT_ASSERT_EQ(test, ksalloc_test_status(test, t->file).waiters, 1);
+
+	ksalloc_get_totals(&before);
+	kunit_release_action(test, ksalloc_test_fput, t->file);
+	ksalloc_get_totals(&after);
+	KUNIT_ASSERT_TRUE(test, ksalloc_test_waited(&t->r.done));
+	msleep(20);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->calls), 1);
+	KUNIT_EXPECT_EQ(test, t->r.error, -ENODEV);
+	KUNIT_EXPECT_EQ(test, t->submit, -ENODEV);
+	KUNIT_EXPECT_EQ(test, t->enable, -ENODEV);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->e.calls), 0);
+	KUNIT_EXPECT_EQ(test, after.retaining_releases, before.retaining_releases);
+}
+
 /*
  * Free frames poisoned (KSALLOC_POISON_FRAMES): the frames are taken by
  * allocate_frame (fast and slow paths: a pool of four frames has one-frame
@@ -1212,6 +1282,7 @@ static struct kunit_case ksalloc_async_cases[] = {
 	KUNIT_CASE_PARAM(ksalloc_allocate_frame_other_cpus, ksalloc_cpus_gen_params),
 	KUNIT_CASE_PARAM(ksalloc_get_status_other_cpus, ksalloc_cpus_gen_params),
 	KUNIT_CASE(ksalloc_release_outstanding),
+	KUNIT_CASE(ksalloc_submit_request_during_release),
 	KUNIT_CASE_PARAM(ksalloc_free_frame_write_after_free,
 			 ksalloc_handout_gen_params),
 	KUNIT_CASE_PARAM(ksalloc_free_frame_poisons, ksalloc_handout_gen_params),

@@ -101,6 +101,8 @@ static int ksalloc_release(struct inode *inode, struct file *file)
 	 * free frames without queueing @wake_work again.
 	 */
 	raw_spin_lock_irqsave(&a->lock, flags);
+	/* A completion run below may ask again: refused from now on. */
+	a->releasing = true;
 	a->event_fn = NULL;
 	a->poll_armed = false;
 	list_for_each_entry_safe(req, next, &a->requests, node)

@@ -148,6 +148,7 @@ struct ksalloc_pool {
  * @lock: protects the fields below it, the caches of other CPUs (see
  *	ksalloc_drain_cpu()) and the USER bit of the table entries.
  * @ready: the framing is set, and @framing and @pool are valid.
+ * @releasing: the last reference is gone: no new request or event.
  * @caches_open: the per-CPU caches are in use (see ksalloc_update_caches()).
  * @poll_armed: poll() found no free frame and waits for one.
  * @wake_queued: @wake_work is queued or running; no other may be queued.
@@ -181,6 +182,7 @@ struct ksalloc {
 
 	raw_spinlock_t lock;
 	bool ready;
+	bool releasing;
 	bool caches_open;
 	bool poll_armed;
 	bool wake_queued;
