@@ -25,12 +25,15 @@
 #include <linux/file.h>
 #include <linux/hrtimer.h>
 #include <linux/ksalloc.h>
+#include <linux/mman.h>
 #include <linux/module.h>
 #include <linux/poison.h>
 #include <linux/prandom.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/uaccess.h>
 #include <linux/workqueue.h>
 
 #include "ksalloc_kunit.h"
@@ -171,10 +174,13 @@ static void ksalloc_fget_fds(struct kunit *test)
 	struct ksalloc_framing framing = ksalloc_test_framing(1, 64, 0);
 	struct ksalloc_functiontable table;
 	struct ksalloc_status status;
+	atomic_t order = ATOMIC_INIT(0);
+	struct ksalloc_test_req r;
 	struct file *file, *got;
 	int fd;
 
 	KUNIT_EXPECT_EQ(test, -EBADF, PTR_ERR(ksalloc_fget(-1)));
+	ksalloc_test_req_init(&r, &order);
 
 	/* Files that are not allocators are refused by every entry point. */
 	file = anon_inode_getfile("[test]", &ksalloc_test_dummy_fops, NULL,
@@ -183,6 +189,9 @@ static void ksalloc_fget_fds(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, -EINVAL, ksalloc_get_functiontable(file, &table));
 	KUNIT_EXPECT_EQ(test, -EINVAL, ksalloc_get_status(file, &status));
 	KUNIT_EXPECT_EQ(test, ksalloc_test_enable_event(file, NULL), -EINVAL);
+	/* Nothing to withdraw or disable: ksalloc never had them. */
+	KUNIT_EXPECT_FALSE(test, ksalloc_cancel_request(file, &r.req));
+	ksalloc_disable_free_frame_event(file);
 	fput(file);
 
 	fd = anon_inode_getfd("[test]", &ksalloc_test_dummy_fops, NULL, O_RDWR);
@@ -386,6 +395,165 @@ static void ksalloc_free_frame_unaligned(struct kunit *test)
 	}
 }
 
+/*
+ * An open of /dev/ksalloc with @framing set, released when the case ends, and
+ * a page of user memory for the ioctls' arguments in *@uarg. Skips if the
+ * node is missing (no devtmpfs, as in a kunit.py run).
+ */
+static struct file *ksalloc_test_open_dev(struct kunit *test,
+					  const struct ksalloc_framing *framing,
+					  unsigned long *uarg)
+{
+	struct file *file = filp_open("/dev/ksalloc", O_RDWR, 0);
+
+	if (PTR_ERR_OR_ZERO(file) == -ENOENT)
+		kunit_skip(test, "no /dev/ksalloc node: devtmpfs not mounted");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL_MSG(test, file, "open /dev/ksalloc: %ld",
+					 PTR_ERR(file));
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test, ksalloc_test_fput, file));
+	*uarg = kunit_vm_mmap(test, NULL, 0, PAGE_SIZE, PROT_READ | PROT_WRITE,
+			      MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_NE(test, *uarg, 0);
+	KUNIT_ASSERT_EQ(test, 0, copy_to_user((void __user *)*uarg, framing,
+					      sizeof(*framing)));
+	KUNIT_ASSERT_EQ(test, 0, file->f_op->unlocked_ioctl(file,
+							    KSALLOC_IOC_SET_FRAMING,
+							    *uarg));
+	return file;
+}
+
+/* KSALLOC_IOC_ALLOC_FRAME or _FREE_FRAME of *@handle, through user memory. */
+static long ksalloc_test_handle_ioctl(struct file *file, unsigned int cmd,
+				      unsigned long uarg, u64 *handle)
+{
+	struct ksalloc_frame_handle h = { .handle = *handle };
+	long err;
+
+	if (copy_to_user((void __user *)uarg, &h, sizeof(h)))
+		return -EFAULT;
+	err = file->f_op->unlocked_ioctl(file, cmd, uarg);
+	if (copy_from_user(&h, (void __user *)uarg, sizeof(h)))
+		return -EFAULT;
+	*handle = h.handle;
+	return err;
+}
+
+#define KSALLOC_HANDLE_TEST_FRAMES	1024
+
+struct ksalloc_test_handle {
+	unsigned long addr;
+	u64 handle;
+	u32 addr_rank;
+};
+
+static int ksalloc_test_by_addr(const void *l, const void *r)
+{
+	const struct ksalloc_test_handle *a = l, *b = r;
+
+	return a->addr < b->addr ? -1 : a->addr > b->addr;
+}
+
+static int ksalloc_test_by_handle(const void *l, const void *r)
+{
+	const struct ksalloc_test_handle *a = l, *b = r;
+
+	return a->handle < b->handle ? -1 : a->handle > b->handle;
+}
+
+/*
+ * User-space handles say nothing about addresses: the handles of an
+ * allocator of n frames are exactly 1 to n, in an order unrelated to the
+ * order of the frames' addresses, and FREE_FRAME fails with EINVAL only out
+ * of 1..n, with ENOENT for every frame user space does not hold. A handle's
+ * address is learnt by returning that frame alone and taking it with
+ * allocate_frame.
+ *
+ * The order: |Spearman's rho| between address rank and handle rank below
+ * 1/4; for a random order its standard deviation is 1/sqrt(n - 1), 1/32
+ * here, so a random order fails once in 10^15 runs, an order by address
+ * (rho = 1) or its reverse (-1) always.
+ */
+static void ksalloc_ioctl_alloc_frame_handles(struct kunit *test)
+{
+	const u32 n = KSALLOC_HANDLE_TEST_FRAMES;
+	struct ksalloc_framing framing = ksalloc_test_framing(n, 64, 0);
+	struct ksalloc_test_handle *f;
+	struct ksalloc_status status;
+	u64 h, d2 = 0, rho_den;
+	unsigned long *seen, uarg;
+	u32 i, dense = 0, enoent = 0;
+	struct file *file;
+	void *frame;
+
+	f = kunit_kcalloc(test, n, sizeof(*f), GFP_KERNEL);
+	seen = kunit_kcalloc(test, BITS_TO_LONGS(n), sizeof(long), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	KUNIT_ASSERT_NOT_NULL(test, seen);
+	file = ksalloc_test_open_dev(test, &framing, &uarg);
+
+	for (i = 0; i < n; i++)
+		KUNIT_ASSERT_EQ(test, 0,
+				ksalloc_test_handle_ioctl(file, KSALLOC_IOC_ALLOC_FRAME,
+							  uarg, &f[i].handle));
+	for (i = 0; i < n; i++) {
+		h = f[i].handle;
+		KUNIT_ASSERT_EQ(test, 0,
+				ksalloc_test_handle_ioctl(file, KSALLOC_IOC_FREE_FRAME,
+							  uarg, &h));
+		KUNIT_ASSERT_EQ(test, 0, ksalloc_allocate_frame(file, &frame));
+		f[i].addr = (unsigned long)frame;
+	}
+	for (i = 0; i < n; i++)
+		ksalloc_free_frame(file, (void *)f[i].addr);
+	status = ksalloc_test_status(test, file);
+	KUNIT_EXPECT_EQ(test, status.allocated_frames, 0);
+	KUNIT_EXPECT_EQ(test, status.misuse_events, 0);
+
+	for (i = 0; i < n; i++)
+		if (f[i].handle >= 1 && f[i].handle <= n &&
+		    !__test_and_set_bit(f[i].handle - 1, seen))
+			dense++;
+	KUNIT_EXPECT_EQ_MSG(test, dense, n, "handles are not exactly 1..%u", n);
+
+	/* Ranks by address, then by handle: their squared differences. */
+	sort(f, n, sizeof(*f), ksalloc_test_by_addr, NULL);
+	for (i = 0; i < n; i++)
+		f[i].addr_rank = i;
+	sort(f, n, sizeof(*f), ksalloc_test_by_handle, NULL);
+	for (i = 0; i < n; i++) {
+		s64 d = (s64)f[i].addr_rank - i;
+
+		d2 += d * d;
+	}
+	/* rho = 1 - 6 d2 / (n (n^2 - 1)); |rho| < 1/4 <=> 3/4 < 6 d2 / den < 5/4. */
+	rho_den = (u64)n * ((u64)n * n - 1);
+	kunit_info(test, "Spearman's rho of handles and addresses: %lld/1000\n",
+		   1000 - (s64)div64_u64(6000 * d2, rho_den));
+	KUNIT_EXPECT_GT_MSG(test, 24 * d2, 3 * rho_den,
+			    "handles follow the order of addresses");
+	KUNIT_EXPECT_LT_MSG(test, 24 * d2, 5 * rho_den,
+			    "handles follow the reverse order of addresses");
+
+	/* No frame is user space's: every handle in range says ENOENT alike. */
+	for (h = 1; h <= n; h++) {
+		u64 arg = h;
+
+		enoent += ksalloc_test_handle_ioctl(file, KSALLOC_IOC_FREE_FRAME,
+						    uarg, &arg) == -ENOENT;
+	}
+	KUNIT_EXPECT_EQ_MSG(test, enoent, n,
+			    "FREE_FRAME of a handle in 1..%u failed otherwise than ENOENT", n);
+	for (h = 0; h < 3; h++) {
+		u64 arg = h == 0 ? 0 : h == 1 ? n + 1 : U64_MAX;
+
+		KUNIT_EXPECT_EQ_MSG(test, -EINVAL,
+				    ksalloc_test_handle_ioctl(file, KSALLOC_IOC_FREE_FRAME,
+							      uarg, &arg),
+				    "handle %llu", arg);
+	}
+}
+
 static struct kunit_case ksalloc_cases[] = {
 	KUNIT_CASE(ksalloc_create_framing),
 	KUNIT_CASE(ksalloc_get_status_counts),
@@ -396,6 +564,7 @@ static struct kunit_case ksalloc_cases[] = {
 	KUNIT_CASE(ksalloc_allocate_frame_exhaustion),
 	KUNIT_CASE_PARAM(ksalloc_free_frame_misuse, ksalloc_misuse_gen_params),
 	KUNIT_CASE(ksalloc_free_frame_unaligned),
+	KUNIT_CASE(ksalloc_ioctl_alloc_frame_handles),
 	{}
 };
 
@@ -887,6 +1056,70 @@ static void ksalloc_release_outstanding(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&e.calls), 0);
 }
 
+struct ksalloc_test_resubmit {
+	struct ksalloc_test_req r;
+	struct ksalloc_test_event e;
+	struct file *file;
+	atomic_t calls;
+	int submit;
+	int enable;
+};
+
+/* Completes the request, and at the first call asks again: both ways. */
+static void ksalloc_test_resubmit_complete(struct ksalloc_request *req,
+					   void *frame, int error)
+{
+	struct ksalloc_test_resubmit *t =
+		container_of(req, struct ksalloc_test_resubmit, r.req);
+
+	if (atomic_inc_return(&t->calls) == 1) {
+		t->submit = ksalloc_submit_request(t->file, req);
+		t->enable = ksalloc_test_enable_event(t->file, &t->e);
+	}
+	ksalloc_test_req_complete(req, frame, error);
+}
+
+/*
+ * A request completion that runs because the allocator is being released
+ * submits its request again and enables the free-frame event: both are
+ * refused with -ENODEV, and the completion runs once. (Accepted, the request
+ * would pend in an allocator about to be freed, never to complete.) The only
+ * frame is held by user space, so that the release retains nothing.
+ */
+static void ksalloc_submit_request_during_release(struct kunit *test)
+{
+	struct ksalloc_framing framing = ksalloc_test_framing(1, 64, 0);
+	struct ksalloc_totals before, after;
+	struct ksalloc_test_resubmit *t;
+	atomic_t order = ATOMIC_INIT(0);
+	unsigned long uarg;
+	u64 handle = 0;
+
+	t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	t->file = ksalloc_test_open_dev(test, &framing, &uarg);
+	KUNIT_ASSERT_EQ(test, 0,
+			ksalloc_test_handle_ioctl(t->file, KSALLOC_IOC_ALLOC_FRAME,
+						  uarg, &handle));
+	ksalloc_test_req_init(&t->r, &order);
+	t->r.req.complete = ksalloc_test_resubmit_complete;
+	init_completion(&t->e.called);
+	KUNIT_ASSERT_EQ(test, 0, ksalloc_submit_request(t->file, &t->r.req));
+	KUNIT_ASSERT_EQ(test, ksalloc_test_status(test, t->file).waiters, 1);
+
+	ksalloc_get_totals(&before);
+	kunit_release_action(test, ksalloc_test_fput, t->file);
+	ksalloc_get_totals(&after);
+	KUNIT_ASSERT_TRUE(test, ksalloc_test_waited(&t->r.done));
+	msleep(20);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->calls), 1);
+	KUNIT_EXPECT_EQ(test, t->r.error, -ENODEV);
+	KUNIT_EXPECT_EQ(test, t->submit, -ENODEV);
+	KUNIT_EXPECT_EQ(test, t->enable, -ENODEV);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->e.calls), 0);
+	KUNIT_EXPECT_EQ(test, after.retaining_releases, before.retaining_releases);
+}
+
 /*
  * Free frames poisoned (KSALLOC_POISON_FRAMES): the frames are taken by
  * allocate_frame (fast and slow paths: a pool of four frames has one-frame
@@ -1050,6 +1283,7 @@ static struct kunit_case ksalloc_async_cases[] = {
 	KUNIT_CASE_PARAM(ksalloc_allocate_frame_other_cpus, ksalloc_cpus_gen_params),
 	KUNIT_CASE_PARAM(ksalloc_get_status_other_cpus, ksalloc_cpus_gen_params),
 	KUNIT_CASE(ksalloc_release_outstanding),
+	KUNIT_CASE(ksalloc_submit_request_during_release),
 	KUNIT_CASE_PARAM(ksalloc_free_frame_write_after_free,
 			 ksalloc_handout_gen_params),
 	KUNIT_CASE_PARAM(ksalloc_free_frame_poisons, ksalloc_handout_gen_params),

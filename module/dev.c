@@ -14,9 +14,11 @@
  * slab, so late writes cannot corrupt other memory), as dma_pool_destroy()
  * does with busy blocks.
  *
- * User space holds frames by handle (slot + 1) and never maps them: a frame
- * it holds is marked with KSALLOC_ENTRY_USER in its table entry, which no
- * kernel free can match.
+ * User space holds frames by handle and never maps them: a frame it holds is
+ * marked with KSALLOC_ENTRY_USER in its table entry, which no kernel free
+ * can match. Handles are 1 to the number of frames in a random order (see
+ * pool.c): FREE_FRAME says -EINVAL only outside that range, and -ENOENT
+ * for every frame user space does not hold.
  *
  * Context: every entry point runs in process context; the wake-ups poll()
  * waits for come from request.c's irq_work.
@@ -99,6 +101,8 @@ static int ksalloc_release(struct inode *inode, struct file *file)
 	 * free frames without queueing @wake_work again.
 	 */
 	raw_spin_lock_irqsave(&a->lock, flags);
+	/* A completion run below may ask again: refused from now on. */
+	a->releasing = true;
 	a->event_fn = NULL;
 	a->poll_armed = false;
 	list_for_each_entry_safe(req, next, &a->requests, node)
@@ -120,28 +124,34 @@ static int ksalloc_release(struct inode *inode, struct file *file)
 static int ksalloc_free_handle(struct ksalloc *a, u64 handle)
 {
 	bool wake = false;
-	struct ksalloc_table *t = a->pool.table;
+	unsigned long *p = NULL, flags, entry = 0;
 	unsigned int allocated = 0;
-	unsigned long flags, entry;
 	int err = 0;
+	u32 slot = 0;
 
 	raw_spin_lock_irqsave(&a->lock, flags);
 	if (!a->ready) {
 		err = -EBADFD;
-	} else if (!handle || handle > t->size || !t->entry[handle - 1]) {
+	} else if (!handle || handle > a->framing.frames) {
+		/* The frame count is public: this says nothing more. */
 		err = -EINVAL;
-	} else if ((t->entry[handle - 1] & KSALLOC_ENTRY_FLAGS) !=
-		   (KSALLOC_ENTRY_ALLOCATED | KSALLOC_ENTRY_USER)) {
-		err = -ENOENT;
 	} else {
+		/* Under the lock: ready, so the pool is published. */
+		slot = a->pool.slot_of_handle[handle - 1];
+		p = &a->pool.table->entry[slot];
+		entry = *p;
+		if ((entry & KSALLOC_ENTRY_FLAGS) !=
+		    (KSALLOC_ENTRY_ALLOCATED | KSALLOC_ENTRY_USER))
+			err = -ENOENT;
+	}
+	if (!err) {
 		/*
 		 * Kernel frees cannot match a user-held entry: no cmpxchg.
 		 * Nor poisoning: user space never maps a frame, which kept
 		 * its poison all along.
 		 */
-		entry = t->entry[handle - 1];
-		WRITE_ONCE(t->entry[handle - 1], entry & ~KSALLOC_ENTRY_FLAGS);
-		a->pool.free[a->nr_free++] = handle - 1;
+		WRITE_ONCE(*p, entry & ~KSALLOC_ENTRY_FLAGS);
+		a->pool.free[a->nr_free++] = slot;
 		a->room++;
 		allocated = ksalloc_allocated(a);
 		ksalloc_settle_locked(a, &wake);
@@ -149,7 +159,7 @@ static int ksalloc_free_handle(struct ksalloc *a, u64 handle)
 	raw_spin_unlock_irqrestore(&a->lock, flags);
 
 	if (!err)
-		trace_ksalloc_free(a->id, handle - 1, allocated);
+		trace_ksalloc_free(a->id, handle, allocated);
 	ksalloc_kick(a, wake);
 	return err;
 }
@@ -249,7 +259,7 @@ static long ksalloc_ioctl_alloc(struct ksalloc *a, struct file *file,
 	if (slot < 0)
 		return slot;
 
-	h.handle = slot + 1;
+	h.handle = ksalloc_slot_handle(&a->pool, slot);
 	if (copy_to_user(uarg, &h, sizeof(h))) {
 		ksalloc_free_handle(a, h.handle);
 		return -EFAULT;

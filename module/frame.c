@@ -226,12 +226,14 @@ static __always_inline void *ksalloc_mark_allocated(unsigned long *entry)
 /* The fast paths' trace events, out of line: they only test for tracing. */
 static noinline void ksalloc_trace_allocate(struct ksalloc *a, long slot)
 {
-	trace_ksalloc_allocate(a->id, slot, ksalloc_allocated(a));
+	trace_ksalloc_allocate(a->id, ksalloc_slot_handle(&a->pool, slot),
+			       ksalloc_allocated(a));
 }
 
 static noinline void ksalloc_trace_free(struct ksalloc *a, long slot)
 {
-	trace_ksalloc_free(a->id, slot, ksalloc_allocated(a));
+	trace_ksalloc_free(a->id, ksalloc_slot_handle(&a->pool, slot),
+			   ksalloc_allocated(a));
 }
 
 /*

@@ -122,8 +122,12 @@ struct ksalloc_table {
  * @cpu_frames: the capacity of each of @cpu, 0 without caches.
  * @slab: the slab cache the frames come from.
  * @free: the shared stack of free frames' slots.
+ * @slot_of_handle: by user-space handle less one, the frame's slot.
+ * @handle_of_slot: by slot, the frame's user-space handle, 0 for no frame.
  *
  * Set up before it is published, constant while the allocator lives.
+ * Handles are 1 to the number of frames, dealt in random order when the
+ * pool is made: they say nothing about addresses (see pool.c).
  */
 struct ksalloc_pool {
 	struct ksalloc_table *table;
@@ -131,6 +135,8 @@ struct ksalloc_pool {
 	u32 cpu_frames;
 	struct ksalloc_slab *slab;
 	u32 *free;
+	u32 *slot_of_handle;
+	u32 *handle_of_slot;
 };
 
 /**
@@ -142,6 +148,7 @@ struct ksalloc_pool {
  * @lock: protects the fields below it, the caches of other CPUs (see
  *	ksalloc_drain_cpu()) and the USER bit of the table entries.
  * @ready: the framing is set, and @framing and @pool are valid.
+ * @releasing: the last reference is gone: no new request or event.
  * @caches_open: the per-CPU caches are in use (see ksalloc_update_caches()).
  * @poll_armed: poll() found no free frame and waits for one.
  * @wake_queued: @wake_work is queued or running; no other may be queued.
@@ -175,6 +182,7 @@ struct ksalloc {
 
 	raw_spinlock_t lock;
 	bool ready;
+	bool releasing;
 	bool caches_open;
 	bool poll_armed;
 	bool wake_queued;
@@ -219,6 +227,16 @@ static inline void *ksalloc_entry_frame(unsigned long entry)
 static inline u32 ksalloc_hash(const struct ksalloc_table *t, const void *frame)
 {
 	return reciprocal_scale(hash_32((unsigned long)frame, 32), t->size);
+}
+
+/*
+ * The user-space handle of the frame of @slot, also its name in trace
+ * events; 0 for a slot below 0 (no frame: a refused allocation).
+ */
+static inline u32 ksalloc_slot_handle(const struct ksalloc_pool *pool,
+				      long slot)
+{
+	return slot < 0 ? 0 : pool->handle_of_slot[slot];
 }
 
 /* Poisoning (misuse.c): its callers compile it out unless KSALLOC_POISON_FRAMES. */

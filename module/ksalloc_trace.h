@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Tracepoints of ksalloc: events/ksalloc/ in tracefs. Frames are named by
- * their slot (the same number, less one, as their user-space handle), never
- * by address.
+ * their user-space handle (1 to the number of frames, in no relation to
+ * addresses; see pool.c), never by address.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM ksalloc
@@ -13,28 +13,28 @@
 #include <linux/tracepoint.h>
 
 DECLARE_EVENT_CLASS(ksalloc_frame,
-		    TP_PROTO(unsigned int id, long slot, unsigned int allocated),
-		    TP_ARGS(id, slot, allocated),
+		    TP_PROTO(unsigned int id, u32 handle, unsigned int allocated),
+		    TP_ARGS(id, handle, allocated),
 		    TP_STRUCT__entry(__field(unsigned int, id)
-				     __field(long, slot)
+				     __field(u32, handle)
 				     __field(unsigned int, allocated)),
 		    TP_fast_assign(__entry->id = id;
-				   __entry->slot = slot;
+				   __entry->handle = handle;
 				   __entry->allocated = allocated;),
-		    TP_printk("ksalloc-%u slot=%ld allocated=%u",
-			      __entry->id, __entry->slot, __entry->allocated)
+		    TP_printk("ksalloc-%u handle=%u allocated=%u",
+			      __entry->id, __entry->handle, __entry->allocated)
 );
 
-/* A frame taken; slot -1: refused (no free frame). */
+/* A frame taken; handle 0: refused (no free frame). */
 DEFINE_EVENT(ksalloc_frame, ksalloc_allocate,
-	     TP_PROTO(unsigned int id, long slot, unsigned int allocated),
-	     TP_ARGS(id, slot, allocated)
+	     TP_PROTO(unsigned int id, u32 handle, unsigned int allocated),
+	     TP_ARGS(id, handle, allocated)
 );
 
 /* A frame returned, to the free frames or to the oldest pending request. */
 DEFINE_EVENT(ksalloc_frame, ksalloc_free,
-	     TP_PROTO(unsigned int id, long slot, unsigned int allocated),
-	     TP_ARGS(id, slot, allocated)
+	     TP_PROTO(unsigned int id, u32 handle, unsigned int allocated),
+	     TP_ARGS(id, handle, allocated)
 );
 
 DECLARE_EVENT_CLASS(ksalloc_count,

@@ -9,11 +9,16 @@
  * Frames are found by address in an open-addressing hash table (struct
  * ksalloc_table), at most 16/23 (70%) full, whose entries are the frame
  * address with two state bits in the low bits that slab alignment leaves
- * clear. A frame's slot in the table names it everywhere else: the shared
- * stack of free frames holds slot numbers, and slot + 1 is the frame's
- * user-space handle, so no address reaches user space. The per-CPU caches
- * (frame.c) hold pointers to the entries, which a fast allocation marks
- * directly.
+ * clear. A frame's slot in the table names it inside the module: the shared
+ * stack of free frames holds slot numbers. The per-CPU caches (frame.c) hold
+ * pointers to the entries, which a fast allocation marks directly.
+ *
+ * A slot depends on the address (its hash, and the probes of the frames
+ * before it), so user space never sees one: a frame's user-space handle
+ * (and its name in trace events) is its index in a random order of the
+ * frames, dealt when the pool is made, from 1 to the number of frames.
+ * Every handle in that range names a frame, so neither a handle nor the
+ * errno of a FREE_FRAME says anything about addresses or slots.
  *
  * Limits: KSALLOC_MAX_FRAMES frames of at most KSALLOC_MAX_FRAME_SIZE bytes,
  * at most max_pool_bytes per allocator and max_user_bytes for the allocators
@@ -32,6 +37,7 @@
 #include <linux/percpu.h>
 #include <linux/poison.h>
 #include <linux/poll.h>
+#include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -125,6 +131,8 @@ unsigned int ksalloc_pool_destroy(struct ksalloc_pool *pool)
 	if (pool->cpu_frames)
 		free_percpu(pool->cpu);
 	kvfree(pool->free);
+	kvfree(pool->slot_of_handle);
+	kvfree(pool->handle_of_slot);
 	return retained;
 }
 
@@ -170,6 +178,29 @@ static int ksalloc_pool_fill(struct ksalloc_pool *pool, unsigned int frames)
 }
 
 /*
+ * Deals the handles of @pool's @frames frames: their slots in a random
+ * order (Fisher-Yates), so that a handle says nothing about the address.
+ */
+static void ksalloc_pool_deal_handles(struct ksalloc_pool *pool,
+				      unsigned int frames)
+{
+	struct ksalloc_table *t = pool->table;
+	u32 *slot = pool->slot_of_handle;
+	unsigned int i, j, n = 0;
+
+	for (i = 0; i < t->size; i++)
+		if (t->entry[i])
+			slot[n++] = i;
+	for (i = frames - 1; i > 0; i--) {
+		/* Not in swap()'s arguments: it evaluates them twice. */
+		j = get_random_u32_below(i + 1);
+		swap(slot[i], slot[j]);
+	}
+	for (i = 0; i < frames; i++)
+		pool->handle_of_slot[slot[i]] = i + 1;
+}
+
+/*
  * Makes a pool for @framing, all of its frames free. On failure, what was
  * made is in @pool for ksalloc_pool_destroy().
  */
@@ -180,18 +211,23 @@ static int ksalloc_pool_create(struct ksalloc_pool *pool,
 	/* At most 16/23 full: 11.5 bytes of table per frame. */
 	u32 size = frames + frames * 7 / 16 + 1;
 	struct ksalloc_table *t;
-	int i;
+	int i, err;
 
 	ksalloc_pool_init(pool);
 	pool->slab = ksalloc_get_slab(framing->frame_size,
 				      framing->alignment + 1);
 	pool->free = ksalloc_vzalloc(frames, sizeof(*pool->free));
+	pool->slot_of_handle = ksalloc_vzalloc(frames,
+					       sizeof(*pool->slot_of_handle));
+	pool->handle_of_slot = ksalloc_vzalloc(size,
+					       sizeof(*pool->handle_of_slot));
 	t = ksalloc_vzalloc(struct_size(t, entry, size), 1);
 	if (t) {
 		t->size = size;
 		pool->table = t;
 	}
-	if (!pool->slab || !pool->free || !t)
+	if (!pool->slab || !pool->free || !pool->slot_of_handle ||
+	    !pool->handle_of_slot || !t)
 		return -ENOMEM;
 
 	/* Only atomic pools have a fast path. */
@@ -212,7 +248,10 @@ static int ksalloc_pool_create(struct ksalloc_pool *pool,
 		for_each_possible_cpu(i)
 			per_cpu_ptr(cpu, i)->state = KSALLOC_CPU_CLOSED;
 	}
-	return ksalloc_pool_fill(pool, frames);
+	err = ksalloc_pool_fill(pool, frames);
+	if (!err)
+		ksalloc_pool_deal_handles(pool, frames);
+	return err;
 }
 
 /* Checks @f; on success, sets @total to the bytes of its frames. */
@@ -277,6 +316,8 @@ int ksalloc_set_framing(struct ksalloc *a,
 		/* The fast paths read the pool unlocked: one field at a time. */
 		WRITE_ONCE(a->pool.slab, pool.slab);
 		WRITE_ONCE(a->pool.free, pool.free);
+		WRITE_ONCE(a->pool.slot_of_handle, pool.slot_of_handle);
+		WRITE_ONCE(a->pool.handle_of_slot, pool.handle_of_slot);
 		WRITE_ONCE(a->pool.cpu_frames, pool.cpu_frames);
 		/* Release: the caches' states (closed) before the pointer. */
 		smp_store_release(&a->pool.cpu, pool.cpu);

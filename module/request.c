@@ -80,7 +80,8 @@ void ksalloc_settle_locked(struct ksalloc *a, bool *wake)
 /*
  * Takes a free frame for a holder of @flags. If none is free, queues @req if
  * there is one, else counts a failure. Returns the frame's slot, -EAGAIN if
- * none was free, or -EBADFD before the framing is set.
+ * none was free, -EBADFD before the framing is set, or -ENODEV for @req once
+ * the release has begun.
  */
 long ksalloc_take_or_queue(struct ksalloc *a, unsigned long flags,
 			   struct ksalloc_request *req)
@@ -93,6 +94,8 @@ long ksalloc_take_or_queue(struct ksalloc *a, unsigned long flags,
 	raw_spin_lock_irqsave(&a->lock, irqflags);
 	if (!a->ready) {
 		slot = -EBADFD;
+	} else if (req && a->releasing) {
+		slot = -ENODEV;
 	} else if (ksalloc_gather(a)) {
 		slot = ksalloc_take_locked(a, flags);
 	} else if (req) {
@@ -113,8 +116,9 @@ long ksalloc_take_or_queue(struct ksalloc *a, unsigned long flags,
 	ksalloc_kick(a, wake);
 	if (slot == -EAGAIN && req)
 		trace_ksalloc_wait(a->id, waiters);
-	else if (slot != -EBADFD)
-		trace_ksalloc_allocate(a->id, max(slot, -1L), allocated);
+	else if (slot >= 0 || slot == -EAGAIN)
+		trace_ksalloc_allocate(a->id, ksalloc_slot_handle(&a->pool, slot),
+				       allocated);
 	return slot;
 }
 
@@ -151,7 +155,9 @@ bool ksalloc_dequeue(struct ksalloc *a, struct ksalloc_request *req)
  *
  * Context: Any context. Never sleeps.
  * Return: 0 if @req was submitted; -EINVAL if @file is not an allocator or
- * @req has no completion; -EBADFD before the framing is set.
+ * @req has no completion; -EBADFD before the framing is set; -ENODEV once
+ * the allocator's release has begun (from a request completion that the
+ * release runs).
  */
 int ksalloc_submit_request(struct file *file, struct ksalloc_request *req)
 {
@@ -186,13 +192,16 @@ EXPORT_SYMBOL_NS_GPL(ksalloc_submit_request, KSALLOC);
  * by the time this returns. Either way ksalloc is done with @req.
  *
  * Context: Process context, not from a request completion. May sleep.
- * Return: true if @req was withdrawn, false if it had completed.
+ * Return: true if @req was withdrawn, false if it had completed, or if
+ * @file is not an allocator (which never had @req).
  */
 bool ksalloc_cancel_request(struct file *file, struct ksalloc_request *req)
 {
-	struct ksalloc *a = file->private_data;
+	struct ksalloc *a = ksalloc_from_file(file);
 
 	might_sleep();
+	if (!a)
+		return false;
 	if (ksalloc_dequeue(a, req))
 		return true;
 	flush_work(&a->complete_work);
@@ -266,7 +275,8 @@ void ksalloc_wake_work(struct irq_work *work)
  *
  * Context: Any context.
  * Return: 0; -EINVAL if @file is not an allocator or @fn is NULL; -EBUSY if
- * an event is already enabled.
+ * an event is already enabled; -ENODEV once the allocator's release has
+ * begun (from a request completion that the release runs).
  */
 int ksalloc_enable_free_frame_event(struct file *file, ksalloc_event_fn fn,
 				    void *context)
@@ -278,7 +288,9 @@ int ksalloc_enable_free_frame_event(struct file *file, ksalloc_event_fn fn,
 	if (!a || !fn)
 		return -EINVAL;
 	raw_spin_lock_irqsave(&a->lock, flags);
-	if (a->event_fn) {
+	if (a->releasing) {
+		err = -ENODEV;
+	} else if (a->event_fn) {
 		err = -EBUSY;
 	} else {
 		a->event_fn = fn;
@@ -296,16 +308,19 @@ EXPORT_SYMBOL_NS_GPL(ksalloc_enable_free_frame_event, KSALLOC);
  * @file: the allocator.
  *
  * When this returns the callback is not running and will not be called
- * again. Disabling an event that is not enabled does nothing.
+ * again. Disabling an event that is not enabled does nothing, nor does
+ * disabling one of a file that is not an allocator.
  *
  * Context: Process context, not from the event callback. May sleep.
  */
 void ksalloc_disable_free_frame_event(struct file *file)
 {
-	struct ksalloc *a = file->private_data;
+	struct ksalloc *a = ksalloc_from_file(file);
 	unsigned long flags;
 
 	might_sleep();
+	if (!a)
+		return;
 	raw_spin_lock_irqsave(&a->lock, flags);
 	a->event_fn = NULL;
 	a->event_context = NULL;

@@ -119,14 +119,22 @@ void ksalloc_put_slab(struct ksalloc_slab *slab)
 /*
  * At unload: destroys the idle caches. One that holds retained frames (see
  * ksalloc_pool_destroy()) stays, as their memory must.
+ *
+ * Under the lock, and leaving the list empty: the parameter files go only
+ * after the module's exit, so root may still write idle_caches meanwhile,
+ * and ksalloc_set_idle_caches() then finds nothing to trim.
  */
 void ksalloc_destroy_slabs(void)
 {
 	struct ksalloc_slab *slab, *next;
 
+	mutex_lock(&ksalloc_slabs_lock);
 	list_for_each_entry_safe(slab, next, &ksalloc_slabs, node) {
+		list_del(&slab->node);
 		if (!slab->users)
 			kmem_cache_destroy(slab->cache);
 		kfree(slab);
 	}
+	ksalloc_nr_idle = 0;
+	mutex_unlock(&ksalloc_slabs_lock);
 }

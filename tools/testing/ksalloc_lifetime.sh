@@ -227,6 +227,53 @@ rc=$?
 [ $rc = 0 ] || show /tmp/lifetime_after.out
 ok $rc "an allocator with a frame taken works afterwards"
 
+# 5. rmmod while root writes idle_caches: the parameter file outlives the
+# module's exit, so a write can trim the idle caches while the exit destroys
+# them. Each cycle leaves eight idle caches, then starts a writer of 0 and
+# 16 in turn (which ends when the file is gone) and rmmod at once, one
+# before the other in turn; then loads ksalloc again. The caller's log
+# checks see what a race would print (list corruption, KASAN,
+# kmem_cache_destroy() warnings).
+param=/sys/module/ksalloc/parameters/idle_caches
+sizes="136 264 392 520 648 776 904 1032"
+cycles=0 broken=0
+while [ $cycles -lt 10 ]; do
+	cycles=$((cycles + 1))
+	echo 16 > $param || { broken=1; break; }
+	pids=
+	for s in $sizes; do
+		ksallocctl create -n 2 -s "$s" > "/tmp/lifetime_idle_$s.out" 2>&1 &
+		pids="$pids $!"
+	done
+	for s in $sizes; do
+		wait_for '^holding' "/tmp/lifetime_idle_$s.out" ||
+			{ note "cycle $cycles: no allocator of $s-byte frames"; broken=1; }
+	done
+	kill -TERM $pids
+	for p in $pids; do wait "$p" || broken=1; done
+	idle=$(grep -c '^ksalloc-' /proc/slabinfo)
+	[ "$idle" -ge 8 ] || { note "cycle $cycles: $idle idle caches, not 8"; broken=1; }
+	writer() {
+		while echo 0 > $param && echo 16 > $param; do :; done 2> /dev/null
+	}
+	if [ $((cycles % 2)) = 1 ]; then
+		writer &
+		w=$!
+		rmmod ksalloc || { note "cycle $cycles: rmmod failed"; broken=1; }
+	else
+		rmmod ksalloc &
+		r=$!
+		writer &
+		w=$!
+		wait $r || { note "cycle $cycles: rmmod failed"; broken=1; }
+	fi
+	wait $w
+	loaded ksalloc || insmod "$ko/ksalloc.ko" || { broken=1; break; }
+done
+ok $broken "rmmod ksalloc while idle_caches is written, $cycles times"
+[ -c /dev/ksalloc ] && [ "$(cat $param)" = 4 ]
+ok $? "ksalloc is loaded again with its device and default idle_caches"
+
 insmod "$ko/ksalloc_capture.ko"
 ok $? "ksalloc_capture loads again"
 rc=0

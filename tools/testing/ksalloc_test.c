@@ -888,6 +888,13 @@ TEST_F(ksalloc, free_bad_handles)
 	/* Freed twice, and a frame that was never out. */
 	EXPECT_EQ(-ENOENT, free_frame(self->fd, h));
 	EXPECT_EQ(-ENOENT, free_frame(self->fd, h));
+	/*
+	 * Handles are 1 to frames: every one names a frame, held by nobody
+	 * now; just past them, none.
+	 */
+	for (h = 1; h <= self->n; h++)
+		EXPECT_EQ(-ENOENT, free_frame(self->fd, h));
+	EXPECT_EQ(-EINVAL, free_frame(self->fd, self->n + 1));
 	EXPECT_STATUS(self->fd, .framing = self->framing, .peak_allocated_frames = 1,
 		      .total_allocations = 1);
 }

@@ -61,11 +61,11 @@ echo 0 > $tr/events/ksalloc/enable
 trace=/tmp/ksalloc.trace
 cat $tr/trace > $trace
 
-grep -q 'ksalloc_allocate: ksalloc-[0-9]* slot=[0-9]* allocated=1$' $trace
-ok $? "ksalloc_allocate fires with slot and count"
-grep -q 'ksalloc_allocate: ksalloc-[0-9]* slot=-1 allocated=3$' $trace
-ok $? "ksalloc_allocate reports a refused allocation as slot -1"
-grep -q 'ksalloc_free: ksalloc-[0-9]* slot=[0-9]* allocated=0$' $trace
+grep -q 'ksalloc_allocate: ksalloc-[0-9]* handle=[1-3] allocated=1$' $trace
+ok $? "ksalloc_allocate fires with handle (1 to frames) and count"
+grep -q 'ksalloc_allocate: ksalloc-[0-9]* handle=0 allocated=3$' $trace
+ok $? "ksalloc_allocate reports a refused allocation as handle 0"
+grep -q 'ksalloc_free: ksalloc-[0-9]* handle=[1-9][0-9]* allocated=0$' $trace
 ok $? "ksalloc_free fires"
 grep -q 'ksalloc_wait: ksalloc-[0-9]* count=1$' $trace
 ok $? "ksalloc_wait fires for a blocked KSALLOC_IOC_ALLOC_FRAME"

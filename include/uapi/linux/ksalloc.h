@@ -82,8 +82,11 @@ struct ksalloc_status {
 /**
  * struct ksalloc_frame_handle - a frame as user space sees it
  * @handle: out of KSALLOC_IOC_ALLOC_FRAME (its input value is ignored),
- *	into KSALLOC_IOC_FREE_FRAME. Opaque and never 0; it is not an address
- *	and means something only to the file that issued it.
+ *	into KSALLOC_IOC_FREE_FRAME. Opaque: 1 to the allocator's frame count,
+ *	dealt to the frames in a random order when the framing is set, so it
+ *	says nothing about addresses; it means something only to the file that
+ *	issued it. FREE_FRAME fails with EINVAL for 0 or above the frame count,
+ *	with ENOENT for a frame user space does not hold.
  * @flags: must be 0.
  * @reserved: must be 0.
  */
