@@ -6,8 +6,8 @@
  * Suites: ksalloc (framing, status, function table, alignment, misuse),
  * ksalloc_context (the function table from every context; all CPUs at once
  * is ksalloc_stress's) and
- * ksalloc_async (free-frame event, pending requests, per-CPU caches,
- * release, free frames poisoned). ksalloc_stress_kunit.c (suites
+ * ksalloc_async (free-frame event, pending requests, poll() wake-ups,
+ * per-CPU caches, release, free frames poisoned). ksalloc_stress_kunit.c (suites
  * ksalloc_stress, ksalloc_lifetime) and ksalloc_fault_kunit.c (suite
  * ksalloc_fault) make ksalloc_kunit.ko with this file, whose MODULE_* lines
  * cover them.
@@ -28,6 +28,7 @@
 #include <linux/mman.h>
 #include <linux/module.h>
 #include <linux/poison.h>
+#include <linux/poll.h>
 #include <linux/prandom.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
@@ -1012,6 +1013,120 @@ static void ksalloc_enable_free_frame_event_signals(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ksalloc_test_enable_event(file, &e), 0);
 }
 
+/*
+ * A poll() waiter that calls ->poll() once and then only sleeps on its
+ * wake-ups, as epoll with EPOLLET and io_uring's multishot poll do: its
+ * poll_table queues an entry of its own, whose wake function counts.
+ */
+struct ksalloc_test_poller {
+	poll_table pt;
+	wait_queue_head_t *head;
+	wait_queue_entry_t entry;
+	struct completion woken;
+	/* The kernel client: holds @held, frees @frame of @file in hard IRQ. */
+	struct hrtimer timer;
+	struct file *file;
+	void *frame;
+	void *held[2];
+	unsigned int nr_held;
+};
+
+static int ksalloc_test_poller_wake(wait_queue_entry_t *entry,
+				    unsigned int mode, int sync, void *key)
+{
+	struct ksalloc_test_poller *p =
+		container_of(entry, struct ksalloc_test_poller, entry);
+
+	if (key_to_poll(key) & EPOLLIN)
+		complete(&p->woken);
+	return 0;
+}
+
+static void ksalloc_test_poller_queue(struct file *file,
+				      wait_queue_head_t *head, poll_table *pt)
+{
+	struct ksalloc_test_poller *p =
+		container_of(pt, struct ksalloc_test_poller, pt);
+
+	p->head = head;
+	add_wait_queue(head, &p->entry);
+}
+
+static enum hrtimer_restart ksalloc_test_poller_free(struct hrtimer *timer)
+{
+	struct ksalloc_test_poller *p =
+		container_of(timer, struct ksalloc_test_poller, timer);
+
+	ksalloc_free_frame(p->file, p->frame);
+	return HRTIMER_NORESTART;
+}
+
+/*
+ * Before the allocator is released, its action being older: a failed case
+ * leaves no frame out, and no entry on its wait queue.
+ */
+static void ksalloc_test_poller_stop(void *data)
+{
+	struct ksalloc_test_poller *p = data;
+
+	if (hrtimer_cancel(&p->timer))
+		ksalloc_free_frame(p->file, p->frame);
+	if (p->head)
+		remove_wait_queue(p->head, &p->entry);
+	while (p->nr_held)
+		ksalloc_free_frame(p->file, p->held[--p->nr_held]);
+}
+
+/*
+ * Told once that frames are free, the waiter never asks again. A kernel
+ * client takes every frame through the function table and is refused one
+ * more; its free, in hard IRQ, must wake the waiter, every round. Before,
+ * the refusal armed nothing: the free went to the CPU's cache, unseen.
+ */
+static void ksalloc_free_frame_wakes_edge_poller(struct kunit *test)
+{
+	struct ksalloc_framing framing = ksalloc_test_framing(2, 64, 0);
+	struct file *file = ksalloc_test_create(test, &framing);
+	struct ksalloc_test_poller *p;
+	unsigned int round;
+	void *extra;
+
+	p = kunit_kzalloc(test, sizeof(*p), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	init_waitqueue_func_entry(&p->entry, ksalloc_test_poller_wake);
+	init_poll_funcptr(&p->pt, ksalloc_test_poller_queue);
+	init_completion(&p->woken);
+	hrtimer_init(&p->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	p->timer.function = ksalloc_test_poller_free;
+	p->file = file;
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test, ksalloc_test_poller_stop, p));
+
+	/* The waiter's only ->poll(): frames are free. */
+	KUNIT_ASSERT_EQ(test, vfs_poll(file, &p->pt), EPOLLIN | EPOLLRDNORM);
+	KUNIT_ASSERT_NOT_NULL(test, p->head);
+
+	for (round = 0; round < 3; round++) {
+		while (p->nr_held < ARRAY_SIZE(p->held)) {
+			KUNIT_ASSERT_EQ(test, 0,
+					ksalloc_allocate_frame(file, &p->held[p->nr_held]));
+			p->nr_held++;
+		}
+		KUNIT_ASSERT_EQ(test, -EAGAIN,
+				ksalloc_allocate_frame(file, &extra));
+		KUNIT_EXPECT_FALSE_MSG(test, completion_done(&p->woken),
+				       "round %u: woken before the free", round);
+
+		p->frame = p->held[--p->nr_held];
+		hrtimer_start(&p->timer, ms_to_ktime(1), HRTIMER_MODE_REL_HARD);
+		KUNIT_ASSERT_TRUE_MSG(test, ksalloc_test_waited(&p->woken),
+				      "round %u: not woken by the free", round);
+		reinit_completion(&p->woken);
+	}
+	KUNIT_EXPECT_EQ(test, ksalloc_test_status(test, file).allocated_frames, 1);
+	KUNIT_EXPECT_EQ(test, ksalloc_test_status(test, file).misuse_events, 0);
+}
+
 static void ksalloc_release_outstanding(struct kunit *test)
 {
 	struct ksalloc_framing framing = ksalloc_test_framing(2, 512, 0);
@@ -1280,6 +1395,7 @@ static struct kunit_case ksalloc_async_cases[] = {
 	KUNIT_CASE(ksalloc_submit_request_immediate),
 	KUNIT_CASE(ksalloc_cancel_request_pending),
 	KUNIT_CASE(ksalloc_enable_free_frame_event_signals),
+	KUNIT_CASE(ksalloc_free_frame_wakes_edge_poller),
 	KUNIT_CASE_PARAM(ksalloc_allocate_frame_other_cpus, ksalloc_cpus_gen_params),
 	KUNIT_CASE_PARAM(ksalloc_get_status_other_cpus, ksalloc_cpus_gen_params),
 	KUNIT_CASE(ksalloc_release_outstanding),

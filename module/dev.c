@@ -313,7 +313,12 @@ static __poll_t ksalloc_poll(struct file *file, struct poll_table_struct *pt)
 	poll_wait(file, &a->wait, pt);
 	raw_spin_lock_irqsave(&a->lock, flags);
 	if (!a->nr_free && a->ready) {
-		/* Close the caches: the next free wakes us; or find their frames. */
+		/*
+		 * Close the caches: the next free wakes us; or find their
+		 * frames. An allocation refused later, while we stay queued,
+		 * arms again (ksalloc_refuse_locked()): edge-triggered
+		 * waiters do not come back here before they sleep.
+		 */
 		a->poll_armed = true;
 		ksalloc_update_caches(a);
 		if (a->nr_free) {

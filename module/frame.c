@@ -18,10 +18,12 @@
  * drain and goes to the slow path, where the lock waits for the drainer.
  *
  * Closing: while a request is pending, or poll() or the free-frame event
- * waits for a free frame (request.c), every free must be seen. The caches
- * are then closed: drained, and left KSALLOC_CPU_CLOSED, which sends every
- * allocate_frame and free_frame to the slow path until they reopen (see
- * ksalloc_update_caches()). The fast paths read nothing else to know it.
+ * waits for a free frame (request.c: poll() waits once ->poll() found none,
+ * or an allocation was refused one while a poll() waiter was queued), every
+ * free must be seen. The caches are then closed: drained, and left
+ * KSALLOC_CPU_CLOSED, which sends every allocate_frame and free_frame to the
+ * slow path until they reopen (see ksalloc_update_caches()). The fast paths
+ * read nothing else to know it.
  *
  * Counters: nothing on the fast paths is shared between CPUs. The peak is
  * kept exact by headroom: a unit of it is a frame that may be allocated
@@ -301,6 +303,7 @@ static noinline int ksalloc_allocate_slow(struct ksalloc *a, void **frame,
 {
 	struct ksalloc_cpu *c;
 	long slot = -EAGAIN;
+	bool wake = false;
 
 	raw_spin_lock(&a->lock);
 	/* The framing may have been set since the fast path looked. */
@@ -317,11 +320,12 @@ static noinline int ksalloc_allocate_slow(struct ksalloc *a, void **frame,
 		if (a->caches_open)
 			ksalloc_refill_locked(a);
 	} else {
-		a->failed++;
+		ksalloc_refuse_locked(a, &wake);
 	}
 	raw_spin_unlock(&a->lock);
 	*frame = slot < 0 ? NULL : ksalloc_mark_allocated(&a->pool.table->entry[slot]);
 	local_irq_restore(irqflags);
+	ksalloc_kick(a, wake);
 
 	if (slot >= 0)
 		ksalloc_check(a, *frame);

@@ -150,7 +150,8 @@ struct ksalloc_pool {
  * @ready: the framing is set, and @framing and @pool are valid.
  * @releasing: the last reference is gone: no new request or event.
  * @caches_open: the per-CPU caches are in use (see ksalloc_update_caches()).
- * @poll_armed: poll() found no free frame and waits for one.
+ * @poll_armed: a poll() waiter may have been told that no frame is free: the
+ *	next free wakes @wait (see request.c).
  * @wake_queued: @wake_work is queued or running; no other may be queued.
  * @wake_again: frames became free while @wake_work ran: it runs again.
  * @misuse_logged: the KSALLOC_MISUSE_* kinds of @misuse already logged.
@@ -289,6 +290,7 @@ u32 ksalloc_take_locked(struct ksalloc *a, unsigned long flags);
 void ksalloc_grant_locked(struct ksalloc *a, struct ksalloc_request *req,
 			  void *frame, int error);
 void ksalloc_settle_locked(struct ksalloc *a, bool *wake);
+void ksalloc_refuse_locked(struct ksalloc *a, bool *wake);
 long ksalloc_take_or_queue(struct ksalloc *a, unsigned long flags,
 			   struct ksalloc_request *req);
 bool ksalloc_dequeue(struct ksalloc *a, struct ksalloc_request *req);

@@ -10,6 +10,18 @@
  * closed meanwhile (frame.c). ksalloc_settle_locked() restores this after
  * every change, under the allocator's lock.
  *
+ * poll() waits (@poll_armed) from the moment a waiter on @wait may have been
+ * told that no frame is free until the next free wakes it: when ->poll()
+ * finds none, and when an allocation is refused for want of one while the
+ * queue has a waiter (ksalloc_refuse_locked()). The second is for waiters
+ * that never call ->poll() again before they sleep: edge-triggered epoll
+ * and io_uring's multishot poll, told once that a frame is free, allocate
+ * until they get -EAGAIN, then wait for a wake-up; or a kernel client
+ * emptied the pool meanwhile and was refused. An allocation that empties
+ * the pool without a refusal arms nothing: nobody was told "none", and the
+ * per-CPU caches stay open, so that a pool with an idle epoll watcher keeps
+ * its fast paths until it runs dry.
+ *
  * Completions run from a work item (@complete_work), never in the caller's
  * context: a free in hard IRQ may grant a frame to a request whose
  * completion sleeps. Poll wake-ups and the event run from an irq_work
@@ -39,11 +51,11 @@ void ksalloc_grant_locked(struct ksalloc *a, struct ksalloc_request *req,
 }
 
 /*
- * Restores the invariants after frames were returned or requests queued:
- * pending requests are served from the shared stack, oldest first; the
- * caches are open or closed as ksalloc_want_caches() says; if a frame is
- * free, poll() sleepers and the free-frame event are woken. Says whether
- * @wake_work must be queued.
+ * Restores the invariants after frames were returned, requests queued or
+ * poll() armed: pending requests are served from the shared stack, oldest
+ * first; the caches are open or closed as ksalloc_want_caches() says; if a
+ * frame is free, poll() waiters and the free-frame event are woken, and
+ * poll() disarmed. Says whether @wake_work must be queued.
  */
 void ksalloc_settle_locked(struct ksalloc *a, bool *wake)
 {
@@ -78,10 +90,33 @@ void ksalloc_settle_locked(struct ksalloc *a, bool *wake)
 }
 
 /*
+ * An allocation found no free frame, here under the lock: counts it, and
+ * arms poll() if a waiter is queued, for it may have been told before that
+ * a frame was free and sleep without calling ->poll() again. Arming closes
+ * the caches, so the next free is seen; if closing them found frames freed
+ * meanwhile, @wake says the waiters must be woken at once.
+ */
+void ksalloc_refuse_locked(struct ksalloc *a, bool *wake)
+{
+	lockdep_assert_held(&a->lock);
+	a->failed++;
+	/*
+	 * No barrier: a waiter queues itself in ksalloc_poll() before it
+	 * takes our lock. If it took it before us, we see it queued; if
+	 * after, its ->poll() looks at the frames then, and arms if none
+	 * is free.
+	 */
+	if (!a->poll_armed && waitqueue_active(&a->wait)) {
+		a->poll_armed = true;
+		ksalloc_settle_locked(a, wake);
+	}
+}
+
+/*
  * Takes a free frame for a holder of @flags. If none is free, queues @req if
- * there is one, else counts a failure. Returns the frame's slot, -EAGAIN if
- * none was free, -EBADFD before the framing is set, or -ENODEV for @req once
- * the release has begun.
+ * there is one, else refuses (ksalloc_refuse_locked()). Returns the frame's
+ * slot, -EAGAIN if none was free, -EBADFD before the framing is set, or
+ * -ENODEV for @req once the release has begun.
  */
 long ksalloc_take_or_queue(struct ksalloc *a, unsigned long flags,
 			   struct ksalloc_request *req)
@@ -106,7 +141,7 @@ long ksalloc_take_or_queue(struct ksalloc *a, unsigned long flags,
 		/* Closes the caches: a frame freed meanwhile goes to @req. */
 		ksalloc_settle_locked(a, &wake);
 	} else {
-		a->failed++;
+		ksalloc_refuse_locked(a, &wake);
 		slot = -EAGAIN;
 	}
 	allocated = ksalloc_allocated(a);
