@@ -51,9 +51,38 @@
 #include <linux/atomic.h>
 #include <linux/cpumask.h>
 #include <linux/percpu.h>
+#include <linux/poison.h>
+#include <linux/string.h>
 
 #include "ksalloc_priv.h"
 #include "ksalloc_trace.h"
+
+/* A cache's headroom sits above its count of frames in its state. */
+#define KSALLOC_CPU_ROOM_SHIFT	16
+/* A frame and its unit of headroom, in a cache's state. */
+#define KSALLOC_CPU_ONE		(BIT(KSALLOC_CPU_ROOM_SHIFT) | 1)
+
+static u32 ksalloc_cpu_nr(u32 state)
+{
+	return lower_16_bits(state);
+}
+
+static u32 ksalloc_cpu_room(u32 state)
+{
+	return state >> KSALLOC_CPU_ROOM_SHIFT;
+}
+
+static u32 ksalloc_cpu_state(u32 nr, u32 room)
+{
+	return room << KSALLOC_CPU_ROOM_SHIFT | nr;
+}
+
+/* @frame became free: see misuse.c. */
+static __always_inline void ksalloc_poison(struct ksalloc *a, void *frame)
+{
+	if (KSALLOC_POISON_FRAMES)
+		memset(frame, POISON_FREE, a->framing.frame_size);
+}
 
 /*
  * Frames allocated now: the peak minus the headroom. Exact under the lock

@@ -16,7 +16,8 @@
  *   main.c     module init and exit
  *
  * The allocator core (frame.c, request.c, pool.c, slab.c, quota.c,
- * misuse.c) never calls dev.c, debugfs.c or main.c.
+ * misuse.c) never calls dev.c, debugfs.c or main.c; it only recognises its
+ * files by dev.c's ksalloc_fops (ksalloc_from_file()).
  */
 #ifndef _KSALLOC_PRIV_H
 #define _KSALLOC_PRIV_H
@@ -39,16 +40,8 @@
 #define KSALLOC_ENTRY_USER	2UL	/* ...or, with this bit, by user space */
 #define KSALLOC_ENTRY_FLAGS	(KSALLOC_ENTRY_ALLOCATED | KSALLOC_ENTRY_USER)
 
-/* The kinds of client bug, each logged once per allocator. */
-#define KSALLOC_MISUSE_FREE	BIT(0)	/* a refused free_frame */
-#define KSALLOC_MISUSE_WRITE	BIT(1)	/* a free frame written */
-
 /* Most free frames a CPU keeps; half of that moves at a time. */
 #define KSALLOC_CPU_FRAMES	64U
-/* A cache's headroom sits above its count of frames in its state. */
-#define KSALLOC_CPU_ROOM_SHIFT	16
-/* A frame and its unit of headroom, in a cache's state. */
-#define KSALLOC_CPU_ONE		(BIT(KSALLOC_CPU_ROOM_SHIFT) | 1)
 /* The state of a cache that is closed, or being drained: full, no headroom. */
 #define KSALLOC_CPU_CLOSED	0xffffU
 
@@ -85,21 +78,6 @@ struct ksalloc_cpu {
 	u64 total;
 	unsigned long *entry[];
 };
-
-static inline u32 ksalloc_cpu_nr(u32 state)
-{
-	return lower_16_bits(state);
-}
-
-static inline u32 ksalloc_cpu_room(u32 state)
-{
-	return state >> KSALLOC_CPU_ROOM_SHIFT;
-}
-
-static inline u32 ksalloc_cpu_state(u32 nr, u32 room)
-{
-	return room << KSALLOC_CPU_ROOM_SHIFT | nr;
-}
 
 /**
  * struct ksalloc_table - the frames of an allocator by address
@@ -242,13 +220,6 @@ static inline u32 ksalloc_slot_handle(const struct ksalloc_pool *pool,
 
 /* Poisoning (misuse.c): its callers compile it out unless KSALLOC_POISON_FRAMES. */
 void ksalloc_check_poison(struct ksalloc *a, void *frame);
-
-/* @frame became free: see misuse.c. */
-static __always_inline void ksalloc_poison(struct ksalloc *a, void *frame)
-{
-	if (KSALLOC_POISON_FRAMES)
-		memset(frame, POISON_FREE, a->framing.frame_size);
-}
 
 /* @frame was just taken: it must be as ksalloc_poison() left it. */
 static __always_inline void ksalloc_check(struct ksalloc *a, void *frame)

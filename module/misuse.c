@@ -30,12 +30,17 @@
 
 #include <kunit/visibility.h>
 #include <linux/atomic.h>
+#include <linux/bits.h>
 #include <linux/poison.h>
 #include <linux/sched.h>
 #include <linux/string.h>
 
 #include "ksalloc_priv.h"
 #include "ksalloc_trace.h"
+
+/* The kinds of client bug, each logged once per allocator. */
+#define KSALLOC_MISUSE_FREE	BIT(0)	/* a refused free_frame */
+#define KSALLOC_MISUSE_WRITE	BIT(1)	/* a free frame written */
 
 /*
  * Since the module was loaded (see struct ksalloc_totals): misuse is
