@@ -1103,7 +1103,8 @@ static void ksalloc_free_frame_wakes_edge_poller(struct kunit *test)
 			kunit_add_action_or_reset(test, ksalloc_test_poller_stop, p));
 
 	/* The waiter's only ->poll(): frames are free. */
-	KUNIT_ASSERT_EQ(test, vfs_poll(file, &p->pt), EPOLLIN | EPOLLRDNORM);
+	KUNIT_ASSERT_EQ(test, (__force u32)vfs_poll(file, &p->pt),
+			(__force u32)(EPOLLIN | EPOLLRDNORM));
 	KUNIT_ASSERT_NOT_NULL(test, p->head);
 
 	for (round = 0; round < 3; round++) {
