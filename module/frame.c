@@ -45,12 +45,32 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <kunit/visibility.h>
 #include <linux/atomic.h>
 #include <linux/cpumask.h>
 #include <linux/percpu.h>
 
 #include "ksalloc_priv.h"
 #include "ksalloc_trace.h"
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/*
+ * Set by a KUnit test to stall, after each cache, a scan of every CPU's
+ * cache by the lock's holder: the other CPUs' fast paths run meanwhile.
+ */
+VISIBLE_IF_KUNIT void (*ksalloc_scan_hook)(unsigned int cpu);
+EXPORT_SYMBOL_IF_KUNIT(ksalloc_scan_hook);
+#endif
+
+static inline void ksalloc_scan_step(unsigned int cpu)
+{
+#if IS_ENABLED(CONFIG_KUNIT)
+	void (*hook)(unsigned int cpu) = READ_ONCE(ksalloc_scan_hook);
+
+	if (unlikely(hook))
+		hook(cpu);
+#endif
+}
 
 /*
  * Frames allocated now: the peak minus the headroom. Exact under the lock
@@ -137,6 +157,7 @@ static void ksalloc_spend_room_locked(struct ksalloc *a)
 					    ksalloc_cpu_nr(state)))
 				;
 			a->room += ksalloc_cpu_room(state);
+			ksalloc_scan_step(cpu);
 		}
 	}
 	if (a->room)
@@ -185,8 +206,10 @@ bool ksalloc_gather(struct ksalloc *a)
 
 	lockdep_assert_held(&a->lock);
 	if (!a->nr_free && a->caches_open)
-		for_each_possible_cpu(cpu)
+		for_each_possible_cpu(cpu) {
 			ksalloc_drain_cpu(a, cpu, false);
+			ksalloc_scan_step(cpu);
+		}
 	return a->nr_free;
 }
 
