@@ -823,42 +823,6 @@ static void ksalloc_cpus_desc(const u32 *frames, char *desc)
 
 KUNIT_ARRAY_PARAM(ksalloc_cpus, ksalloc_cpus_frames, ksalloc_cpus_desc);
 
-/* What ksalloc_cpus_run() does on a CPU: @op with @n frames from @frame. */
-struct ksalloc_cpus_job {
-	struct file *file;
-	void **frame;
-	unsigned int n;
-	bool alloc;
-	unsigned int done;
-};
-
-static long ksalloc_cpus_run(void *data)
-{
-	struct ksalloc_cpus_job *job = data;
-	unsigned int i;
-
-	for (i = 0; i < job->n; i++) {
-		if (!job->alloc)
-			ksalloc_free_frame(job->file, job->frame[i]);
-		else if (ksalloc_allocate_frame(job->file, &job->frame[i]))
-			break;
-	}
-	job->done = i;
-	return 0;
-}
-
-/* Runs @n allocations (@alloc) or frees of @frame on @cpu; returns how many. */
-static unsigned int ksalloc_cpus_do(struct file *file, int cpu, void **frame,
-				    unsigned int n, bool alloc)
-{
-	struct ksalloc_cpus_job job = {
-		.file = file, .frame = frame, .n = n, .alloc = alloc,
-	};
-
-	work_on_cpu(cpu, ksalloc_cpus_run, &job);
-	return job.done;
-}
-
 /*
  * Frames freed on one CPU sit in its cache: another CPU still gets every
  * one of them, and a request from another CPU is served from that cache

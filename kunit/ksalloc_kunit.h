@@ -17,6 +17,7 @@
 #include <linux/ksalloc.h>
 #include <linux/preempt.h>
 #include <linux/string.h>
+#include <linux/workqueue.h>
 
 /* How long a case waits for a completion, a timer or a thread, even on a slow guest. */
 #define KSALLOC_TEST_WAIT	(10 * HZ)
@@ -103,6 +104,43 @@ static inline void ksalloc_test_req_init(struct ksalloc_test_req *r,
 	r->req.complete = ksalloc_test_req_complete;
 	r->order = order;
 	init_completion(&r->done);
+}
+
+/* What ksalloc_cpus_run() does on a CPU: @op with @n frames from @frame. */
+struct ksalloc_cpus_job {
+	struct file *file;
+	void **frame;
+	unsigned int n;
+	bool alloc;
+	unsigned int done;
+};
+
+static inline long ksalloc_cpus_run(void *data)
+{
+	struct ksalloc_cpus_job *job = data;
+	unsigned int i;
+
+	for (i = 0; i < job->n; i++) {
+		if (!job->alloc)
+			ksalloc_free_frame(job->file, job->frame[i]);
+		else if (ksalloc_allocate_frame(job->file, &job->frame[i]))
+			break;
+	}
+	job->done = i;
+	return 0;
+}
+
+/* Runs @n allocations (@alloc) or frees of @frame on @cpu; returns how many. */
+static inline unsigned int ksalloc_cpus_do(struct file *file, int cpu,
+					   void **frame, unsigned int n,
+					   bool alloc)
+{
+	struct ksalloc_cpus_job job = {
+		.file = file, .frame = frame, .n = n, .alloc = alloc,
+	};
+
+	work_on_cpu(cpu, ksalloc_cpus_run, &job);
+	return job.done;
 }
 
 #endif /* _KSALLOC_KUNIT_H */

@@ -26,6 +26,18 @@
  * equal the allocations, the allocator's counters equal the test's own, and
  * every frame can be taken once more, then none.
  *
+ * Suite ksalloc_smp: the promises that a CPU holding the lock must keep while
+ * it looks at every other CPU's cache. A worker kthread per online CPU takes
+ * frames, each reserved first in a counter that never exceeds the free
+ * frames, so allocate_frame must never fail; a bound of the frames held at
+ * once (raised before allocate_frame, lowered after free_frame) must never
+ * be below the peak; a rendezvous where each worker holds its share gives a
+ * peak known exactly. Variants: frames scarce or ample; the caches closed
+ * and reopened meanwhile by a toggler (the free-frame event; requests
+ * submitted and cancelled); the workers' scans stalled after each cache
+ * (ksalloc_scan_hook), as a vCPU's would be by its host. Then a CPU taken
+ * offline with frames in its cache.
+ *
  * Suite ksalloc_lifetime: the races of a release, in loops, each iteration
  * waiting until the allocator is gone (the module reference it holds is
  * dropped) before the next: the last fput() in hard IRQ against the owner's,
@@ -48,6 +60,7 @@
 
 #include <kunit/test.h>
 #include <linux/completion.h>
+#include <linux/cpu.h>
 #include <linux/cpumask.h>
 #include <linux/debug_locks.h>
 #include <linux/delay.h>
@@ -60,6 +73,7 @@
 #include <linux/mman.h>
 #include <linux/module.h>
 #include <linux/panic.h>
+#include <linux/prandom.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
@@ -717,6 +731,685 @@ static struct kunit_case ksalloc_stress_cases[] = {
 static struct kunit_suite ksalloc_stress_suite = {
 	.name = "ksalloc_stress",
 	.test_cases = ksalloc_stress_cases,
+};
+
+/* ---- suite ksalloc_smp ---- */
+
+/*
+ * One worker kthread per online CPU takes and returns frames of one allocator
+ * through the table, as many as it likes up to @hold, but each only after it
+ * has reserved it in @avail, which never exceeds the free frames: so
+ * allocate_frame must never fail. @held, raised before allocate_frame and
+ * lowered after free_frame, bounds the frames held at any moment from above:
+ * the peak must never exceed its maximum.
+ */
+struct ksalloc_smp_param {
+	const char *name;
+	u32 frames_per_cpu;	/* the pool: this many frames per online CPU */
+	u32 hold;		/* the most frames a worker holds at once */
+	bool toggle;		/* the caches close and reopen under load */
+	bool stall;		/* the workers' scans of the caches are slow */
+};
+
+#define KSALLOC_SMP_HOLD_MAX	8U
+
+static const struct ksalloc_smp_param ksalloc_smp_params[] = {
+	/* The workers want twice the pool: caches and stack run dry. */
+	{ "scarce", 4, 8, false, false },
+	/* Frames to spare, few held: the headroom runs out, not the frames. */
+	{ "ample", 16, 2, false, false },
+	{ "scarce_toggled", 4, 8, true, false },
+	{ "ample_toggled", 16, 2, true, false },
+	/*
+	 * A guest's vCPUs seldom stop in the few instructions of a scan: the
+	 * workers' scans stall after each cache, as a CPU's would that an
+	 * NMI, an SMI or its hypervisor took meanwhile.
+	 */
+	{ "scarce_stalled", 4, 8, false, true },
+	{ "ample_stalled", 16, 2, false, true },
+};
+
+static void ksalloc_smp_desc(const struct ksalloc_smp_param *p, char *desc)
+{
+	strscpy(desc, p->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(ksalloc_smp, ksalloc_smp_params, ksalloc_smp_desc);
+
+static unsigned int ksalloc_smp_ms = 3000;
+module_param_named(smp_ms, ksalloc_smp_ms, uint, 0644);
+MODULE_PARM_DESC(smp_ms,
+		 "How long each load of the ksalloc_smp suite runs, in ms (default 3000)");
+
+/* How long a worker's scan stops after each cache. */
+#define KSALLOC_SMP_STALL_US	100
+
+static int ksalloc_smp_thread(void *data);
+
+/* ksalloc_scan_hook: called with the allocator's lock held, interrupts off. */
+static void ksalloc_smp_stall(unsigned int cpu)
+{
+	if (kthread_func(current) == ksalloc_smp_thread)
+		udelay(KSALLOC_SMP_STALL_US);
+}
+
+static void ksalloc_smp_unstall(void *data)
+{
+	WRITE_ONCE(ksalloc_scan_hook, NULL);
+}
+
+struct ksalloc_smp_run;
+
+struct ksalloc_smp_worker {
+	struct ksalloc_smp_run *run;
+	struct task_struct *task;
+	struct rnd_state rnd;
+	void *held[KSALLOC_SMP_HOLD_MAX];
+	unsigned int nr_held;
+	u64 allocs;		/* read by the test once the worker is stopped */
+};
+
+/* The toggler's request, and what its completion saw. */
+struct ksalloc_smp_req {
+	struct ksalloc_request req;
+	void *frame;
+	int error;
+};
+
+struct ksalloc_smp_run {
+	struct file *file;
+	struct ksalloc_functiontable table;
+	u32 frames;
+	u32 hold;
+	/*
+	 * Frames that may be taken: at most the free ones, always. A worker
+	 * takes one here (atomic_dec_if_positive()) before allocate_frame and
+	 * puts it back after free_frame; so does the toggler around a
+	 * request. (A request submitted without one could pend, but could
+	 * also take at once a frame a worker had reserved.)
+	 */
+	atomic_t avail;
+	atomic_t held;		/* frames held, and about to be */
+	atomic_t held_max;	/* the most @held ever was */
+	atomic_t failures;	/* allocate_frame failed after a reservation */
+	bool rendezvous;	/* each worker holds @share frames, and waits */
+	u32 share;
+	atomic_t ready;		/* workers at the rendezvous */
+	unsigned int nr_workers;
+	struct ksalloc_smp_worker *workers;
+	struct task_struct *toggler;
+	/* The toggler's, read once it is stopped. */
+	struct ksalloc_smp_req req;
+	u64 closings;		/* the free-frame event enabled, then disabled */
+	u64 requests;		/* submitted */
+	u64 withdrawn;		/* cancelled while pending */
+	u64 granted;		/* completed with a frame */
+	u64 request_errors;	/* submit or completion errors */
+	atomic_t events;	/* free-frame event calls */
+};
+
+static void ksalloc_smp_hold(struct ksalloc_smp_run *run)
+{
+	int held = atomic_inc_return(&run->held);
+	int max = atomic_read(&run->held_max);
+
+	while (held > max && !atomic_try_cmpxchg(&run->held_max, &max, held))
+		;
+}
+
+/* After free_frame (or a cancelled request): the frame is free again. */
+static void ksalloc_smp_unhold(struct ksalloc_smp_run *run)
+{
+	atomic_dec(&run->held);
+	atomic_inc(&run->avail);
+}
+
+/* Reserves a frame and takes it; false if none may be taken, or it failed. */
+static bool ksalloc_smp_take(struct ksalloc_smp_worker *w)
+{
+	struct ksalloc_smp_run *run = w->run;
+	void *frame;
+
+	if (atomic_dec_if_positive(&run->avail) < 0)
+		return false;
+	ksalloc_smp_hold(run);
+	if (run->table.allocate_frame(run->file, &frame)) {
+		atomic_inc(&run->failures);
+		ksalloc_smp_unhold(run);
+		return false;
+	}
+	w->held[w->nr_held++] = frame;
+	w->allocs++;
+	return true;
+}
+
+static void ksalloc_smp_give(struct ksalloc_smp_worker *w)
+{
+	w->run->table.free_frame(w->run->file, w->held[--w->nr_held]);
+	ksalloc_smp_unhold(w->run);
+}
+
+/* Holds exactly @share frames, then waits to be stopped. */
+static void ksalloc_smp_rendezvous(struct ksalloc_smp_worker *w)
+{
+	struct ksalloc_smp_run *run = w->run;
+
+	while (w->nr_held > run->share)
+		ksalloc_smp_give(w);
+	/* Others may still hold more than their share: they give it back. */
+	while (w->nr_held < run->share && !kthread_should_stop())
+		if (!ksalloc_smp_take(w))
+			cond_resched();
+	atomic_inc(&run->ready);
+	while (!kthread_should_stop())
+		schedule_timeout_idle(1);
+}
+
+static int ksalloc_smp_thread(void *data)
+{
+	struct ksalloc_smp_worker *w = data;
+	struct ksalloc_smp_run *run = w->run;
+	u32 want, n;
+
+	while (!kthread_should_stop()) {
+		if (READ_ONCE(run->rendezvous)) {
+			ksalloc_smp_rendezvous(w);
+			break;
+		}
+		want = 1 + prandom_u32_state(&w->rnd) % run->hold;
+		while (w->nr_held < want && ksalloc_smp_take(w))
+			;
+		for (n = prandom_u32_state(&w->rnd) % (w->nr_held + 1); n; n--)
+			ksalloc_smp_give(w);
+		cond_resched();
+	}
+	while (w->nr_held)
+		ksalloc_smp_give(w);
+	return 0;
+}
+
+static void ksalloc_smp_event(struct file *file, void *context)
+{
+	struct ksalloc_smp_run *run = context;
+
+	atomic_inc(&run->events);
+}
+
+static void ksalloc_smp_req_complete(struct ksalloc_request *req, void *frame,
+				     int error)
+{
+	struct ksalloc_smp_req *r = container_of(req, struct ksalloc_smp_req, req);
+
+	r->frame = frame;
+	r->error = error;
+}
+
+/*
+ * A request for a frame reserved first, cancelled soon after: if it was
+ * granted by then, its frame is freed.
+ */
+static void ksalloc_smp_request(struct ksalloc_smp_run *run)
+{
+	struct ksalloc_smp_req *r = &run->req;
+
+	memset(r, 0, sizeof(*r));
+	r->req.complete = ksalloc_smp_req_complete;
+	if (atomic_dec_if_positive(&run->avail) < 0)
+		return;
+	ksalloc_smp_hold(run);
+	if (ksalloc_submit_request(run->file, &r->req)) {
+		run->request_errors++;
+		ksalloc_smp_unhold(run);
+		return;
+	}
+	run->requests++;
+	usleep_range(100, 500);
+	if (ksalloc_cancel_request(run->file, &r->req)) {
+		run->withdrawn++;
+	} else if (r->frame && !r->error) {
+		/* Completed: its completion has run. */
+		run->granted++;
+		run->table.free_frame(run->file, r->frame);
+	} else {
+		run->request_errors++;
+	}
+	ksalloc_smp_unhold(run);
+}
+
+/*
+ * Every millisecond or two the caches close and reopen: the free-frame event
+ * is enabled and disabled; and a request is submitted and cancelled.
+ */
+static int ksalloc_smp_toggler(void *data)
+{
+	struct ksalloc_smp_run *run = data;
+
+	while (!kthread_should_stop()) {
+		if (!ksalloc_enable_free_frame_event(run->file, ksalloc_smp_event,
+						     run)) {
+			usleep_range(200, 1000);
+			ksalloc_disable_free_frame_event(run->file);
+			run->closings++;
+		}
+		usleep_range(200, 1000);
+		ksalloc_smp_request(run);
+		usleep_range(200, 1000);
+	}
+	return 0;
+}
+
+/* Stops the toggler, then the workers, which free what they hold. */
+static void ksalloc_smp_stop(void *data)
+{
+	struct ksalloc_smp_run *run = data;
+	unsigned int i;
+
+	if (run->toggler)
+		kthread_stop(run->toggler);
+	run->toggler = NULL;
+	for (i = 0; i < run->nr_workers; i++) {
+		if (run->workers[i].task)
+			kthread_stop(run->workers[i].task);
+		run->workers[i].task = NULL;
+	}
+}
+
+/*
+ * Every online CPU allocates and frees through one table, each frame
+ * reserved first, for smp_ms: allocate_frame never fails, and the peak never
+ * exceeds the most frames that were held, or about to be, at once. A CPU
+ * that holds the lock and looks at the other CPUs' caches one at a time was
+ * overtaken, from three CPUs on: a cache it had looked at received a free
+ * while one it had not yet looked at served an allocation, and it failed an
+ * allocation, or raised the peak, though a frame, or headroom, was there all
+ * along. With the toggler, the caches also close and reopen under the load.
+ * Then every worker holds its share of the pool at once: the peak is that,
+ * exactly, if no more was ever held.
+ */
+static void ksalloc_table_reserved_all_cpus(struct kunit *test)
+{
+	const struct ksalloc_smp_param *p = test->param_value;
+	unsigned int nr_cpus = num_online_cpus(), cpu, i = 0;
+	struct ksalloc_framing framing;
+	struct ksalloc_status status;
+	struct ksalloc_smp_run *run;
+	struct ksalloc_watch watch;
+	u64 allocs = 0;
+	u32 peak, bound;
+	ktime_t end;
+
+	ksalloc_watch_start(&watch);
+	run = kunit_kzalloc(test, sizeof(*run), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, run);
+	run->workers = kunit_kcalloc(test, nr_cpus, sizeof(*run->workers), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, run->workers);
+	run->frames = p->frames_per_cpu * nr_cpus;
+	run->hold = min(p->hold, KSALLOC_SMP_HOLD_MAX);
+	run->share = min(run->hold, p->frames_per_cpu);
+	atomic_set(&run->avail, run->frames);
+	framing = ksalloc_test_framing(run->frames, 64, 63);
+	run->file = ksalloc_test_create(test, &framing);
+	KUNIT_ASSERT_EQ(test, 0, ksalloc_get_functiontable(run->file, &run->table));
+	/* Stopped before the allocator goes: cleanup runs in reverse. */
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ksalloc_smp_stop, run));
+
+	for_each_online_cpu(cpu) {
+		struct ksalloc_smp_worker *w = &run->workers[i];
+		struct task_struct *t;
+
+		if (i == nr_cpus)
+			break;
+		w->run = run;
+		prandom_seed_state(&w->rnd, 2026 + cpu);
+		t = kthread_create_on_cpu(ksalloc_smp_thread, w, cpu, "ksalloc_smp/%u");
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+		w->task = t;
+		run->nr_workers = ++i;
+	}
+	for (i = 0; i < run->nr_workers; i++)
+		wake_up_process(run->workers[i].task);
+	if (p->stall) {
+		/* Unset at the end, whatever happens. */
+		KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ksalloc_smp_unstall,
+								   NULL));
+		WRITE_ONCE(ksalloc_scan_hook, ksalloc_smp_stall);
+	}
+	if (p->toggle) {
+		run->toggler = kthread_run(ksalloc_smp_toggler, run, "ksalloc_smp_toggle");
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, run->toggler);
+	}
+	end = ktime_add_ms(ktime_get(), ksalloc_smp_ms);
+	while (ktime_before(ktime_get(), end) && !atomic_read(&run->failures))
+		msleep(20);
+	if (run->toggler)
+		kthread_stop(run->toggler);
+	run->toggler = NULL;
+
+	/* The peak first: the bound only grows. */
+	peak = ksalloc_test_status(test, run->file).peak_allocated_frames;
+	bound = atomic_read(&run->held_max);
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&run->failures), 0,
+			    "allocate_frame failed though a frame was free all along");
+	KUNIT_EXPECT_LE_MSG(test, peak, bound,
+			    "the peak exceeds the most frames ever held at once");
+
+	/* Each worker holds its share; nobody else holds any. */
+	WRITE_ONCE(run->rendezvous, true);
+	end = ktime_add_ms(ktime_get(), 10 * MSEC_PER_SEC);
+	while (atomic_read(&run->ready) < run->nr_workers && ktime_before(ktime_get(), end))
+		msleep(1);
+	KUNIT_ASSERT_EQ_MSG(test, (u32)atomic_read(&run->ready), run->nr_workers,
+			    "workers missing at the rendezvous");
+	status = ksalloc_test_status(test, run->file);
+	bound = atomic_read(&run->held_max);
+	KUNIT_EXPECT_EQ(test, status.allocated_frames, run->nr_workers * run->share);
+	KUNIT_EXPECT_GE(test, status.peak_allocated_frames, run->nr_workers * run->share);
+	KUNIT_EXPECT_LE(test, status.peak_allocated_frames, bound);
+	KUNIT_EXPECT_LE(test, status.peak_allocated_frames, run->frames);
+	ksalloc_smp_stop(run);
+
+	for (i = 0; i < run->nr_workers; i++)
+		allocs += run->workers[i].allocs;
+	kunit_info(test, "%u CPUs, %u frames: %llu allocations, peak %u, at most %u held; %llu closings (%d events), %llu requests (%llu withdrawn, %llu granted)\n",
+		   run->nr_workers, run->frames, allocs, status.peak_allocated_frames,
+		   bound, run->closings, atomic_read(&run->events), run->requests,
+		   run->withdrawn, run->granted);
+	KUNIT_EXPECT_EQ(test, run->request_errors, 0);
+	if (p->toggle) {
+		KUNIT_EXPECT_GT(test, run->closings, 0);
+		KUNIT_EXPECT_GT(test, run->requests, 0);
+	}
+	status = ksalloc_test_status(test, run->file);
+	KUNIT_EXPECT_EQ(test, (u32)atomic_read(&run->avail), run->frames);
+	KUNIT_EXPECT_EQ(test, status.allocated_frames, 0);
+	KUNIT_EXPECT_EQ(test, status.failed_allocations, 0);
+	KUNIT_EXPECT_EQ(test, status.total_allocations, allocs + run->granted);
+	KUNIT_EXPECT_EQ(test, status.waiters, 0);
+	KUNIT_EXPECT_EQ(test, status.misuse_events, 0);
+	ksalloc_watch_check(test, &watch);
+}
+
+/* Brings @data, a CPU taken offline, back online if it is not. */
+static void ksalloc_smp_online(void *data)
+{
+	unsigned int cpu = (unsigned long)data;
+
+	if (!cpu_online(cpu))
+		add_cpu(cpu);
+}
+
+/*
+ * Frames freed on a CPU sit in its cache (and headroom with them): taken
+ * offline, that CPU holds them still, and every one must be obtainable from
+ * the others, with the counts exact; online again, its cache works.
+ */
+static void ksalloc_table_cpu_offline(struct kunit *test)
+{
+	struct ksalloc_framing framing = ksalloc_test_framing(64, 64, 63);
+	struct file *file = ksalloc_test_create(test, &framing);
+	unsigned int n = framing.frames, this, cpu, victim = nr_cpu_ids;
+	struct ksalloc_status status;
+	struct ksalloc_watch watch;
+	void **frame, *extra;
+	int err;
+
+	ksalloc_watch_start(&watch);
+	frame = kunit_kcalloc(test, n, sizeof(*frame), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, frame);
+	this = raw_smp_processor_id();
+	for_each_online_cpu(cpu)
+		if (cpu != this && cpu_is_hotpluggable(cpu))
+			victim = cpu;
+	if (victim >= nr_cpu_ids)
+		kunit_skip(test, "needs a second online CPU that can go offline");
+
+	/* All taken here, all freed there: its cache is full, or half. */
+	KUNIT_ASSERT_EQ(test, ksalloc_cpus_do(file, this, frame, n, true), n);
+	KUNIT_ASSERT_EQ(test, ksalloc_cpus_do(file, victim, frame, n, false), n);
+	err = remove_cpu(victim);
+	if (err)
+		kunit_skip(test, "CPU %u did not go offline: %d", victim, err);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ksalloc_smp_online,
+							   (void *)(unsigned long)victim));
+	status = ksalloc_test_status(test, file);
+	KUNIT_EXPECT_EQ(test, status.allocated_frames, 0);
+	KUNIT_EXPECT_EQ(test, status.peak_allocated_frames, n);
+
+	/* This CPU may not be @this any more, but it is not @victim. */
+	KUNIT_EXPECT_EQ_MSG(test, ksalloc_cpus_do(file, this, frame, n, true), n,
+			    "frames stuck in the cache of an offline CPU");
+	KUNIT_EXPECT_EQ(test, ksalloc_cpus_do(file, this, &extra, 1, true), 0);
+	status = ksalloc_test_status(test, file);
+	KUNIT_EXPECT_EQ(test, status.allocated_frames, n);
+	KUNIT_EXPECT_EQ(test, status.peak_allocated_frames, n);
+	KUNIT_EXPECT_EQ(test, status.failed_allocations, 1);
+	KUNIT_ASSERT_EQ(test, ksalloc_cpus_do(file, this, frame, n, false), n);
+
+	KUNIT_ASSERT_EQ(test, add_cpu(victim), 0);
+	/* Its cache works again: every frame through it, twice. */
+	KUNIT_EXPECT_EQ(test, ksalloc_cpus_do(file, victim, frame, n, true), n);
+	KUNIT_EXPECT_EQ(test, ksalloc_cpus_do(file, victim, &extra, 1, true), 0);
+	KUNIT_EXPECT_EQ(test, ksalloc_cpus_do(file, victim, frame, n, false), n);
+	KUNIT_EXPECT_EQ(test, ksalloc_cpus_do(file, victim, frame, n, true), n);
+	KUNIT_EXPECT_EQ(test, ksalloc_cpus_do(file, victim, frame, n, false), n);
+	status = ksalloc_test_status(test, file);
+	KUNIT_EXPECT_EQ(test, status.allocated_frames, 0);
+	KUNIT_EXPECT_EQ(test, status.peak_allocated_frames, n);
+	KUNIT_EXPECT_EQ(test, status.total_allocations, 4 * n);
+	KUNIT_EXPECT_EQ(test, status.failed_allocations, 2);
+	KUNIT_EXPECT_EQ(test, status.misuse_events, 0);
+	ksalloc_watch_check(test, &watch);
+}
+
+/*
+ * A CPU whose part in a scan is scripted: it waits for @go, then frees
+ * @frame, or allocates one into it (@alloc), and sets @done.
+ */
+struct ksalloc_smp_actor {
+	struct file *file;
+	struct task_struct *task;
+	void *frame;
+	bool alloc;
+	int err;
+	atomic_t go;
+	atomic_t done;
+};
+
+static int ksalloc_smp_actor_thread(void *data)
+{
+	struct ksalloc_smp_actor *x = data;
+
+	while (!atomic_read_acquire(&x->go))
+		if (kthread_should_stop())
+			return 0;
+	if (x->alloc)
+		x->err = ksalloc_allocate_frame(x->file, &x->frame);
+	else
+		ksalloc_free_frame(x->file, x->frame);
+	atomic_set_release(&x->done, 1);
+	while (!kthread_should_stop())
+		schedule_timeout_idle(1);
+	return 0;
+}
+
+/* The scan to overtake: @scanner's, right after the cache of CPU @after. */
+struct ksalloc_smp_overtake {
+	struct task_struct *scanner;
+	unsigned int after;
+	struct ksalloc_smp_actor *free, *alloc;
+	bool tried;
+	bool free_waited;	/* the free waited for the scan to end */
+	int err;		/* the scanner's allocate_frame */
+	void *frame;		/* and its frame */
+};
+
+static struct ksalloc_smp_overtake *ksalloc_smp_ot;
+
+/* Up to 20 ms, interrupts off: an actor's fast path takes microseconds. */
+static bool ksalloc_smp_wait_done(atomic_t *done)
+{
+	unsigned int us;
+
+	for (us = 0; us < 20 * USEC_PER_MSEC; us += 10) {
+		if (atomic_read_acquire(done))
+			return true;
+		udelay(10);
+	}
+	return false;
+}
+
+/* ksalloc_scan_hook: a free behind the scan, then an allocation ahead of it. */
+static void ksalloc_smp_overtake(unsigned int cpu)
+{
+	struct ksalloc_smp_overtake *ot = READ_ONCE(ksalloc_smp_ot);
+
+	if (!ot || current != ot->scanner || cpu != ot->after || ot->tried)
+		return;
+	ot->tried = true;
+	atomic_set_release(&ot->free->go, 1);
+	if (!ksalloc_smp_wait_done(&ot->free->done)) {
+		ot->free_waited = true;
+		return;
+	}
+	atomic_set_release(&ot->alloc->go, 1);
+	ksalloc_smp_wait_done(&ot->alloc->done);
+}
+
+static long ksalloc_smp_scanner(void *data)
+{
+	struct ksalloc_smp_overtake *ot = data;
+
+	WRITE_ONCE(ot->scanner, current);
+	ot->err = ksalloc_allocate_frame(ot->free->file, &ot->frame);
+	WRITE_ONCE(ot->scanner, NULL);
+	return 0;
+}
+
+/* Waits, sleeping, up to KSALLOC_TEST_WAIT for @done. */
+static bool ksalloc_smp_waited(atomic_t *done)
+{
+	unsigned long end = jiffies + KSALLOC_TEST_WAIT;
+
+	while (!atomic_read_acquire(done)) {
+		if (time_after(jiffies, end))
+			return false;
+		usleep_range(100, 1000);
+	}
+	return true;
+}
+
+static void ksalloc_smp_unhook(void *data)
+{
+	WRITE_ONCE(ksalloc_scan_hook, NULL);
+	WRITE_ONCE(ksalloc_smp_ot, NULL);
+}
+
+static void ksalloc_smp_actor_stop(void *data)
+{
+	struct ksalloc_smp_actor *x = data;
+
+	if (x->task)
+		kthread_stop(x->task);
+	x->task = NULL;
+}
+
+static void ksalloc_smp_actor_start(struct kunit *test, struct ksalloc_smp_actor *x,
+				    struct file *file, unsigned int cpu, bool alloc)
+{
+	memset(x, 0, sizeof(*x));
+	x->file = file;
+	x->alloc = alloc;
+	x->task = kthread_create_on_cpu(ksalloc_smp_actor_thread, x, cpu,
+					"ksalloc_smp_actor/%u");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, x->task);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ksalloc_smp_actor_stop, x));
+	wake_up_process(x->task);
+}
+
+#define KSALLOC_SMP_OVERTAKES	10
+
+/*
+ * The overtaking, scripted. Three CPUs s < i < j in scan order; a pool of
+ * two frames, one held on CPU i, the other free in CPU j's cache. CPU s
+ * allocates: its cache and the shared stack are empty, so it scans every
+ * cache. Right after it has looked at CPU i's, CPU i frees its frame and
+ * then CPU j allocates the one in its cache: a frame was free at every
+ * instant, so CPU s must get one. Scans that left each cache open behind
+ * them failed here every time; a cache closed until the scan ends makes
+ * CPU i's free wait for it instead.
+ */
+static void ksalloc_allocate_frame_overtaken_scan(struct kunit *test)
+{
+	struct ksalloc_framing framing = ksalloc_test_framing(2, 64, 63);
+	struct ksalloc_smp_actor *freer, *taker;
+	struct ksalloc_smp_overtake *ot;
+	unsigned int s, i, j, it, waited = 0;
+	struct ksalloc_status status;
+	struct file *file;
+	void *frame[2];
+
+	s = cpumask_first(cpu_online_mask);
+	i = cpumask_next(s, cpu_online_mask);
+	j = cpumask_next(i, cpu_online_mask);
+	if (j >= nr_cpu_ids)
+		kunit_skip(test, "needs three online CPUs");
+	ot = kunit_kzalloc(test, sizeof(*ot), GFP_KERNEL);
+	freer = kunit_kzalloc(test, sizeof(*freer), GFP_KERNEL);
+	taker = kunit_kzalloc(test, sizeof(*taker), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ot);
+	KUNIT_ASSERT_NOT_NULL(test, freer);
+	KUNIT_ASSERT_NOT_NULL(test, taker);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ksalloc_smp_unhook, NULL));
+	WRITE_ONCE(ksalloc_scan_hook, ksalloc_smp_overtake);
+
+	for (it = 0; it < KSALLOC_SMP_OVERTAKES; it++) {
+		file = ksalloc_test_create(test, &framing);
+		KUNIT_ASSERT_EQ(test, ksalloc_cpus_do(file, i, frame, 2, true), 2);
+		KUNIT_ASSERT_EQ(test, ksalloc_cpus_do(file, j, &frame[1], 1, false), 1);
+		ksalloc_smp_actor_start(test, freer, file, i, false);
+		freer->frame = frame[0];
+		ksalloc_smp_actor_start(test, taker, file, j, true);
+		*ot = (struct ksalloc_smp_overtake){
+			.after = i, .free = freer, .alloc = taker,
+		};
+		WRITE_ONCE(ksalloc_smp_ot, ot);
+		work_on_cpu(s, ksalloc_smp_scanner, ot);
+		WRITE_ONCE(ksalloc_smp_ot, NULL);
+
+		KUNIT_EXPECT_TRUE(test, ot->tried);
+		KUNIT_EXPECT_EQ_MSG(test, ot->err, 0,
+				    "allocate_frame failed: CPU %u's free landed behind the scan, CPU %u's allocation ahead of it",
+				    i, j);
+		/* The free is done once the scan is. */
+		KUNIT_ASSERT_TRUE(test, ksalloc_smp_waited(&freer->done));
+		waited += ot->free_waited;
+		ksalloc_smp_actor_stop(freer);
+		ksalloc_smp_actor_stop(taker);
+		status = ksalloc_test_status(test, file);
+		KUNIT_EXPECT_EQ(test, status.allocated_frames,
+				!ot->err + (atomic_read(&taker->done) && !taker->err));
+		KUNIT_EXPECT_EQ(test, status.peak_allocated_frames, 2);
+		if (!ot->err)
+			ksalloc_free_frame(file, ot->frame);
+		if (atomic_read(&taker->done) && !taker->err)
+			ksalloc_free_frame(file, taker->frame);
+		if (test->status == KUNIT_FAILURE)
+			break;
+	}
+	kunit_info(test, "%u of %u frees behind the scan waited for it\n", waited, it);
+}
+
+static struct kunit_case ksalloc_smp_cases[] = {
+	KUNIT_CASE_PARAM_ATTR(ksalloc_table_reserved_all_cpus, ksalloc_smp_gen_params,
+			      { .speed = KUNIT_SPEED_SLOW }),
+	KUNIT_CASE(ksalloc_allocate_frame_overtaken_scan),
+	KUNIT_CASE(ksalloc_table_cpu_offline),
+	{}
+};
+
+static struct kunit_suite ksalloc_smp_suite = {
+	.name = "ksalloc_smp",
+	.test_cases = ksalloc_smp_cases,
 };
 
 /* ---- suite ksalloc_lifetime ---- */
@@ -1694,4 +2387,4 @@ static struct kunit_suite ksalloc_lifetime_suite = {
 	.test_cases = ksalloc_lifetime_cases,
 };
 
-kunit_test_suites(&ksalloc_stress_suite, &ksalloc_lifetime_suite);
+kunit_test_suites(&ksalloc_stress_suite, &ksalloc_smp_suite, &ksalloc_lifetime_suite);

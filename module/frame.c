@@ -12,10 +12,19 @@
  * entry from "allocated to a kernel client" to "free" fails for anything that
  * is not such a frame, double frees racing on two CPUs included.
  *
- * Draining: any CPU that holds the lock may empty a cache into the shared
- * stack, when that runs dry. It sets the cache's count to KSALLOC_CPU_CLOSED
- * with an xchg; the owner changes the count only by cmpxchg, so it sees the
- * drain and goes to the slow path, where the lock waits for the drainer.
+ * Scanning: a CPU that holds the lock may close a cache, setting its state
+ * to KSALLOC_CPU_CLOSED with an xchg; the owner changes the state only by
+ * cmpxchg, so it sees the close and goes to the slow path, where it waits
+ * for the lock. The lock's holder looks at the caches to gather their frames
+ * when the shared stack runs dry, and their headroom when it has none. The
+ * scan rule: it closes every cache, one after another, taking what it came
+ * for, and only then reopens them all. A cache it has closed takes no free
+ * while it closes the next ones, so what it finds is what the caches held at
+ * one instant (when the last one closed): from three CPUs on, a scan that
+ * left each cache open behind it could be overtaken, a free landing behind
+ * it while an allocation took a frame or headroom ahead of it, and fail an
+ * allocation though a frame was free, or raise the peak though no more
+ * frames were held. Only the slow path pays: an xchg and a store per CPU.
  *
  * Closing: while a request is pending, or poll() or the free-frame event
  * waits for a free frame (request.c: poll() waits once ->poll() found none,
@@ -36,9 +45,8 @@
  * headroom moves with frames between the caches and the allocator, and an
  * allocation that finds none anywhere (every frame below the peak is out)
  * raises the peak, at most once per frame in the allocator's life. So
- * allocated_frames is the peak minus the headroom, exact whenever no
- * allocation or free runs as it is read. Allocations are counted per CPU and
- * summed when read.
+ * allocated_frames is the peak minus the headroom, exact whenever no fast
+ * path runs. Allocations are counted per CPU and summed when read.
  *
  * Limits: a CPU caches at most KSALLOC_CPU_FRAMES frames; an allocation that
  * finds its cache and the shared stack empty drains every CPU's cache, so it
@@ -48,6 +56,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <kunit/visibility.h>
 #include <linux/atomic.h>
 #include <linux/cpumask.h>
 #include <linux/percpu.h>
@@ -82,6 +91,25 @@ static __always_inline void ksalloc_poison(struct ksalloc *a, void *frame)
 {
 	if (KSALLOC_POISON_FRAMES)
 		memset(frame, POISON_FREE, a->framing.frame_size);
+}
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/*
+ * Set by a KUnit test to stall, after each cache, a scan of every CPU's
+ * cache by the lock's holder: the other CPUs' fast paths run meanwhile.
+ */
+VISIBLE_IF_KUNIT void (*ksalloc_scan_hook)(unsigned int cpu);
+EXPORT_SYMBOL_IF_KUNIT(ksalloc_scan_hook);
+#endif
+
+static inline void ksalloc_scan_step(unsigned int cpu)
+{
+#if IS_ENABLED(CONFIG_KUNIT)
+	void (*hook)(unsigned int cpu) = READ_ONCE(ksalloc_scan_hook);
+
+	if (unlikely(hook))
+		hook(cpu);
+#endif
 }
 
 /*
@@ -119,12 +147,11 @@ static bool ksalloc_want_caches(struct ksalloc *a)
 }
 
 /*
- * Moves the frames and the headroom of @cpu's cache to the allocator, and
- * leaves the cache closed if @close, else empty. The owner changes the state
- * only by cmpxchg, so after the xchg here it cannot take or add a frame: it
- * goes to the slow path and waits for our lock.
+ * Closes @cpu's cache and moves its headroom to the allocator, and its frames
+ * too if @frames; what it keeps waits in @kept for ksalloc_open_caches().
+ * Returns the frames moved.
  */
-static u32 ksalloc_drain_cpu(struct ksalloc *a, int cpu, bool close)
+static u32 ksalloc_close_cpu(struct ksalloc *a, int cpu, bool frames)
 {
 	struct ksalloc_cpu *c = per_cpu_ptr(a->pool.cpu, cpu);
 	u32 state;
@@ -133,17 +160,51 @@ static u32 ksalloc_drain_cpu(struct ksalloc *a, int cpu, bool close)
 	lockdep_assert_held(&a->lock);
 	/* Fully ordered: pairs with the cmpxchg of @state in the fast paths. */
 	state = xchg(&c->state, KSALLOC_CPU_CLOSED);
+	c->kept = 0;
 	n = ksalloc_cpu_nr(state);
 	if (state == KSALLOC_CPU_CLOSED ||
 	    WARN_ON_ONCE(n > a->pool.cpu_frames || ksalloc_cpu_room(state) > n))
 		return 0;
-	ksalloc_push_locked(a, c->entry, n);
 	a->room += ksalloc_cpu_room(state);
-	if (close)
-		return n;
-	/* Our reads of @entry are done before the owner may write it again. */
-	smp_store_release(&c->state, 0);
+	if (!frames) {
+		c->kept = n;
+		return 0;
+	}
+	ksalloc_push_locked(a, c->entry, n);
 	return n;
+}
+
+/*
+ * Closes every cache (the scan rule, see the top of this file), with
+ * ksalloc_close_cpu(). Returns the frames moved.
+ */
+static u32 ksalloc_close_caches(struct ksalloc *a, bool frames)
+{
+	u32 moved = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		moved += ksalloc_close_cpu(a, cpu, frames);
+		ksalloc_scan_step(cpu);
+	}
+	return moved;
+}
+
+/* Reopens every cache, with the frames it kept and no headroom. */
+static void ksalloc_open_caches(struct ksalloc *a)
+{
+	struct ksalloc_cpu *c;
+	int cpu;
+
+	lockdep_assert_held(&a->lock);
+	for_each_possible_cpu(cpu) {
+		c = per_cpu_ptr(a->pool.cpu, cpu);
+		/*
+		 * Release: our reads of its entries, if we took its frames,
+		 * come before the owner's next writes of them.
+		 */
+		smp_store_release(&c->state, ksalloc_cpu_state(c->kept, 0));
+	}
 }
 
 /*
@@ -154,22 +215,11 @@ static u32 ksalloc_drain_cpu(struct ksalloc *a, int cpu, bool close)
  */
 static void ksalloc_spend_room_locked(struct ksalloc *a)
 {
-	struct ksalloc_cpu *c;
-	u32 state;
-	int cpu;
-
 	lockdep_assert_held(&a->lock);
 	if (!a->room && a->caches_open) {
-		for_each_possible_cpu(cpu) {
-			c = per_cpu_ptr(a->pool.cpu, cpu);
-			state = READ_ONCE(c->state);
-			/* The owner's cmpxchg fails, and it waits for us. */
-			while (ksalloc_cpu_room(state) &&
-			       !try_cmpxchg(&c->state, &state,
-					    ksalloc_cpu_nr(state)))
-				;
-			a->room += ksalloc_cpu_room(state);
-		}
+		/* Their headroom, all of it at one instant. */
+		ksalloc_close_caches(a, false);
+		ksalloc_open_caches(a);
 	}
 	if (a->room)
 		a->room--;
@@ -187,22 +237,15 @@ bool ksalloc_update_caches(struct ksalloc *a)
 {
 	bool open = ksalloc_want_caches(a);
 	u32 drained = 0;
-	int cpu;
 
+	lockdep_assert_held(&a->lock);
 	if (open == a->caches_open)
 		return false;
-	for_each_possible_cpu(cpu) {
-		if (open) {
-			/*
-			 * Drained under the lock: empty. Release: our reads
-			 * of its entries, if we closed it just now, come
-			 * before the owner's next writes of them.
-			 */
-			smp_store_release(&per_cpu_ptr(a->pool.cpu, cpu)->state, 0);
-		} else {
-			drained += ksalloc_drain_cpu(a, cpu, true);
-		}
-	}
+	/* Closed, they were drained: they reopen empty. */
+	if (open)
+		ksalloc_open_caches(a);
+	else
+		drained = ksalloc_close_caches(a, true);
 	a->caches_open = open;
 	return drained;
 }
@@ -213,12 +256,11 @@ bool ksalloc_update_caches(struct ksalloc *a)
  */
 bool ksalloc_gather(struct ksalloc *a)
 {
-	int cpu;
-
 	lockdep_assert_held(&a->lock);
-	if (!a->nr_free && a->caches_open)
-		for_each_possible_cpu(cpu)
-			ksalloc_drain_cpu(a, cpu, false);
+	if (!a->nr_free && a->caches_open) {
+		ksalloc_close_caches(a, true);
+		ksalloc_open_caches(a);
+	}
 	return a->nr_free;
 }
 

@@ -65,16 +65,19 @@ struct ksalloc_slab {
  * struct ksalloc_cpu - a CPU's cache of free frames
  * @state: the number of frames in @entry in the low 16 bits, the cache's
  *	headroom, never more than that, in the high ones; or KSALLOC_CPU_CLOSED.
+ * @kept: while it is closed for a scan, the frames it keeps (the allocator's
+ *	lock protects it).
  * @total: frames this CPU's allocate_frame took.
  * @entry: the frames' table entries: a fast allocation needs no slot number.
  *
  * Only its CPU adds and takes frames, with interrupts disabled, changing
- * @state by cmpxchg; any CPU that holds the allocator's lock may empty or
- * close it (see ksalloc_drain_cpu()) or take its headroom, and its CPU may
- * change it under that lock.
+ * @state by cmpxchg; any CPU that holds the allocator's lock may close it
+ * and take its frames or its headroom (see ksalloc_close_cpu()), and its CPU
+ * may change it under that lock.
  */
 struct ksalloc_cpu {
 	u32 state;
+	u32 kept;
 	u64 total;
 	unsigned long *entry[];
 };

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Build ksalloc in a kernel tree, built in, and run its KUnit suites with the
-# kernel's own tools/testing/kunit/kunit.py (x86_64, QEMU TCG, one vCPU).
+# kernel's own tools/testing/kunit/kunit.py (x86_64, QEMU TCG, four vCPUs).
 #
 # The tree is a hard-link copy of the extracted linux-source-6.12
 # ($KSALLOC_CACHE/intree/linux-<ver>): the project goes in as drivers/misc/ksalloc,
@@ -71,8 +71,8 @@ export KBUILD_BUILD_USER=ksalloc KBUILD_BUILD_HOST=ksalloc
 add=()
 for c in $(sed -n 's/^config //p' "$top/Kconfig"); do add+=(--kconfig_add "CONFIG_$c=y"); done
 # kunit.py's x86_64 config has no SMP and QEMU one vCPU: the cases that need
-# two CPUs run here too.
-add+=(--kconfig_add CONFIG_SMP=y --kconfig_add CONFIG_NR_CPUS=4 --qemu_args="-smp 2")
+# two or three CPUs (ksalloc_smp) run here too.
+add+=(--kconfig_add CONFIG_SMP=y --kconfig_add CONFIG_NR_CPUS=4 --qemu_args="-smp 4")
 json=$out/ksalloc-kunit.json
 rm -f "$json"
 echo "check-intree: kunit.py run in $tree (build: $out; cold ~10 min)"

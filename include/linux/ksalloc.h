@@ -140,6 +140,8 @@ bool ksalloc_cancel_request(struct file *file, struct ksalloc_request *req);
 #if IS_ENABLED(CONFIG_KUNIT)
 /* Exported only to the KUnit tests (namespace EXPORTED_FOR_KUNIT_TESTING). */
 void ksalloc_get_totals(struct ksalloc_totals *totals);
+/* Called, if set, by a scan of every CPU's cache after each one (frame.c). */
+extern void (*ksalloc_scan_hook)(unsigned int cpu);
 #endif
 
 #endif /* _LINUX_KSALLOC_H */
