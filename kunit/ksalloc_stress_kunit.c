@@ -35,7 +35,7 @@
  * peak known exactly. Variants: frames scarce or ample; the caches closed
  * and reopened meanwhile by a toggler (the free-frame event; requests
  * submitted and cancelled); the workers' scans stalled after each cache
- * (ksalloc_scan_hook), as a vCPU's would be by its host. Then a CPU taken
+ * (ksalloc_test_hooks.scan), as a vCPU's would be by its host. Then a CPU taken
  * offline with frames in its cache.
  *
  * Suite ksalloc_lifetime: the races of a release, in loops, each iteration
@@ -786,7 +786,7 @@ MODULE_PARM_DESC(smp_ms,
 
 static int ksalloc_smp_thread(void *data);
 
-/* ksalloc_scan_hook: called with the allocator's lock held, interrupts off. */
+/* ksalloc_test_hooks.scan: called with the allocator's lock held, interrupts off. */
 static void ksalloc_smp_stall(unsigned int cpu)
 {
 	if (kthread_func(current) == ksalloc_smp_thread)
@@ -795,7 +795,7 @@ static void ksalloc_smp_stall(unsigned int cpu)
 
 static void ksalloc_smp_unstall(void *data)
 {
-	WRITE_ONCE(ksalloc_scan_hook, NULL);
+	WRITE_ONCE(ksalloc_test_hooks.scan, NULL);
 }
 
 struct ksalloc_smp_run;
@@ -1072,7 +1072,7 @@ static void ksalloc_table_reserved_all_cpus(struct kunit *test)
 		/* Unset at the end, whatever happens. */
 		KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ksalloc_smp_unstall,
 								   NULL));
-		WRITE_ONCE(ksalloc_scan_hook, ksalloc_smp_stall);
+		WRITE_ONCE(ksalloc_test_hooks.scan, ksalloc_smp_stall);
 	}
 	if (p->toggle) {
 		run->toggler = kthread_run(ksalloc_smp_toggler, run, "ksalloc_smp_toggle");
@@ -1097,7 +1097,7 @@ static void ksalloc_table_reserved_all_cpus(struct kunit *test)
 	WRITE_ONCE(run->rendezvous, true);
 	end = ktime_add_ms(ktime_get(), 10 * MSEC_PER_SEC);
 	while (atomic_read(&run->ready) < run->nr_workers && ktime_before(ktime_get(), end))
-		msleep(1);
+		usleep_range(1000, 2000);
 	KUNIT_ASSERT_EQ_MSG(test, (u32)atomic_read(&run->ready), run->nr_workers,
 			    "workers missing at the rendezvous");
 	status = ksalloc_test_status(test, run->file);
@@ -1248,17 +1248,17 @@ static struct ksalloc_smp_overtake *ksalloc_smp_ot;
 /* Up to 20 ms, interrupts off: an actor's fast path takes microseconds. */
 static bool ksalloc_smp_wait_done(atomic_t *done)
 {
-	unsigned int us;
+	u64 end = ktime_get_ns() + 20 * NSEC_PER_MSEC;
 
-	for (us = 0; us < 20 * USEC_PER_MSEC; us += 10) {
-		if (atomic_read_acquire(done))
-			return true;
-		udelay(10);
+	while (!atomic_read_acquire(done)) {
+		if (ktime_get_ns() > end)
+			return false;
+		cpu_relax();
 	}
-	return false;
+	return true;
 }
 
-/* ksalloc_scan_hook: a free behind the scan, then an allocation ahead of it. */
+/* ksalloc_test_hooks.scan: a free behind the scan, then an allocation ahead of it. */
 static void ksalloc_smp_overtake(unsigned int cpu)
 {
 	struct ksalloc_smp_overtake *ot = READ_ONCE(ksalloc_smp_ot);
@@ -1300,7 +1300,7 @@ static bool ksalloc_smp_waited(atomic_t *done)
 
 static void ksalloc_smp_unhook(void *data)
 {
-	WRITE_ONCE(ksalloc_scan_hook, NULL);
+	WRITE_ONCE(ksalloc_test_hooks.scan, NULL);
 	WRITE_ONCE(ksalloc_smp_ot, NULL);
 }
 
@@ -1360,7 +1360,7 @@ static void ksalloc_allocate_frame_overtaken_scan(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, freer);
 	KUNIT_ASSERT_NOT_NULL(test, taker);
 	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ksalloc_smp_unhook, NULL));
-	WRITE_ONCE(ksalloc_scan_hook, ksalloc_smp_overtake);
+	WRITE_ONCE(ksalloc_test_hooks.scan, ksalloc_smp_overtake);
 
 	for (it = 0; it < KSALLOC_SMP_OVERTAKES; it++) {
 		file = ksalloc_test_create(test, &framing);

@@ -98,14 +98,14 @@ static __always_inline void ksalloc_poison(struct ksalloc *a, void *frame)
  * Set by a KUnit test to stall, after each cache, a scan of every CPU's
  * cache by the lock's holder: the other CPUs' fast paths run meanwhile.
  */
-VISIBLE_IF_KUNIT void (*ksalloc_scan_hook)(unsigned int cpu);
-EXPORT_SYMBOL_IF_KUNIT(ksalloc_scan_hook);
+struct ksalloc_test_hooks ksalloc_test_hooks;
+EXPORT_SYMBOL_IF_KUNIT(ksalloc_test_hooks);
 #endif
 
 static inline void ksalloc_scan_step(unsigned int cpu)
 {
 #if IS_ENABLED(CONFIG_KUNIT)
-	void (*hook)(unsigned int cpu) = READ_ONCE(ksalloc_scan_hook);
+	void (*hook)(unsigned int cpu) = READ_ONCE(ksalloc_test_hooks.scan);
 
 	if (unlikely(hook))
 		hook(cpu);

@@ -140,8 +140,16 @@ bool ksalloc_cancel_request(struct file *file, struct ksalloc_request *req);
 #if IS_ENABLED(CONFIG_KUNIT)
 /* Exported only to the KUnit tests (namespace EXPORTED_FOR_KUNIT_TESTING). */
 void ksalloc_get_totals(struct ksalloc_totals *totals);
-/* Called, if set, by a scan of every CPU's cache after each one (frame.c). */
-extern void (*ksalloc_scan_hook)(unsigned int cpu);
+/**
+ * struct ksalloc_test_hooks - where the KUnit tests step into the allocator
+ * @scan: called, if set, by a scan of every CPU's cache after each one
+ *	(frame.c), with the allocator's lock held and interrupts disabled.
+ */
+struct ksalloc_test_hooks {
+	void (*scan)(unsigned int cpu);
+};
+
+extern struct ksalloc_test_hooks ksalloc_test_hooks;
 #endif
 
 #endif /* _LINUX_KSALLOC_H */
