@@ -22,8 +22,8 @@
 # "build tools -Werror clean", "guest <kernel> clean log". The last line is
 # "N passed, N failed"; the exit status is 1 when anything failed.
 # Env: KSALLOC_TEST_TIMEOUT (900 s), KSALLOC_STOCK_TIMEOUT (180 s),
-# KSALLOC_TEST_SMP (4: test-6.12's -smp; stock-6.12 boots -smp 2,maxcpus=4,
-# the others -smp 2), and qemu-run.sh's.
+# KSALLOC_TEST_SMP (4: test-6.12's -smp; the stock guests boot -smp 2), and
+# qemu-run.sh's.
 # For development only (a run with any of them set is not `make check`, and
 # says so in its summary):
 #   KSALLOC_GUESTS  the guests to boot, e.g. "test-6.12 stock-6.12" (default: all)
@@ -257,11 +257,7 @@ if [ -z "$kunit_only" ]; then
 			continue
 		fi
 		kvar=${k//[-.]/_}_vmlinuz
-		# stock-6.12 has more possible CPUs than online ones, as a VM
-		# with CPU hotplug slots has: the caches of CPUs never online.
-		smp=2
-		[ "$k" != stock-6.12 ] || smp=2,maxcpus=4
-		KSALLOC_SMP=$smp KSALLOC_TAP_EXPECT=$tap run_guest "$k" "${!kvar}" "${KSALLOC_STOCK_TIMEOUT:-180}" \
+		KSALLOC_TAP_EXPECT=$tap run_guest "$k" "${!kvar}" "${KSALLOC_STOCK_TIMEOUT:-180}" \
 			stock.sh "" "$build/$k/src/"{module,samples}/*.ko "${tools[@]}" "${demos[@]}" \
 			> "$build/logs/guest-$k.out" 2>&1 &
 		running+=("$k")
