@@ -12,7 +12,7 @@
  * held by user space and frees the pool. Frames a kernel client still holds
  * then are a client bug: they are logged and retained (never returned to the
  * slab, so late writes cannot corrupt other memory), as dma_pool_destroy()
- * does with busy blocks.
+ * does with busy blocks, and they pin the module (see ksalloc_pool_destroy()).
  *
  * User space holds frames by handle and never maps them: a frame it holds is
  * marked with KSALLOC_ENTRY_USER in its table entry, which no kernel free

@@ -33,6 +33,7 @@
 
 #include <linux/cred.h>
 #include <linux/kmemleak.h>
+#include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/percpu.h>
 #include <linux/poison.h>
@@ -103,7 +104,9 @@ static void *ksalloc_vzalloc(size_t n, size_t size)
 
 /*
  * Frees @pool, except frames still allocated to kernel clients: those are
- * retained, and with them their cache. Returns how many were retained.
+ * retained, and with them their cache and the module, which then cannot be
+ * unloaded (a reloaded module's cache of the same name would collide with
+ * the one kept). Returns how many were retained.
  */
 unsigned int ksalloc_pool_destroy(struct ksalloc_pool *pool)
 {
@@ -124,7 +127,9 @@ unsigned int ksalloc_pool_destroy(struct ksalloc_pool *pool)
 					ksalloc_entry_frame(entry));
 		}
 	}
-	if (pool->slab && !retained)
+	if (retained)
+		__module_get(THIS_MODULE);
+	else if (pool->slab)
 		ksalloc_put_slab(pool->slab);
 	if (t != &ksalloc_empty.table)
 		kvfree(t);

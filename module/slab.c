@@ -117,8 +117,9 @@ void ksalloc_put_slab(struct ksalloc_slab *slab)
 }
 
 /*
- * At unload: destroys the idle caches. One that holds retained frames (see
- * ksalloc_pool_destroy()) stays, as their memory must.
+ * At unload: destroys the idle caches, which by then are all of them (a pool
+ * that uses a cache pins the module: through its file, or, once it retained
+ * frames, for good).
  *
  * Under the lock, and leaving the list empty: the parameter files go only
  * after the module's exit, so root may still write idle_caches meanwhile,
@@ -131,7 +132,7 @@ void ksalloc_destroy_slabs(void)
 	mutex_lock(&ksalloc_slabs_lock);
 	list_for_each_entry_safe(slab, next, &ksalloc_slabs, node) {
 		list_del(&slab->node);
-		if (!slab->users)
+		if (!WARN_ON_ONCE(slab->users))
 			kmem_cache_destroy(slab->cache);
 		kfree(slab);
 	}
