@@ -114,11 +114,13 @@ static inline void ksalloc_scan_step(unsigned int cpu)
 
 /*
  * Frames allocated now: the peak minus the headroom. Exact under the lock
- * while no fast path runs; otherwise a sum of counts read one after another.
+ * while no fast path runs; otherwise a sum of counts read one after another,
+ * for trace events only.
  */
 u32 ksalloc_allocated(struct ksalloc *a)
 {
-	u32 room = READ_ONCE(a->room), peak = READ_ONCE(a->peak);
+	/* Written under the lock; for trace events, a diagnostic read. */
+	u32 room = data_race(a->room), peak = data_race(a->peak);
 	int cpu;
 
 	if (READ_ONCE(a->pool.cpu_frames))
@@ -289,10 +291,15 @@ static __always_inline void *ksalloc_mark_allocated(unsigned long *entry)
 	void *frame = (void *)READ_ONCE(*entry);
 
 	/*
-	 * Free, so ours alone: a racing misuse cmpxchg cannot match it, and a
-	 * non-atomic bit set will do.
+	 * Free, so ours alone to write: a racing misuse cmpxchg cannot match
+	 * it, and a non-atomic bit set will do. Frees on other CPUs may read
+	 * the entry meanwhile (READ_ONCE(), looking for their own frames):
+	 * the value before and the value after this one bit is set send them
+	 * the same way, and no torn write can show them a third one. An
+	 * intended race, hence data_race(); WRITE_ONCE() would cost the fast
+	 * path an instruction.
 	 */
-	__set_bit(ilog2(KSALLOC_ENTRY_ALLOCATED), entry);
+	data_race(*entry |= KSALLOC_ENTRY_ALLOCATED);
 	return frame;
 }
 

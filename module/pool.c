@@ -346,6 +346,7 @@ err_destroy:
 
 void ksalloc_read_status(struct ksalloc *a, struct ksalloc_status *status)
 {
+	struct ksalloc_cpu *c;
 	unsigned long flags;
 	int cpu;
 
@@ -357,10 +358,13 @@ void ksalloc_read_status(struct ksalloc *a, struct ksalloc_status *status)
 	status->waiters = a->waiters;
 	status->misuse_events = a->misuse;
 	status->total_allocations = a->total;
-	if (a->pool.cpu_frames)
-		for_each_possible_cpu(cpu)
-			status->total_allocations +=
-				READ_ONCE(per_cpu_ptr(a->pool.cpu, cpu)->total);
+	for_each_possible_cpu(cpu) {
+		if (!a->pool.cpu_frames)
+			break;
+		c = per_cpu_ptr(a->pool.cpu, cpu);
+		/* Counted by its CPU without the lock: a statistic. */
+		status->total_allocations += data_race(c->total);
+	}
 	status->failed_allocations = a->failed;
 	raw_spin_unlock_irqrestore(&a->lock, flags);
 }
