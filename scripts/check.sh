@@ -2,12 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0
 # The ksalloc test bench: `make check`, and `make kunit` (check.sh --kunit).
 #
-# install deps -> debug test kernel -> Debian stock kernels -> modules (W=1) for
+# install deps -> debug test kernels -> Debian stock kernels -> modules (W=1) for
 # each kernel -> static user-space tests -> one QEMU guest per kernel -> count.
 #   test-6.12   the debug kernel (KASAN, lockdep, kmemleak, ...), 4 vCPUs:
-#               KUnit suites, user-space tests, kmemleak scan after rmmod
+#               user-space tests, KUnit suites, kmemleak scan after rmmod
+#   test-6.12-rt    its PREEMPT_RT variant (raw lock nesting checked), 4 vCPUs
+#               of which 3 online: the KUnit suites
+#   test-6.12-kcsan its KCSAN variant (no KASAN), 4 vCPUs: the KUnit suites
+#               and the lifetime tests (ksalloc_lifetime*)
 #   stock-6.12, stock-6.12-rt, stock-6.1   Debian's kernels: user-space tests
-#               (these three boot at once, after the test kernel's guest)
+#               (the two variants and these three boot at once, after the
+#               test kernel's guest)
 # Guests load every module built (ksalloc first) and run every test program:
 # tools/testing/NAME.c is built as NAME and NAME_32 (-m32), and each
 # tools/testing/NAME.sh runs under busybox sh; all must print TAP.
@@ -21,7 +26,7 @@
 # the in-tree kunit.py run (check-intree.sh) and the install checks (check-dkms.sh),
 # "build tools -Werror clean", "guest <kernel> clean log". The last line is
 # "N passed, N failed"; the exit status is 1 when anything failed.
-# Env: KSALLOC_TEST_TIMEOUT (900 s), KSALLOC_STOCK_TIMEOUT (180 s),
+# Env: KSALLOC_TEST_TIMEOUT (900 s; the variants' too), KSALLOC_STOCK_TIMEOUT (180 s),
 # KSALLOC_TEST_SMP (4: test-6.12's -smp; the stock guests boot -smp 2), and
 # qemu-run.sh's.
 # For development only (a run with any of them set is not `make check`, and
@@ -44,7 +49,7 @@ start=$SECONDS
 tools=() demos=() stock_kernels=
 partial=${KSALLOC_GUESTS:+KSALLOC_GUESTS=$KSALLOC_GUESTS }${KSALLOC_TESTS:+KSALLOC_TESTS=$KSALLOC_TESTS }
 [ "${KSALLOC_GATES:-1}" = 1 ] || partial+="KSALLOC_GATES=$KSALLOC_GATES"
-[ -z "$kunit_only" ] || partial+="--kunit"
+[ -z "$kunit_only" ] || partial+=" --kunit"
 # want_guest NAME / want_test NAME: the development filters above.
 want_guest() { [ -z "${KSALLOC_GUESTS:-}" ] || [[ " $KSALLOC_GUESTS " = *" $1 "* ]]; }
 want_test() { [ -z "${KSALLOC_TESTS:-}" ] || [[ " $KSALLOC_TESTS " = *" $1 "* ]]; }
@@ -149,6 +154,17 @@ header "test kernel"
 test_kdir=$("$scripts/build-test-kernel.sh" | tail -n 1) || fatal "build-test-kernel.sh failed"
 [ -f "$test_kdir/arch/x86/boot/bzImage" ] || fatal "no bzImage in $test_kdir"
 echo "$test_kdir"
+# The variants of the test kernel, and the guests that boot them.
+variants=
+for v in rt kcsan; do
+	want_guest "test-6.12-$v" || continue
+	kdir=$("$scripts/build-test-kernel.sh" --variant $v | tail -n 1) ||
+		fatal "build-test-kernel.sh --variant $v failed"
+	[ -f "$kdir/arch/x86/boot/bzImage" ] || fatal "no bzImage in $kdir"
+	echo "$kdir"
+	declare "test_6_12_${v}_kdir=$kdir"
+	variants+=" test-6.12-$v"
+done
 
 suites=$(sed -n '/struct kunit_suite [A-Za-z0-9_]* *= *{/,/^}/ s/.*\.name *= *"\([^"]*\)".*/\1/p' \
 	"$top"/kunit/*.c 2>/dev/null | tr '\n' ' ')
@@ -165,15 +181,84 @@ if [ -z "$kunit_only" ]; then
 	stock_kernels=${kernels# }
 fi
 
-test_ok=
+test_ok='' variants_ok=''
 build_modules test-6.12 "$test_kdir" && test_ok=1
+for k in $variants; do
+	kvar=${k//[-.]/_}_kdir
+	build_modules "$k" "${!kvar}" && variants_ok+=" $k"
+done
 if [ -z "$kunit_only" ]; then
 	stock_ok=
 	for k in $stock_kernels; do
 		kvar=${k//[-.]/_}_kdir
 		build_modules "$k" "${!kvar}" && stock_ok+=" $k"
 	done
+fi
 
+# The tools: the tests, and the demos (tools/NAME.c), which go along in /bin
+# for tests that use them (pinned_test too, after KUnit).
+header "user-space tests"
+rm -rf "$build/tools"
+if make -k -C "$top/tools" O="$build/tools" > "$build/logs/build-tools.log" 2>&1; then
+	record PASS "build tools -Werror clean"
+else
+	cat "$build/logs/build-tools.log"
+	record FAIL "build tools -Werror clean"
+fi
+for c in "$top"/tools/*.c; do demos+=("$build/tools/$(basename "$c" .c)"); done
+if [ -z "$kunit_only" ]; then
+	# Every tools/testing/NAME.c is a test, NAME and NAME_32 (-m32); one that
+	# did not build is a FAIL "did not run" in each guest.
+	# The -m32 half is not optional: install-deps.sh installed gcc-multilib.
+	m32=$(gcc -m32 -print-file-name=libc.a | grep / || true)
+	[ -n "$m32" ] || fatal "gcc -m32 has no libc.a: gcc-multilib is missing"
+	for c in "$top"/tools/testing/*.c; do
+		want_test "$(basename "$c" .c)" || continue
+		t=$build/tools/$(basename "$c" .c)
+		tools+=("$t" "${t}_32")
+	done
+	# TAP shell tests run in the guests too (see run_tests in guest/lib.sh).
+	for t in "$top"/tools/testing/*.sh; do
+		[ -e "$t" ] && want_test "$(basename "$t" .sh)" && tools+=("$t")
+	done
+fi
+ls -l "$build/tools" || true
+
+# The variants boot now, in the background, while the gates and the other
+# guests run: their KUnit suites wait for timers and threads as much as they
+# compute. test-6.12-rt: every suite, then pinned_test, with 3 of 4 possible
+# CPUs online (as a VM with CPU hotplug slots has: caches of a CPU never
+# online). test-6.12-kcsan: the stress, SMP and lifetime suites. Both run
+# the stress case to 2 M operations (test-6.12: 10 M), which is what they
+# need to meet every path, nested locks and racing accesses included: that
+# case alone took 47 s on the RT kernel, 38 to 160 s under KCSAN.
+running=()
+for k in $variants; do
+	if [[ " $variants_ok " != *" $k "* ]]; then
+		record FAIL "guest $k clean log (not run: the module build failed)"
+		continue
+	fi
+	kvar=${k//[-.]/_}_kdir
+	if [ "$k" = test-6.12-kcsan ]; then
+		glob='ksalloc_[ls]*' var_suites='' tap=''
+		for x in $suites; do
+			# shellcheck disable=SC2053 # a glob, as kunit.py's filter
+			[[ $x == $glob ]] && var_suites+=" $x"
+		done
+		[ -n "$var_suites" ] || fatal "no KUnit suite matches $glob"
+		append="kunit.filter_glob=$glob"
+	else
+		var_suites=$suites tap=" ksalloc_pinned" append=maxcpus=3
+	fi
+	append+=" KSALLOC_KUNIT_ARGS=stress_ops=2000000"
+	KSALLOC_SMP=4 KSALLOC_KUNIT_SUITES=$var_suites KSALLOC_TAP_EXPECT=$tap \
+		run_guest "$k" "${!kvar}/arch/x86/boot/bzImage" "${KSALLOC_TEST_TIMEOUT:-900}" \
+		test-kernel.sh "$append" "$build/$k/src/"{module,kunit,samples}/*.ko \
+		"$build/tools/ksallocctl" > "$build/logs/guest-$k.out" 2>&1 &
+	running+=("$k")
+done
+
+if [ -z "$kunit_only" ]; then
 	if [ "${KSALLOC_GATES:-1}" = 1 ]; then
 		header "style gates"
 		"$scripts/check-style.sh" "$test_kdir" || true
@@ -193,39 +278,14 @@ if [ -z "$kunit_only" ]; then
 		header "install: DKMS, make install, companion modules"
 		"$scripts/check-dkms.sh" || true
 	fi
-
-	header "user-space tests"
-	rm -rf "$build/tools"
-	if make -k -C "$top/tools" O="$build/tools" > "$build/logs/build-tools.log" 2>&1; then
-		record PASS "build tools -Werror clean"
-	else
-		cat "$build/logs/build-tools.log"
-		record FAIL "build tools -Werror clean"
-	fi
-	# Every tools/testing/NAME.c is a test, NAME and NAME_32 (-m32); one that
-	# did not build is a FAIL "did not run" in each guest.
-	# The -m32 half is not optional: install-deps.sh installed gcc-multilib.
-	m32=$(gcc -m32 -print-file-name=libc.a | grep / || true)
-	[ -n "$m32" ] || fatal "gcc -m32 has no libc.a: gcc-multilib is missing"
-	for c in "$top"/tools/testing/*.c; do
-		want_test "$(basename "$c" .c)" || continue
-		t=$build/tools/$(basename "$c" .c)
-		tools+=("$t" "${t}_32")
-	done
-	# TAP shell tests run in the guests too (see run_tests in guest/lib.sh);
-	# the demos (tools/NAME.c) go along in /bin, for tests that use them.
-	for t in "$top"/tools/testing/*.sh; do
-		[ -e "$t" ] && want_test "$(basename "$t" .sh)" && tools+=("$t")
-	done
-	for c in "$top"/tools/*.c; do demos+=("$build/tools/$(basename "$c" .c)"); done
-	ls -l "$build/tools" || true
 fi
+
 
 # What the test kernel runs: KUnit, and the user-space tests it can execute.
 if ! want_guest test-6.12; then
 	:
 elif [ -n "$test_ok" ]; then
-	test_tools=() tap=
+	test_tools=() tap=" ksalloc_pinned"
 	for t in "${tools[@]}"; do
 		if [[ $t = *_32 ]] && ! grep -q '^CONFIG_IA32_EMULATION=y' "$test_kdir/.config"; then
 			record FAIL "test-6.12 $(basename "$t"): the test kernel has no CONFIG_IA32_EMULATION"
@@ -250,7 +310,6 @@ if [ -z "$kunit_only" ]; then
 	# (its tests wait for timers and rates more than they compute), so the
 	# three share the two CPUs in about half the time of one after another.
 	# (check-log.sh appends each guest's results in one write.)
-	running=()
 	for k in $stock_kernels; do
 		if [[ " $stock_ok " != *" $k "* ]]; then
 			record FAIL "guest $k clean log (not run: the module build failed)"
@@ -262,9 +321,9 @@ if [ -z "$kunit_only" ]; then
 			> "$build/logs/guest-$k.out" 2>&1 &
 		running+=("$k")
 	done
-	wait
-	for k in "${running[@]}"; do cat "$build/logs/guest-$k.out"; done
 fi
+wait
+for k in "${running[@]}"; do cat "$build/logs/guest-$k.out"; done
 
 judge_skips
 summary

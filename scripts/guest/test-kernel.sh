@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Guest script for the debug test kernel (boot it with kmemleak=on):
-# KUnit suites, the user-space tests, then a kmemleak scan after unloading.
+# Guest script for the debug test kernel and its variants: the user-space
+# tests given, the KUnit suites, pinned_test, then, if booted with
+# kmemleak=on, a kmemleak scan after unloading.
 . /lib/ksalloc/lib.sh
 
 leaks=/sys/kernel/debug/kmemleak kmemleak=
@@ -14,9 +15,13 @@ kmemleak_write() {
 	error "kmemleak: writing \"$1\" failed (off or disabled?): $out"
 	return 1
 }
-stage kmemleak-clear
-# Forget what boot left behind: report it once, then grey it.
-kmemleak_write scan && kmemleak_write clear && kmemleak=1
+# Booted with kmemleak=on (test-6.12; not its variants, where kmemleak's
+# cost would leave the stress cases little time to race).
+if grep -qw kmemleak=on /proc/cmdline; then
+	stage kmemleak-clear
+	# Forget what boot left behind: report it once, then grey it.
+	kmemleak_write scan && kmemleak_write clear && kmemleak=1
+fi
 
 # failslab and fail_page_alloc for the suite ksalloc_fault, which fails each
 # allocation of ksalloc_create() in turn (current->fail_nth, which both
@@ -62,17 +67,40 @@ failslab_restore() {
 
 stage load
 load_all
+# KCSAN (test-6.12-kcsan) reports every unmarked racing access: the
+# kernel's own races too, which upstream leaves unmarked by the dozen
+# (timekeeping, hrtimers, ...). Only races between two functions of
+# ksalloc are reported, every one of them: its functions make the
+# report filter's allowlist ("whitelist"), taken from kallsyms once it is
+# loaded; so this guest must not reload it.
+if [ -w /sys/kernel/debug/kcsan ]; then
+	fns=$(awk '$2 ~ /^[tT]$/ && $4 == "[ksalloc]" && $3 !~ /^__pfx_/ { print $3 }' /proc/kallsyms)
+	[ -n "$fns" ] || error "kcsan: no function of ksalloc in /proc/kallsyms"
+	for fn in $fns; do
+		echo "!$fn" > /sys/kernel/debug/kcsan || error "kcsan: cannot allow $fn"
+	done
+	echo whitelist > /sys/kernel/debug/kcsan
+	say "kcsan: reports only races within ksalloc's $(echo "$fns" | wc -l) functions"
+fi
+# The user-space tests first: some unload and reload ksalloc, which the
+# frames a KUnit case retains forbid from then on (pinned_test).
+run_tests
 if [ -f /lib/ksalloc/ksalloc_kunit.ko ]; then
 	failslab_set
 	stage kunit
-	load ksalloc_kunit
+	# KSALLOC_KUNIT_ARGS: the module's parameters, from the kernel command
+	# line (the kernel passes what it does not know to init's environment).
+	# shellcheck disable=SC2086 # a list of parameters
+	load ksalloc_kunit ${KSALLOC_KUNIT_ARGS:-}
 	stage kunit-unload
 	unload ksalloc_kunit
 	failslab_restore
+	# Only after every suite (ksalloc_async retains frames), not a few
+	# of them (kunit.filter_glob, test-6.12-kcsan).
+	grep -q kunit.filter_glob= /proc/cmdline || capture_pinned
 fi
-run_tests
 stage unload
-unload_all
+unload_all_but_pinned
 
 stage kmemleak
 if [ -n "$kmemleak" ]; then
