@@ -45,10 +45,12 @@
  * Extras (@extras): what each pool costs in memory (its frames' pages, and
  * the rest, per frame and fixed), and the cost of creating and releasing an
  * allocator of 1024 frames of 4 KiB next to 1024 kmem_cache_alloc()+free,
- * with and without creating and destroying the cache.
+ * with and without creating and destroying the cache; and the memory of
+ * pools of 16 frames of 256 B, 4 KiB, 614,424 B and 4 MiB, taken and left
+ * after the release.
  *
- * Output: one "result" line of key=value pairs per figure, "memory" and
- * "create" lines for the extras, and a closing "done errors=N".
+ * Output: one "result" line of key=value pairs per figure, "memory",
+ * "framing" and "create" lines for the extras, and a closing "done errors=N".
  *
  * Limits: one pool of each contender serves all the figures of that
  * contender. icount counts instructions, not cycles: cache misses, atomics
@@ -1422,6 +1424,90 @@ static void bench_memory(const struct bench_contender *c)
 		c->name, per_frame, fixed);
 }
 
+/*
+ * The memory of the issue's framings, 16 frames each: what the pool took
+ * from the page allocator (the kernel's free-page counters, metadata
+ * included), the pages that hold its frames, the ideal (frames x aligned
+ * size, page-rounded where frames are page-backed), and what is still taken
+ * after the release. Twice: the first round also pays what the kernel
+ * keeps for later (a new slab cache's own structures, kept idle for reuse;
+ * the page tables of the vmalloc space, one page per 2 MiB, which the
+ * kernel never frees), the second is the steady state. vm_unmap_aliases()
+ * purges the lazily unmapped vmalloc areas, so that the second round may
+ * reuse the first one's addresses.
+ */
+static const u32 bench_framing_sizes[] = { 256, 4096, 614424, 4U << 20 };
+#define BENCH_FRAMING_FRAMES	16U
+
+struct bench_framing_round {
+	long used, left;
+	u64 frame_bytes;
+	bool pages;
+};
+
+static int bench_framing_round(u32 size, struct bench_framing_round *r,
+			       struct bench_extent *ext)
+{
+	struct ksalloc_framing framing = {
+		.pool_type = KSALLOC_POOL_ATOMIC,
+		.frames = BENCH_FRAMING_FRAMES,
+		.frame_size = size,
+	};
+	void *frame[BENCH_FRAMING_FRAMES];
+	struct file *file;
+	unsigned int i;
+	long before;
+	int err = 0;
+
+	before = bench_used_pages();
+	file = ksalloc_create(&framing);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	r->used = (bench_used_pages() - before) * PAGE_SIZE;
+	for (i = 0; i < BENCH_FRAMING_FRAMES && !err; i++)
+		err = ksalloc_allocate_frame(file, &frame[i]);
+	if (!err) {
+		r->pages = is_vmalloc_addr(frame[0]);
+		r->frame_bytes = bench_frame_bytes(frame, BENCH_FRAMING_FRAMES,
+						   size, ext);
+	} else {
+		i--;
+	}
+	while (i--)
+		ksalloc_free_frame(file, frame[i]);
+	__fput_sync(file);
+	vm_unmap_aliases();
+	r->left = (bench_used_pages() - before) * PAGE_SIZE;
+	return err;
+}
+
+static void bench_framing_memory(u32 size)
+{
+	size_t per_frame = DIV_ROUND_UP(size, PAGE_SIZE) + 1;
+	struct bench_framing_round r[2];
+	struct bench_extent *ext;
+	int i, err = -ENOMEM;
+	u64 ideal;
+
+	ext = kvcalloc(BENCH_FRAMING_FRAMES, per_frame * sizeof(*ext), GFP_KERNEL);
+	for (i = 0; ext && i < 2; i++) {
+		err = bench_framing_round(size, &r[i], ext);
+		if (err)
+			break;
+	}
+	kvfree(ext);
+	if (err) {
+		bench_errors++;
+		pr_err("error framing memory of %u x %u B: %d\n",
+		       BENCH_FRAMING_FRAMES, size, err);
+		return;
+	}
+	ideal = (u64)BENCH_FRAMING_FRAMES * (r[1].pages ? PAGE_ALIGN(size) : size);
+	pr_info("framing frame_size=%u frames=%u kind=%s used_bytes=%ld frame_bytes=%llu ideal_bytes=%llu left_bytes=%ld first_left_bytes=%ld\n",
+		size, BENCH_FRAMING_FRAMES, r[1].pages ? "pages" : "slab",
+		r[1].used, r[1].frame_bytes, ideal, r[1].left, r[0].left);
+}
+
 /* ---- Extras: creating an allocator ------------------------------------ */
 
 enum bench_create_kind {
@@ -1608,6 +1694,8 @@ static int __init bench_init(void)
 			if (bench_contenders[i].pooled &&
 			    contenders & BIT(i))
 				bench_memory(&bench_contenders[i]);
+		for (i = 0; i < ARRAY_SIZE(bench_framing_sizes); i++)
+			bench_framing_memory(bench_framing_sizes[i]);
 		bench_create();
 	}
 	pr_info("done mode=%s errors=%u\n", mode, bench_errors);

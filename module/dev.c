@@ -14,9 +14,17 @@
  * slab, so late writes cannot corrupt other memory), as dma_pool_destroy()
  * does with busy blocks, and they pin the module (see ksalloc_pool_destroy()).
  *
- * User space holds frames by handle and never maps them: a frame it holds is
- * marked with KSALLOC_ENTRY_USER in its table entry, which no kernel free
- * can match. Handles are 1 to the number of frames in a random order (see
+ * User space holds frames by handle: a frame it holds is marked with
+ * KSALLOC_ENTRY_USER in its table entry, which no kernel free can match.
+ *
+ * mmap() maps a page-backed pool (see pool.c), MAP_SHARED and never
+ * executable, with vm_map_pages(); KSALLOC_IOC_ALLOC_FRAME2 says where a
+ * frame is in it. Each mapping (vma) holds a reference to the pool's memory
+ * (struct ksalloc_mem), taken at mmap() and in vm_ops->open (fork, split)
+ * and dropped in ->close, as videobuf2-vmalloc does: the memory outlives
+ * the pool if a mapping does. The vma's file reference keeps the allocator
+ * too until then, and the framing is set once: a mapping always shows the
+ * pool of its allocator. Handles are 1 to the number of frames in a random order (see
  * pool.c): FREE_FRAME says -EINVAL only outside that range, and -ENOENT
  * for every frame user space does not hold.
  *
@@ -30,6 +38,7 @@
 #include <linux/completion.h>
 #include <linux/compat.h>
 #include <linux/file.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/poll.h>
 #include <linux/slab.h>
@@ -188,7 +197,7 @@ static long ksalloc_take_now_for_user(struct ksalloc *a,
 	unsigned long *entry, flags;
 	long slot;
 
-	if (!KSALLOC_POISON_FRAMES)
+	if (!ksalloc_poisons(&a->pool))
 		return ksalloc_take_or_queue(a, KSALLOC_ENTRY_FLAGS, req);
 	slot = ksalloc_take_or_queue(a, KSALLOC_ENTRY_USER, req);
 	if (slot < 0)
@@ -241,6 +250,14 @@ again:
 	return slot;
 }
 
+/* Takes a frame for user space, waiting unless @file is O_NONBLOCK. */
+static long ksalloc_take_for_user(struct ksalloc *a, struct file *file)
+{
+	if (file->f_flags & O_NONBLOCK)
+		return ksalloc_take_now_for_user(a, NULL);
+	return ksalloc_wait_frame(a);
+}
+
 static long ksalloc_ioctl_alloc(struct ksalloc *a, struct file *file,
 				struct ksalloc_frame_handle __user *uarg)
 {
@@ -252,16 +269,54 @@ static long ksalloc_ioctl_alloc(struct ksalloc *a, struct file *file,
 	if (h.flags || h.reserved)
 		return -EINVAL;
 
-	if (file->f_flags & O_NONBLOCK)
-		slot = ksalloc_take_now_for_user(a, NULL);
-	else
-		slot = ksalloc_wait_frame(a);
+	slot = ksalloc_take_for_user(a, file);
 	if (slot < 0)
 		return slot;
 
 	h.handle = ksalloc_slot_handle(&a->pool, slot);
 	if (copy_to_user(uarg, &h, sizeof(h))) {
 		ksalloc_free_handle(a, h.handle);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+/* True if the framing is set and the pool can be mapped. */
+static bool ksalloc_mappable(struct ksalloc *a, bool *ready)
+{
+	unsigned long flags;
+	bool mappable;
+
+	raw_spin_lock_irqsave(&a->lock, flags);
+	*ready = a->ready;
+	mappable = a->ready && a->pool.mem;
+	raw_spin_unlock_irqrestore(&a->lock, flags);
+	return mappable;
+}
+
+static long ksalloc_ioctl_alloc2(struct ksalloc *a, struct file *file,
+				 struct ksalloc_mapped_frame __user *uarg)
+{
+	struct ksalloc_mapped_frame m;
+	bool ready;
+	long slot;
+
+	if (copy_from_user(&m, uarg, sizeof(m)))
+		return -EFAULT;
+	if (m.flags || m.reserved)
+		return -EINVAL;
+	/* Set once: the pool the take finds is the one checked here. */
+	if (!ksalloc_mappable(a, &ready))
+		return ready ? -ENODEV : -EBADFD;
+
+	slot = ksalloc_take_for_user(a, file);
+	if (slot < 0)
+		return slot;
+
+	m.handle = ksalloc_slot_handle(&a->pool, slot);
+	m.offset = ksalloc_frame_offset(&a->pool, slot);
+	if (copy_to_user(uarg, &m, sizeof(m))) {
+		ksalloc_free_handle(a, m.handle);
 		return -EFAULT;
 	}
 	return 0;
@@ -299,6 +354,8 @@ static long ksalloc_ioctl(struct file *file, unsigned int cmd,
 		return ksalloc_ioctl_alloc(a, file, uarg);
 	case KSALLOC_IOC_FREE_FRAME:
 		return ksalloc_ioctl_free(a, uarg);
+	case KSALLOC_IOC_ALLOC_FRAME2:
+		return ksalloc_ioctl_alloc2(a, file, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -331,6 +388,60 @@ static __poll_t ksalloc_poll(struct file *file, struct poll_table_struct *pt)
 	return ready ? EPOLLIN | EPOLLRDNORM : 0;
 }
 
+/* A new vma for a mapping's memory: fork(), or a split by munmap(). */
+static void ksalloc_vm_open(struct vm_area_struct *vma)
+{
+	struct ksalloc_mem *mem = vma->vm_private_data;
+
+	kref_get(&mem->ref);
+}
+
+static void ksalloc_vm_close(struct vm_area_struct *vma)
+{
+	ksalloc_mem_put(vma->vm_private_data);
+}
+
+static const struct vm_operations_struct ksalloc_vm_ops = {
+	.open	= ksalloc_vm_open,
+	.close	= ksalloc_vm_close,
+};
+
+/*
+ * Maps the frames of a page-backed pool; each refusal has its own errno
+ * (see struct ksalloc_mapped_frame).
+ */
+static int ksalloc_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct ksalloc *a = file->private_data;
+	struct ksalloc_mem *mem;
+	unsigned long pages = vma_pages(vma);
+	bool ready;
+	int err;
+
+	/* MAP_SHARED of a read-only file: VM_MAYSHARE without VM_SHARED. */
+	if (!(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
+	if (!ksalloc_mappable(a, &ready))
+		return ready ? -ENODEV : -EBADFD;
+	/* Set, so constant: no lock needed to read it any more. */
+	mem = a->pool.mem;
+	if (vma->vm_pgoff >= mem->nr_pages ||
+	    pages > mem->nr_pages - vma->vm_pgoff)
+		return -ENXIO;
+
+	/* Nor made executable later, nor grown by mremap(), nor dumped. */
+	vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTDUMP, VM_MAYEXEC);
+	err = vm_map_pages(vma, mem->pages, mem->nr_pages);
+	if (err)
+		return err;
+	kref_get(&mem->ref);
+	vma->vm_private_data = mem;
+	vma->vm_ops = &ksalloc_vm_ops;
+	return 0;
+}
+
 const struct file_operations ksalloc_fops = {
 	.owner		= THIS_MODULE,
 	.open		= ksalloc_open,
@@ -338,6 +449,7 @@ const struct file_operations ksalloc_fops = {
 	.unlocked_ioctl	= ksalloc_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.poll		= ksalloc_poll,
+	.mmap		= ksalloc_mmap,
 	.llseek		= noop_llseek,
 };
 

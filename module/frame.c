@@ -89,7 +89,7 @@ static u32 ksalloc_cpu_state(u32 nr, u32 room)
 /* @frame became free: see misuse.c. */
 static __always_inline void ksalloc_poison(struct ksalloc *a, void *frame)
 {
-	if (KSALLOC_POISON_FRAMES)
+	if (ksalloc_poisons(&a->pool))
 		memset(frame, POISON_FREE, a->framing.frame_size);
 }
 

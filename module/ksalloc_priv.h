@@ -26,6 +26,7 @@
 #include <linux/fs.h>
 #include <linux/hash.h>
 #include <linux/irq_work.h>
+#include <linux/kref.h>
 #include <linux/ksalloc.h>
 #include <linux/list.h>
 #include <linux/math.h>
@@ -59,6 +60,22 @@ struct ksalloc_slab {
 	u32 size;
 	u32 align;
 	unsigned int users;
+};
+
+/**
+ * struct ksalloc_mem - the memory of a page-backed pool
+ * @ref: one for the pool, one per mapping (vma) of it.
+ * @base: the frames, zeroed order-0 pages in vmalloc space.
+ * @pages: the pages of @base, in order, for vm_map_pages().
+ * @nr_pages: the number of @pages.
+ *
+ * Constant once made; the last reference frees it (ksalloc_mem_put()).
+ */
+struct ksalloc_mem {
+	struct kref ref;
+	void *base;
+	struct page **pages;
+	unsigned long nr_pages;
 };
 
 /**
@@ -101,10 +118,12 @@ struct ksalloc_table {
  * @table: the frames by address; &ksalloc_empty.table until the framing is set.
  * @cpu: the per-CPU caches; &ksalloc_no_cache for a pool without.
  * @cpu_frames: the capacity of each of @cpu, 0 without caches.
- * @slab: the slab cache the frames come from.
+ * @stride: in a page-backed pool, the bytes from a frame to the next.
+ * @slab: the slab cache the frames come from; NULL for a page-backed pool.
  * @free: the shared stack of free frames' slots.
  * @slot_of_handle: by user-space handle less one, the frame's slot.
  * @handle_of_slot: by slot, the frame's user-space handle, 0 for no frame.
+ * @mem: the memory of a page-backed pool; NULL for a slab-backed one.
  *
  * Set up before it is published, constant while the allocator lives.
  * Handles are 1 to the number of frames, dealt in random order when the
@@ -114,10 +133,12 @@ struct ksalloc_pool {
 	struct ksalloc_table *table;
 	struct ksalloc_cpu __percpu *cpu;
 	u32 cpu_frames;
+	u32 stride;
 	struct ksalloc_slab *slab;
 	u32 *free;
 	u32 *slot_of_handle;
 	u32 *handle_of_slot;
+	struct ksalloc_mem *mem;
 };
 
 /**
@@ -221,13 +242,22 @@ static inline u32 ksalloc_slot_handle(const struct ksalloc_pool *pool,
 	return slot < 0 ? 0 : pool->handle_of_slot[slot];
 }
 
-/* Poisoning (misuse.c): its callers compile it out unless KSALLOC_POISON_FRAMES. */
+/*
+ * Poisoning (misuse.c): its callers compile it out unless
+ * KSALLOC_POISON_FRAMES. Slab-backed pools only: page-backed ones may be
+ * mapped, and user space reads their frames zeroed and writes them at will.
+ */
 void ksalloc_check_poison(struct ksalloc *a, void *frame);
+
+static __always_inline bool ksalloc_poisons(const struct ksalloc_pool *pool)
+{
+	return KSALLOC_POISON_FRAMES && !READ_ONCE(pool->mem);
+}
 
 /* @frame was just taken: it must be as ksalloc_poison() left it. */
 static __always_inline void ksalloc_check(struct ksalloc *a, void *frame)
 {
-	if (KSALLOC_POISON_FRAMES)
+	if (ksalloc_poisons(&a->pool))
 		ksalloc_check_poison(a, frame);
 }
 
@@ -252,6 +282,8 @@ unsigned int ksalloc_pool_destroy(struct ksalloc_pool *pool);
 long ksalloc_lookup(const struct ksalloc_table *t, const void *frame);
 int ksalloc_set_framing(struct ksalloc *a,
 			const struct ksalloc_framing *framing);
+void ksalloc_mem_put(struct ksalloc_mem *mem);
+u64 ksalloc_frame_offset(const struct ksalloc_pool *pool, long slot);
 void ksalloc_read_status(struct ksalloc *a, struct ksalloc_status *status);
 
 /* frame.c */

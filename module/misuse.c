@@ -16,8 +16,10 @@
  * take (allocate_frame, requests, ALLOC_FRAME) and the release check
  * that it still is. A write after free_frame is then counted as misuse and
  * logged once per allocator; the frame is poisoned again and taken all
- * the same. User space never maps a frame: one it holds keeps its poison,
- * and FREE_FRAME has nothing to write. Reads of a free frame go unseen.
+ * the same. Only slab-backed pools are poisoned: user space cannot map
+ * them, so a frame it holds keeps its poison, and FREE_FRAME has nothing
+ * to write. Page-backed pools are not (user space may map them, reads them
+ * zeroed and writes them at will). Reads of a free frame go unseen.
  * The cost is a memset on free and a scan on take of the whole frame,
  * in the caller's context, hard IRQ included: debug kernels only.
  * Elsewhere the fast paths compile as if none of this existed.
@@ -105,7 +107,7 @@ void ksalloc_check_released(struct ksalloc *a)
 	unsigned long entry;
 	u32 i;
 
-	if (!KSALLOC_POISON_FRAMES)
+	if (!ksalloc_poisons(&a->pool))
 		return;
 	for (i = 0; i < t->size; i++) {
 		entry = t->entry[i];

@@ -2,9 +2,25 @@
 /*
  * The pool: an allocator's frames, made once when the framing is set and
  * constant until the allocator is released. Setting the framing checks it,
- * charges its bytes to the user (quota.c), takes a slab cache (slab.c),
- * preallocates every frame, and publishes the pool under the allocator's
- * lock: from then on no path allocates memory.
+ * charges its bytes to the user (quota.c), preallocates every frame, and
+ * publishes the pool under the allocator's lock: from then on no path
+ * allocates memory.
+ *
+ * Two kinds of memory, chosen by the framing (see KSALLOC_SLAB_FRAME_SIZE):
+ * - slab-backed: frames of at most 8 KiB once aligned, as kmalloc() keeps
+ *   slabs for what is small, come packed from a slab cache (slab.c);
+ * - page-backed: larger frames, and those of a KSALLOC_OPTIONF_MAPPABLE
+ *   pool, are one zeroed vmalloc area of order-0 pages (struct ksalloc_mem),
+ *   so a framing needs no contiguous memory beyond a page and a fragmented
+ *   machine can still make it. Frames sit at a stride of the frame size
+ *   rounded up to whole pages: each starts on a page, which meets any
+ *   alignment a framing may ask (at most PAGE_SIZE), and no page holds two
+ *   frames, nor anything but this pool's frames. Only these pools can be
+ *   mapped into user space (dev.c): the memory is refcounted, the pool
+ *   holding one reference and every mapping one, and the last one frees it.
+ * Both are charged to the memory cgroup, and counted against the limits
+ * below at their real size: frames times the slab object size or times the
+ * stride.
  *
  * Frames are found by address in an open-addressing hash table (struct
  * ksalloc_table), at most 16/23 (70%) full, whose entries are the frame
@@ -33,6 +49,7 @@
 
 #include <linux/cred.h>
 #include <linux/kmemleak.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/percpu.h>
@@ -87,6 +104,21 @@ long ksalloc_lookup(const struct ksalloc_table *t, const void *frame)
 	return -1;
 }
 
+/* Page-backed frames: see struct ksalloc_framing and KSALLOC_SLAB_FRAME_SIZE. */
+static bool ksalloc_page_backed(const struct ksalloc_framing *f)
+{
+	return f->options & KSALLOC_OPTIONF_MAPPABLE ||
+	       ALIGN(f->frame_size, f->alignment + 1) > KSALLOC_SLAB_FRAME_SIZE;
+}
+
+/* The memory a frame of @f takes: its size in the slab cache, or the stride. */
+static size_t ksalloc_frame_bytes(const struct ksalloc_framing *f)
+{
+	if (ksalloc_page_backed(f))
+		return PAGE_ALIGN(f->frame_size);
+	return ALIGN(f->frame_size, f->alignment + 1);
+}
+
 static void *ksalloc_vzalloc(size_t n, size_t size)
 {
 	size_t bytes;
@@ -100,6 +132,50 @@ static void *ksalloc_vzalloc(size_t n, size_t size)
 	if (bytes > PAGE_SIZE)
 		return __vmalloc(bytes, GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN);
 	return kzalloc(bytes, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+}
+
+static void ksalloc_mem_release(struct kref *ref)
+{
+	struct ksalloc_mem *mem = container_of(ref, struct ksalloc_mem, ref);
+
+	vfree(mem->base);
+	kvfree(mem->pages);
+	kfree(mem);
+}
+
+/* Drops a reference to @mem: the last one frees it. Process context. */
+void ksalloc_mem_put(struct ksalloc_mem *mem)
+{
+	kref_put(&mem->ref, ksalloc_mem_release);
+}
+
+/*
+ * Makes @bytes (a multiple of PAGE_SIZE) of zeroed page-backed memory,
+ * charged to the memory cgroup; NULL if there is not enough memory.
+ */
+static struct ksalloc_mem *ksalloc_mem_create(size_t bytes)
+{
+	struct ksalloc_mem *mem;
+	unsigned long i;
+
+	mem = kzalloc(sizeof(*mem), GFP_KERNEL_ACCOUNT);
+	if (!mem)
+		return NULL;
+	kref_init(&mem->ref);
+	mem->nr_pages = bytes >> PAGE_SHIFT;
+	mem->pages = ksalloc_vzalloc(mem->nr_pages, sizeof(*mem->pages));
+	/*
+	 * Order-0 pages (no VM_ALLOW_HUGE_VMAP), zeroed: what user space
+	 * first reads through a mapping.
+	 */
+	mem->base = __vmalloc(bytes, GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN);
+	if (!mem->pages || !mem->base) {
+		ksalloc_mem_release(&mem->ref);
+		return NULL;
+	}
+	for (i = 0; i < mem->nr_pages; i++)
+		mem->pages[i] = vmalloc_to_page(mem->base + i * PAGE_SIZE);
+	return mem;
 }
 
 /*
@@ -120,17 +196,25 @@ unsigned int ksalloc_pool_destroy(struct ksalloc_pool *pool)
 			continue;
 		if ((entry & KSALLOC_ENTRY_FLAGS) == KSALLOC_ENTRY_ALLOCATED) {
 			/* Deliberately kept: not a leak for kmemleak to report. */
-			kmemleak_ignore(ksalloc_entry_frame(entry));
+			if (pool->slab)
+				kmemleak_ignore(ksalloc_entry_frame(entry));
 			retained++;
-		} else {
+		} else if (pool->slab) {
 			kmem_cache_free(pool->slab->cache,
 					ksalloc_entry_frame(entry));
 		}
 	}
-	if (retained)
+	if (retained) {
 		__module_get(THIS_MODULE);
-	else if (pool->slab)
+		/* The whole area is kept, and scanned: its pages are referenced. */
+		if (pool->mem)
+			kmemleak_not_leak(pool->mem);
+	} else if (pool->slab) {
 		ksalloc_put_slab(pool->slab);
+	} else if (pool->mem) {
+		/* Mappings may keep it a while longer. */
+		ksalloc_mem_put(pool->mem);
+	}
 	if (t != &ksalloc_empty.table)
 		kvfree(t);
 	if (pool->cpu_frames)
@@ -152,17 +236,23 @@ static int ksalloc_pool_fill(struct ksalloc_pool *pool, unsigned int frames)
 	unsigned int i, n = 0, top = frames;
 
 	for (i = 0; i < frames; i++) {
-		void *frame = kmem_cache_alloc(pool->slab->cache, GFP_KERNEL);
+		void *frame;
 		u32 slot;
 
-		if (!frame)
-			return -ENOMEM;
+		if (pool->mem) {
+			frame = pool->mem->base + (size_t)i * pool->stride;
+		} else {
+			frame = kmem_cache_alloc(pool->slab->cache, GFP_KERNEL);
+			if (!frame)
+				return -ENOMEM;
+		}
 		if (WARN_ON_ONCE((unsigned long)frame & KSALLOC_ENTRY_FLAGS)) {
-			kmem_cache_free(pool->slab->cache, frame);
+			if (!pool->mem)
+				kmem_cache_free(pool->slab->cache, frame);
 			return -ENOMEM;
 		}
 		/* Free from now on: see misuse.c. */
-		if (KSALLOC_POISON_FRAMES) {
+		if (ksalloc_poisons(pool)) {
 			memset(frame, POISON_FREE, pool->slab->size);
 			cond_resched();
 		}
@@ -219,8 +309,17 @@ static int ksalloc_pool_create(struct ksalloc_pool *pool,
 	int i, err;
 
 	ksalloc_pool_init(pool);
-	pool->slab = ksalloc_get_slab(framing->frame_size,
-				      framing->alignment + 1);
+	if (ksalloc_page_backed(framing)) {
+		pool->stride = ksalloc_frame_bytes(framing);
+		pool->mem = ksalloc_mem_create((size_t)frames * pool->stride);
+		if (!pool->mem)
+			return -ENOMEM;
+	} else {
+		pool->slab = ksalloc_get_slab(framing->frame_size,
+					      framing->alignment + 1);
+		if (!pool->slab)
+			return -ENOMEM;
+	}
 	pool->free = ksalloc_vzalloc(frames, sizeof(*pool->free));
 	pool->slot_of_handle = ksalloc_vzalloc(frames,
 					       sizeof(*pool->slot_of_handle));
@@ -231,8 +330,7 @@ static int ksalloc_pool_create(struct ksalloc_pool *pool,
 		t->size = size;
 		pool->table = t;
 	}
-	if (!pool->slab || !pool->free || !pool->slot_of_handle ||
-	    !pool->handle_of_slot || !t)
+	if (!pool->free || !pool->slot_of_handle || !pool->handle_of_slot || !t)
 		return -ENOMEM;
 
 	/* Only atomic pools have a fast path. */
@@ -278,9 +376,7 @@ static int ksalloc_check_framing(const struct ksalloc_framing *f,
 	if (f->frames > KSALLOC_MAX_FRAMES ||
 	    f->frame_size > KSALLOC_MAX_FRAME_SIZE)
 		return -E2BIG;
-	if (check_mul_overflow((size_t)f->frames,
-			       (size_t)ALIGN(f->frame_size, f->alignment + 1),
-			       total))
+	if (check_mul_overflow((size_t)f->frames, ksalloc_frame_bytes(f), total))
 		return -EOVERFLOW;
 	if (*total > READ_ONCE(ksalloc_max_pool_bytes))
 		return -EDQUOT;
@@ -320,6 +416,8 @@ int ksalloc_set_framing(struct ksalloc *a,
 		a->nr_free = framing->frames;
 		/* The fast paths read the pool unlocked: one field at a time. */
 		WRITE_ONCE(a->pool.slab, pool.slab);
+		WRITE_ONCE(a->pool.mem, pool.mem);
+		WRITE_ONCE(a->pool.stride, pool.stride);
 		WRITE_ONCE(a->pool.free, pool.free);
 		WRITE_ONCE(a->pool.slot_of_handle, pool.slot_of_handle);
 		WRITE_ONCE(a->pool.handle_of_slot, pool.handle_of_slot);
@@ -342,6 +440,16 @@ err_destroy:
 	ksalloc_pool_destroy(&pool);
 	ksalloc_uncharge_user(uid, bytes);
 	return err;
+}
+
+/*
+ * Where the frame of @slot is in a mapping of page-backed @pool: the caller
+ * holds the frame, so the pool is set, and constant.
+ */
+u64 ksalloc_frame_offset(const struct ksalloc_pool *pool, long slot)
+{
+	return ksalloc_entry_frame(READ_ONCE(pool->table->entry[slot])) -
+	       pool->mem->base;
 }
 
 void ksalloc_read_status(struct ksalloc *a, struct ksalloc_status *status)

@@ -5,7 +5,9 @@
  * uses are kept for the next allocator (idle_caches): creating a slab cache
  * costs more than filling a pool of a thousand frames. Every cache is a
  * usercopy cache of SLAB_ACCOUNT objects: frames are charged to the memory
- * cgroup of the task that sets the framing.
+ * cgroup of the task that sets the framing. A cache going idle is shrunk
+ * (kmem_cache_shrink()): its empty slabs go back to the page allocator, so
+ * an idle cache keeps no frame memory, only its own structures.
  *
  * Context: process context; ksalloc_slabs_lock is a mutex.
  */
@@ -110,6 +112,8 @@ void ksalloc_put_slab(struct ksalloc_slab *slab)
 {
 	mutex_lock(&ksalloc_slabs_lock);
 	if (!--slab->users) {
+		/* Under the lock: a new user cannot allocate meanwhile. */
+		kmem_cache_shrink(slab->cache);
 		ksalloc_nr_idle++;
 		ksalloc_trim_slabs();
 	}

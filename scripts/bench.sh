@@ -220,6 +220,7 @@ $2 == "result" {
 	else if ($1 == "wall-2") m2[k] = kv($0, "mops")
 }
 $2 == "memory" { mem[++nm] = $0 }
+$2 == "framing" && $1 == "icount-1" { frm[++nf] = $0 }
 $2 == "metadata" && $1 == "icount-1" { meta[kv($0, "name")] = kv($0, "bytes_per_frame") "," kv($0, "fixed_bytes") }
 $2 == "create" {
 	c = kv($0, "name")
@@ -268,6 +269,25 @@ END {
 		printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", nmn, fr, u, p, id, ratio(p, id), u - p, val(meta, nmn) > md
 	}
 	print ""
+	print "Framings (icount-1), 16 frames each: used = bytes the pool took from the"
+	print "page allocator (its counters; metadata included); frames = pages holding"
+	print "the frames (whole slabs, or vmalloc pages); ideal = frames x aligned size,"
+	print "page-rounded for page-backed frames; left = still taken after the release"
+	print "(steady state: a second pool of the framing); first = left by the first pool"
+	print "(a new slab cache kept idle, page tables of the vmalloc space)."
+	printf "%-9s %-5s %9s %9s %9s %8s %8s %7s %7s\n", "frame", "kind", "used", "frames", "ideal", "fr/ideal", "us/ideal", "left", "first"
+	print "" > md
+	print "| 16 frames of | kind | used bytes | frame bytes | ideal bytes | frames/ideal | used/ideal | left after release | left by the first |" > md
+	print "|---:|---|---:|---:|---:|---:|---:|---:|---:|" > md
+	for (i = 1; i <= nf; i++) {
+		fs = kv(frm[i], "frame_size"); k = kv(frm[i], "kind"); u = kv(frm[i], "used_bytes")
+		fb = kv(frm[i], "frame_bytes"); id = kv(frm[i], "ideal_bytes"); lf = kv(frm[i], "left_bytes")
+		f1 = kv(frm[i], "first_left_bytes")
+		fratio[fs] = ratio(fb, id); uratio[fs] = ratio(u, id); fleft[fs] = lf
+		printf "%-9s %-5s %9s %9s %9s %8s %8s %7s %7s\n", fs, k, u, fb, id, fratio[fs], uratio[fs], lf, f1
+		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", fs, k, u, fb, id, fratio[fs], uratio[fs], lf, f1 > md
+	}
+	print ""
 	print "Making and unmaking 1024 frames of 4 KiB: instructions (icount-1; waits"
 	print "for a grace period or a work item count as the time to the next timer)"
 	print "to set up, to tear down, in all; and the total in microseconds (wall-1)."
@@ -299,6 +319,16 @@ END {
 		}
 		target("cross <= 2.5 x pair", ctx, ratio(val(instr, t SUBSEP "cross" SUBSEP ctx), p), 2.5, "le")
 		target("pair Mops 2 vCPUs >= 1.8 x 1 vCPU", ctx, ratio(val(m2, pk), (pk in s1) ? s1[pk] : val(m1, pk)), 1.8, busy ? "busy" : "ge")
+	}
+	# Memory: the pages of the frames within 5% of the ideal; for the two
+	# large framings the whole pool too (for small ones the pages of the
+	# metadata dominate); given back at release, but for a page of slack.
+	split("256 4096 614424 4194304", fsz, " ")
+	for (i = 1; i <= 4; i++) {
+		target(fsz[i] " B: frames/ideal <= 1.05", "-", val(fratio, fsz[i]), 1.05, "le")
+		if (fsz[i] + 0 > 8192)
+			target(fsz[i] " B: used/ideal <= 1.05", "-", val(uratio, fsz[i]), 1.05, "le")
+		target(fsz[i] " B: left after release <= 4096", "-", val(fleft, fsz[i]), 4096, "le")
 	}
 	print ""
 	for (i = 1; i <= n; i++) print line[i]

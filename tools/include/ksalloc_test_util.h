@@ -113,12 +113,19 @@ static inline int ksalloc_open_pool(__u32 pool_type, __u32 frames, __u32 frame_s
 	return ksalloc_open_framed(&framing, flags);
 }
 
-/* The bytes a pool of @f is charged: what ksalloc_check_framing() counts. */
+/*
+ * The bytes a pool of @f is charged: what ksalloc_check_framing() counts,
+ * frames times the aligned size, or, for page-backed frames (larger than
+ * KSALLOC_SLAB_FRAME_SIZE, or a mappable pool), the size in whole pages.
+ */
 static inline unsigned long long framing_bytes(const struct ksalloc_framing *f)
 {
-	unsigned long long align = f->alignment + 1ULL;
+	unsigned long long align = f->alignment + 1ULL, page = sysconf(_SC_PAGESIZE);
+	unsigned long long size = (f->frame_size + align - 1) / align * align;
 
-	return f->frames * ((f->frame_size + align - 1) / align * align);
+	if (size > KSALLOC_SLAB_FRAME_SIZE || f->options & KSALLOC_OPTIONF_MAPPABLE)
+		size = (f->frame_size + page - 1) / page * page;
+	return f->frames * size;
 }
 
 /* *@handle is written only on success. */

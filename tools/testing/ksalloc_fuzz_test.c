@@ -605,7 +605,11 @@ static int fz_framing_errno(const struct ksalloc_framing *f)
 	if (f->frames > KSALLOC_MAX_FRAMES || f->frame_size > KSALLOC_MAX_FRAME_SIZE)
 		return -E2BIG;
 	/* At most 2^16 frames of 2^22 + 2^12 bytes: no overflow in 64 bits. */
-	bytes = (f->frame_size + align - 1) / align * align * f->frames;
+	bytes = (f->frame_size + align - 1) / align * align;
+	/* Page-backed frames take whole pages. */
+	if (bytes > KSALLOC_SLAB_FRAME_SIZE || f->options & KSALLOC_OPTIONF_MAPPABLE)
+		bytes = (f->frame_size + fz.page_size - 1) / fz.page_size * fz.page_size;
+	bytes *= f->frames;
 	if (bytes > fz.max_pool)
 		return -EDQUOT;
 	return 0;
@@ -728,6 +732,7 @@ static unsigned long fz_unknown_cmd(struct fz_thread *t)
 			continue;
 		if (cmd == KSALLOC_IOC_SET_FRAMING || cmd == KSALLOC_IOC_GET_STATUS ||
 		    cmd == KSALLOC_IOC_ALLOC_FRAME || cmd == KSALLOC_IOC_FREE_FRAME ||
+		    cmd == KSALLOC_IOC_ALLOC_FRAME2 ||
 		    cmd == KSALLOC_CAPTURE_IOC_SET_ALLOCATOR ||
 		    cmd == KSALLOC_CAPTURE_IOC_SET_FORMAT ||
 		    cmd == KSALLOC_CAPTURE_IOC_STREAMON ||
@@ -1151,10 +1156,15 @@ static void fz_x_poll(struct fz_thread *t, struct fz_slot *s, int fd)
 		fz_violation(t, V_POLL, "poll of fd %d: revents %#x", p[2].fd, p[2].revents);
 }
 
-/* read, write, mmap, lseek: no such operations on an allocator. */
+/*
+ * read, write, lseek: no such operations on an allocator. mmap: of a first
+ * page, which every pool has; MAP_SHARED maps a page-backed pool, and the
+ * framing (or none) may change meanwhile.
+ */
 static void fz_x_rwmap(struct fz_thread *t, struct fz_slot *s, int fd)
 {
 	size_t len = fz_below(t, 64);
+	bool shared;
 	void *map;
 	long ret;
 
@@ -1173,10 +1183,12 @@ static void fz_x_rwmap(struct fz_thread *t, struct fz_slot *s, int fd)
 		break;
 	case 2:
 		fz_begin(t, K_RWMAP, fd, 2);
-		map = mmap(NULL, fz.page_size, PROT_READ, fz_chance(t, 1, 2) ? MAP_SHARED :
-			   MAP_PRIVATE, fd, 0);
+		shared = fz_chance(t, 1, 2);
+		map = mmap(NULL, fz.page_size, PROT_READ, shared ? MAP_SHARED : MAP_PRIVATE,
+			   fd, 0);
 		ret = fz_count(t, K_RWMAP, map == MAP_FAILED ? -errno : 0);
-		fz_expect(t, V_SYS, ret, FZ_ENODEV | FZ_EACCES, "mmap of an allocator");
+		fz_expect(t, V_SYS, ret, shared ? FZ_OK | FZ_ENODEV | FZ_EBADFD | FZ_EACCES :
+			  FZ_EINVAL | FZ_EACCES, "mmap of an allocator");
 		if (map != MAP_FAILED)
 			munmap(map, fz.page_size);
 		break;

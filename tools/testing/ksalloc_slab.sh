@@ -4,8 +4,9 @@
 # the same frame size and alignment share one cache, named
 # ksalloc-<size>-<alignment in bytes>; a cache nobody uses is kept for reuse,
 # at most idle_caches of them, the least recently used destroyed first; and
-# idle_caches=0 destroys the idle ones at once. Seen in /proc/slabinfo, with
-# `ksallocctl create` holding the allocators. Expects ksalloc loaded; $1, the
+# idle_caches=0 destroys the idle ones at once; and a cache going idle gives
+# its slabs back, keeping at most one. Seen in /proc/slabinfo and
+# /sys/kernel/slab, with `ksallocctl create` holding the allocators. Expects ksalloc loaded; $1, the
 # module directory, is not used. Restores idle_caches.
 
 n=0 failed=0 pids=
@@ -18,10 +19,14 @@ mkdir -p "$out"
 # caches NAME: how many caches /proc/slabinfo lists by that name.
 caches() { grep -c "^$1 " /proc/slabinfo; }
 
-# hold NAME SIZE ALIGNMENT: an allocator of 4 such frames, held in the
-# background by ksallocctl create until release(); its output in $out/NAME.
+# slabs NAME: the slabs of a cache, from /sys/kernel/slab.
+slabs() { cut -d' ' -f1 "/sys/kernel/slab/$1/slabs"; }
+
+# hold NAME SIZE ALIGNMENT [FRAMES]: an allocator of 4 (or FRAMES) such frames,
+# held in the background by ksallocctl create until release(); its output in
+# $out/NAME.
 hold() {
-	ksallocctl create -n 4 -s "$2" -a "$3" > "$out/$1" 2>&1 &
+	ksallocctl create -n "${4:-4}" -s "$2" -a "$3" > "$out/$1" 2>&1 &
 	pids="$pids $!"
 	i=0
 	while ! grep -q '^holding' "$out/$1" && [ $i -lt 300 ]; do
@@ -50,7 +55,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "TAP version 13"
-echo "1..6"
+echo "1..8"
 
 echo 1 > $param
 hold a 1234 15 && hold b 1234 15
@@ -71,6 +76,15 @@ ok $? "idle_caches=0 keeps a cache in use"
 
 release && [ "$(caches ksalloc-1236-16)" = 0 ]
 ok $? "with idle_caches=0, a cache goes with its last allocator"
+
+echo 1 > $param
+hold e 2000 15 256
+[ $? = 0 ] && [ "$(slabs ksalloc-2000-16)" -gt 1 ]
+ok $? "256 frames of 2000 bytes take several slabs ($(slabs ksalloc-2000-16))"
+
+release && [ "$(caches ksalloc-2000-16)" = 1 ] && [ "$(slabs ksalloc-2000-16)" -le 1 ]
+ok $? "released, the idle cache keeps at most one slab ($(slabs ksalloc-2000-16))"
+echo 0 > $param
 
 ! echo abc 2> /dev/null > $param && ! echo -1 2> /dev/null > $param &&
 	[ "$(cat $param)" = 0 ]

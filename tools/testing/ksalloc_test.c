@@ -471,8 +471,8 @@ FIXTURE_VARIANT_ADD(ksalloc_reject, reserved_msb) {
 	.error = EINVAL,
 };
 
-FIXTURE_VARIANT_ADD(ksalloc_reject, options_bit1) {
-	.framing = { .options = 1U << 1, .pool_type = KSALLOC_POOL_ATOMIC, .frames = 4,
+FIXTURE_VARIANT_ADD(ksalloc_reject, options_bit2) {
+	.framing = { .options = 1U << 2, .pool_type = KSALLOC_POOL_ATOMIC, .frames = 4,
 		     .frame_size = 4096, .alignment = 63 },
 	.error = EOPNOTSUPP,
 };
@@ -590,7 +590,7 @@ FIXTURE_VARIANT_ADD(ksalloc_reject, order_reserved_options) {
 };
 
 FIXTURE_VARIANT_ADD(ksalloc_reject, order_options_pool_type) {
-	.framing = { .options = 1U << 1, .pool_type = 2, .frames = 0, .frame_size = 0,
+	.framing = { .options = 1U << 2, .pool_type = 2, .frames = 0, .frame_size = 0,
 		     .alignment = 2 },
 	.error = EOPNOTSUPP,
 };

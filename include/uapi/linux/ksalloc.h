@@ -28,7 +28,22 @@
  * what every ksalloc frame is; the bit is accepted for KS compatibility.
  */
 #define KSALLOC_OPTIONF_SYSTEM_MEMORY	(1U << 0)
-#define KSALLOC_OPTIONF_VALID		KSALLOC_OPTIONF_SYSTEM_MEMORY
+/*
+ * The pool can be mapped with mmap() (see KSALLOC_IOC_ALLOC_FRAME2). Frames
+ * larger than KSALLOC_SLAB_FRAME_SIZE bytes (once aligned) always can; this
+ * bit asks it for smaller ones, each of which then takes whole pages.
+ */
+#define KSALLOC_OPTIONF_MAPPABLE	(1U << 1)
+#define KSALLOC_OPTIONF_VALID		(KSALLOC_OPTIONF_SYSTEM_MEMORY | \
+					 KSALLOC_OPTIONF_MAPPABLE)
+
+/*
+ * Frames of at most this many bytes (the frame size rounded up to the
+ * alignment) come from slab caches, and are packed; larger frames, and
+ * every frame of a KSALLOC_OPTIONF_MAPPABLE pool, are page-backed: each
+ * starts on a page and takes the frame size rounded up to whole pages.
+ */
+#define KSALLOC_SLAB_FRAME_SIZE		8192U
 
 /* Upper bounds of a framing; the module parameter max_pool_bytes caps the total. */
 #define KSALLOC_MAX_FRAMES		65536U
@@ -96,9 +111,37 @@ struct ksalloc_frame_handle {
 	__u32 reserved;
 };
 
+/**
+ * struct ksalloc_mapped_frame - a frame, and where it is in the mapping
+ * @handle: as in struct ksalloc_frame_handle: return it with
+ *	KSALLOC_IOC_FREE_FRAME.
+ * @offset: where the frame starts in an mmap() of the allocator's file at
+ *	offset 0: a multiple of the page size.
+ * @flags: must be 0.
+ * @reserved: must be 0.
+ *
+ * The mapping of a mappable pool is its frames, each frame_size rounded up
+ * to whole pages, frames times that in all; mmap() it MAP_SHARED, without
+ * PROT_EXEC, at offsets (multiples of the page size) within it. Frames read
+ * all zero until first written. mmap() fails with EINVAL for a private
+ * mapping, EPERM for an executable one, EBADFD before the framing is set,
+ * ENODEV for a pool that is not mappable (see KSALLOC_OPTIONF_MAPPABLE) and
+ * ENXIO for a range beyond the pool. A mapping keeps the pool's memory, and
+ * the allocator, until it is unmapped, whatever is closed first.
+ */
+struct ksalloc_mapped_frame {
+	__u64 handle;
+	__u64 offset;
+	__u32 flags;
+	__u32 reserved;
+};
+
 #define KSALLOC_IOC_MAGIC	0xD7
 
-/* Fix the framing and preallocate the frames. Once per allocator: -EBUSY after. */
+/*
+ * Fix the framing and preallocate the frames. Once per allocator: -EBUSY
+ * after, mapped or not.
+ */
 #define KSALLOC_IOC_SET_FRAMING	_IOW(KSALLOC_IOC_MAGIC, 0x00, struct ksalloc_framing)
 /* Read the framing and the counters. */
 #define KSALLOC_IOC_GET_STATUS	_IOR(KSALLOC_IOC_MAGIC, 0x01, struct ksalloc_status)
@@ -109,5 +152,10 @@ struct ksalloc_frame_handle {
 #define KSALLOC_IOC_ALLOC_FRAME	_IOWR(KSALLOC_IOC_MAGIC, 0x02, struct ksalloc_frame_handle)
 /* Return a frame taken with KSALLOC_IOC_ALLOC_FRAME on this file. */
 #define KSALLOC_IOC_FREE_FRAME	_IOW(KSALLOC_IOC_MAGIC, 0x03, struct ksalloc_frame_handle)
+/*
+ * KSALLOC_IOC_ALLOC_FRAME that also says where the frame is in the mapping;
+ * ENODEV, taking no frame, if the pool is not mappable.
+ */
+#define KSALLOC_IOC_ALLOC_FRAME2 _IOWR(KSALLOC_IOC_MAGIC, 0x04, struct ksalloc_mapped_frame)
 
 #endif /* _UAPI_LINUX_KSALLOC_H */
