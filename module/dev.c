@@ -406,6 +406,17 @@ static const struct vm_operations_struct ksalloc_vm_ops = {
 	.close	= ksalloc_vm_close,
 };
 
+/* vm_flags_mod() came with 6.3 (see Kbuild); Debian's 6.1 writes the flags. */
+static void ksalloc_vm_flags_mod(struct vm_area_struct *vma, vm_flags_t set,
+				 vm_flags_t clear)
+{
+#ifdef KSALLOC_HAVE_VM_FLAGS_MOD
+	vm_flags_mod(vma, set, clear);
+#else
+	vma->vm_flags = (vma->vm_flags | set) & ~clear;
+#endif
+}
+
 /*
  * Maps the frames of a page-backed pool; each refusal has its own errno
  * (see struct ksalloc_mapped_frame).
@@ -432,7 +443,7 @@ static int ksalloc_mmap(struct file *file, struct vm_area_struct *vma)
 		return -ENXIO;
 
 	/* Nor made executable later, nor grown by mremap(), nor dumped. */
-	vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTDUMP, VM_MAYEXEC);
+	ksalloc_vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTDUMP, VM_MAYEXEC);
 	err = vm_map_pages(vma, mem->pages, mem->nr_pages);
 	if (err)
 		return err;

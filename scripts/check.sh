@@ -11,8 +11,10 @@
 #   test-6.12-kcsan its KCSAN variant (no KASAN), 4 vCPUs: the KUnit suites
 #               and the lifetime tests (ksalloc_lifetime*)
 #   stock-6.12, stock-6.12-rt, stock-6.1   Debian's kernels: user-space tests
-#               (the two variants and these three boot at once, after the
-#               test kernel's guest)
+# The guests run in the background, side by side: the test kernels' three
+# from before the gates on, the stock ones once the gates are done. Each
+# waits for timers, threads and rates as much as it computes, so together
+# they keep the two CPUs busy where one after another they would not.
 # Guests load every module built (ksalloc first) and run every test program:
 # tools/testing/NAME.c is built as NAME and NAME_32 (-m32), and each
 # tools/testing/NAME.sh runs under busybox sh; all must print TAP.
@@ -26,7 +28,7 @@
 # the in-tree kunit.py run (check-intree.sh) and the install checks (check-dkms.sh),
 # "build tools -Werror clean", "guest <kernel> clean log". The last line is
 # "N passed, N failed"; the exit status is 1 when anything failed.
-# Env: KSALLOC_TEST_TIMEOUT (900 s; the variants' too), KSALLOC_STOCK_TIMEOUT (180 s),
+# Env: KSALLOC_TEST_TIMEOUT (900 s; the variants' too), KSALLOC_STOCK_TIMEOUT (300 s),
 # KSALLOC_TEST_SMP (4: test-6.12's -smp; the stock guests boot -smp 2), and
 # qemu-run.sh's.
 # For development only (a run with any of them set is not `make check`, and
@@ -258,6 +260,30 @@ for k in $variants; do
 	running+=("$k")
 done
 
+# test-6.12 boots now too, in the background: KUnit, and the user-space tests
+# it can execute.
+if ! want_guest test-6.12; then
+	:
+elif [ -n "$test_ok" ]; then
+	test_tools=() tap=" ksalloc_pinned"
+	for t in "${tools[@]}"; do
+		if [[ $t = *_32 ]] && ! grep -q '^CONFIG_IA32_EMULATION=y' "$test_kdir/.config"; then
+			record FAIL "test-6.12 $(basename "$t"): the test kernel has no CONFIG_IA32_EMULATION"
+			continue
+		fi
+		test_tools+=("$t") tap+=" $(basename "$t" .sh)"
+	done
+	# Four vCPUs: a scan of the caches by the lock's holder meets the fast
+	# paths of two CPUs or more (ksalloc_smp), as it never does with two.
+	KSALLOC_SMP=${KSALLOC_TEST_SMP:-4} KSALLOC_KUNIT_SUITES=$suites KSALLOC_TAP_EXPECT=$tap \
+		run_guest test-6.12 "$test_kdir/arch/x86/boot/bzImage" "${KSALLOC_TEST_TIMEOUT:-900}" \
+		test-kernel.sh kmemleak=on "$build"/test-6.12/src/{module,kunit,samples}/*.ko \
+		"${test_tools[@]}" "${demos[@]}" > "$build/logs/guest-test-6.12.out" 2>&1 &
+	running+=(test-6.12)
+else
+	record FAIL "guest test-6.12 clean log (not run: the module build failed)"
+fi
+
 if [ -z "$kunit_only" ]; then
 	if [ "${KSALLOC_GATES:-1}" = 1 ]; then
 		header "style gates"
@@ -281,34 +307,13 @@ if [ -z "$kunit_only" ]; then
 fi
 
 
-# What the test kernel runs: KUnit, and the user-space tests it can execute.
-if ! want_guest test-6.12; then
-	:
-elif [ -n "$test_ok" ]; then
-	test_tools=() tap=" ksalloc_pinned"
-	for t in "${tools[@]}"; do
-		if [[ $t = *_32 ]] && ! grep -q '^CONFIG_IA32_EMULATION=y' "$test_kdir/.config"; then
-			record FAIL "test-6.12 $(basename "$t"): the test kernel has no CONFIG_IA32_EMULATION"
-			continue
-		fi
-		test_tools+=("$t") tap+=" $(basename "$t" .sh)"
-	done
-	# Four vCPUs: a scan of the caches by the lock's holder meets the fast
-	# paths of two CPUs or more (ksalloc_smp), as it never does with two.
-	KSALLOC_SMP=${KSALLOC_TEST_SMP:-4} KSALLOC_KUNIT_SUITES=$suites KSALLOC_TAP_EXPECT=$tap \
-		run_guest test-6.12 "$test_kdir/arch/x86/boot/bzImage" "${KSALLOC_TEST_TIMEOUT:-900}" \
-		test-kernel.sh kmemleak=on "$build"/test-6.12/src/{module,kunit,samples}/*.ko "${test_tools[@]}" "${demos[@]}"
-else
-	record FAIL "guest test-6.12 clean log (not run: the module build failed)"
-fi
 
 if [ -z "$kunit_only" ]; then
 	tap=
 	for t in "${tools[@]}"; do tap+=" $(basename "$t" .sh)"; done
 	# The stock guests boot at once, each with its output in a file, shown
 	# when all are done: a stock guest keeps about 0.6 of a host CPU busy
-	# (its tests wait for timers and rates more than they compute), so the
-	# three share the two CPUs in about half the time of one after another.
+	# (its tests wait for timers and rates more than they compute).
 	# (check-log.sh appends each guest's results in one write.)
 	for k in $stock_kernels; do
 		if [[ " $stock_ok " != *" $k "* ]]; then
@@ -316,7 +321,7 @@ if [ -z "$kunit_only" ]; then
 			continue
 		fi
 		kvar=${k//[-.]/_}_vmlinuz
-		KSALLOC_TAP_EXPECT=$tap run_guest "$k" "${!kvar}" "${KSALLOC_STOCK_TIMEOUT:-180}" \
+		KSALLOC_TAP_EXPECT=$tap run_guest "$k" "${!kvar}" "${KSALLOC_STOCK_TIMEOUT:-300}" \
 			stock.sh "" "$build/$k/src/"{module,samples}/*.ko "${tools[@]}" "${demos[@]}" \
 			> "$build/logs/guest-$k.out" 2>&1 &
 		running+=("$k")
