@@ -26,7 +26,8 @@
  * too until then, and the framing is set once: a mapping always shows the
  * pool of its allocator. Handles are 1 to the number of frames in a random order (see
  * pool.c): FREE_FRAME says -EINVAL only outside that range, and -ENOENT
- * for every frame user space does not hold.
+ * for every frame user space does not hold, -EBUSY for one exported as a
+ * dma-buf (dmabuf.c) until the export is gone.
  *
  * Context: every entry point runs in process context; the wake-ups poll()
  * waits for come from request.c's irq_work.
@@ -152,6 +153,9 @@ static int ksalloc_free_handle(struct ksalloc *a, u64 handle)
 		if ((entry & KSALLOC_ENTRY_FLAGS) !=
 		    (KSALLOC_ENTRY_ALLOCATED | KSALLOC_ENTRY_USER))
 			err = -ENOENT;
+		/* Importers may still use it: see dmabuf.c. */
+		else if (a->pool.exports && a->pool.exports[handle - 1])
+			err = -EBUSY;
 	}
 	if (!err) {
 		/*
@@ -356,6 +360,8 @@ static long ksalloc_ioctl(struct file *file, unsigned int cmd,
 		return ksalloc_ioctl_free(a, uarg);
 	case KSALLOC_IOC_ALLOC_FRAME2:
 		return ksalloc_ioctl_alloc2(a, file, uarg);
+	case KSALLOC_IOC_EXPORT_FRAME:
+		return ksalloc_ioctl_export_frame(file, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -405,17 +411,6 @@ static const struct vm_operations_struct ksalloc_vm_ops = {
 	.open	= ksalloc_vm_open,
 	.close	= ksalloc_vm_close,
 };
-
-/* vm_flags_mod() came with 6.3 (see Kbuild); Debian's 6.1 writes the flags. */
-static void ksalloc_vm_flags_mod(struct vm_area_struct *vma, vm_flags_t set,
-				 vm_flags_t clear)
-{
-#ifdef KSALLOC_HAVE_VM_FLAGS_MOD
-	vm_flags_mod(vma, set, clear);
-#else
-	vma->vm_flags = (vma->vm_flags | set) & ~clear;
-#endif
-}
 
 /*
  * Maps the frames of a page-backed pool; each refusal has its own errno

@@ -11,7 +11,9 @@
  *   quota.c    the per-user limit, max_user_bytes
  *   misuse.c   client bugs: refused frees, poisoning, retained frames
  *   dev.c      the allocator as a file: /dev/ksalloc, its ioctls, poll,
- *              ksalloc_create() and ksalloc_fget()
+ *              mmap, ksalloc_create() and ksalloc_fget()
+ *   dmabuf.c   a frame as a dma-buf: KSALLOC_IOC_EXPORT_FRAME and the
+ *              dma_buf_ops (CONFIG_DMA_SHARED_BUFFER only)
  *   debugfs.c  ksalloc/<id> and ksalloc/totals (CONFIG_DEBUG_FS only)
  *   main.c     module init and exit
  *
@@ -30,6 +32,7 @@
 #include <linux/ksalloc.h>
 #include <linux/list.h>
 #include <linux/math.h>
+#include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -124,8 +127,12 @@ struct ksalloc_table {
  * @slot_of_handle: by user-space handle less one, the frame's slot.
  * @handle_of_slot: by slot, the frame's user-space handle, 0 for no frame.
  * @mem: the memory of a page-backed pool; NULL for a slab-backed one.
+ * @exports: in a page-backed pool, by user-space handle less one, the
+ *	frame's live dma-buf exports (dmabuf.c); the allocator's lock
+ *	protects the counts.
  *
- * Set up before it is published, constant while the allocator lives.
+ * Set up before it is published, constant while the allocator lives (but
+ * for the counts of @exports).
  * Handles are 1 to the number of frames, dealt in random order when the
  * pool is made: they say nothing about addresses (see pool.c).
  */
@@ -139,6 +146,7 @@ struct ksalloc_pool {
 	u32 *slot_of_handle;
 	u32 *handle_of_slot;
 	struct ksalloc_mem *mem;
+	u32 *exports;
 };
 
 /**
@@ -286,6 +294,20 @@ void ksalloc_mem_put(struct ksalloc_mem *mem);
 u64 ksalloc_frame_offset(const struct ksalloc_pool *pool, long slot);
 void ksalloc_read_status(struct ksalloc *a, struct ksalloc_status *status);
 
+/*
+ * For dev.c's and dmabuf.c's mmap: vm_flags_mod() came with 6.3 (see
+ * Kbuild); on Debian's 6.1 the flags are written.
+ */
+static inline void ksalloc_vm_flags_mod(struct vm_area_struct *vma,
+					vm_flags_t set, vm_flags_t clear)
+{
+#ifdef KSALLOC_HAVE_VM_FLAGS_MOD
+	vm_flags_mod(vma, set, clear);
+#else
+	vma->vm_flags = (vma->vm_flags | set) & ~clear;
+#endif
+}
+
 /* frame.c */
 u32 ksalloc_allocated(struct ksalloc *a);
 bool ksalloc_update_caches(struct ksalloc *a);
@@ -309,6 +331,20 @@ void ksalloc_check_released(struct ksalloc *a);
 void ksalloc_count_retained(unsigned int id, unsigned int retained);
 #if !IS_ENABLED(CONFIG_KUNIT)
 void ksalloc_get_totals(struct ksalloc_totals *totals);
+#endif
+
+/* dmabuf.c */
+struct ksalloc_export_frame;
+#if IS_ENABLED(CONFIG_DMA_SHARED_BUFFER)
+long ksalloc_ioctl_export_frame(struct file *file,
+				struct ksalloc_export_frame __user *uarg);
+#else
+static inline long
+ksalloc_ioctl_export_frame(struct file *file,
+			   struct ksalloc_export_frame __user *uarg)
+{
+	return -EOPNOTSUPP;
+}
 #endif
 
 /* debugfs.c */

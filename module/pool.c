@@ -222,6 +222,7 @@ unsigned int ksalloc_pool_destroy(struct ksalloc_pool *pool)
 	kvfree(pool->free);
 	kvfree(pool->slot_of_handle);
 	kvfree(pool->handle_of_slot);
+	kvfree(pool->exports);
 	return retained;
 }
 
@@ -312,7 +313,8 @@ static int ksalloc_pool_create(struct ksalloc_pool *pool,
 	if (ksalloc_page_backed(framing)) {
 		pool->stride = ksalloc_frame_bytes(framing);
 		pool->mem = ksalloc_mem_create((size_t)frames * pool->stride);
-		if (!pool->mem)
+		pool->exports = ksalloc_vzalloc(frames, sizeof(*pool->exports));
+		if (!pool->mem || !pool->exports)
 			return -ENOMEM;
 	} else {
 		pool->slab = ksalloc_get_slab(framing->frame_size,
@@ -417,6 +419,7 @@ int ksalloc_set_framing(struct ksalloc *a,
 		/* The fast paths read the pool unlocked: one field at a time. */
 		WRITE_ONCE(a->pool.slab, pool.slab);
 		WRITE_ONCE(a->pool.mem, pool.mem);
+		WRITE_ONCE(a->pool.exports, pool.exports);
 		WRITE_ONCE(a->pool.stride, pool.stride);
 		WRITE_ONCE(a->pool.free, pool.free);
 		WRITE_ONCE(a->pool.slot_of_handle, pool.slot_of_handle);

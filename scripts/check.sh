@@ -321,8 +321,14 @@ if [ -z "$kunit_only" ]; then
 			continue
 		fi
 		kvar=${k//[-.]/_}_vmlinuz
+		# vivid and its dependencies, from the stock image's modules, for
+		# ksalloc_vivid_test (in /lib/media; without it, the test skips).
+		release=$(basename "${!kvar}") release=${release#vmlinuz-}
+		"$scripts/media-modules.sh" "$(dirname "${!kvar}")/../lib/modules/$release" \
+			"$build/$k/media" vivid || rm -rf "${build:?}/$k/media"
 		KSALLOC_TAP_EXPECT=$tap run_guest "$k" "${!kvar}" "${KSALLOC_STOCK_TIMEOUT:-300}" \
-			stock.sh "" "$build/$k/src/"{module,samples}/*.ko "${tools[@]}" "${demos[@]}" \
+			stock.sh "" "$build/$k/src/"{module,samples}/*.ko "$build/$k/media" \
+			"${tools[@]}" "${demos[@]}" \
 			> "$build/logs/guest-$k.out" 2>&1 &
 		running+=("$k")
 	done

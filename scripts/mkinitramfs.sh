@@ -5,7 +5,8 @@
 #   mkinitramfs.sh OUT.cpio.gz GUEST_SCRIPT [FILE...]
 #
 # GUEST_SCRIPT becomes /guest.sh; each FILE goes by its name: *.ko and *.sh
-# (helpers for the guest script) to /lib/ksalloc/, anything else to /bin/.
+# (helpers for the guest script) to /lib/ksalloc/, a directory to /lib/ (as
+# /lib/media/, the modules of scripts/media-modules.sh), anything else to /bin/.
 # /init mounts proc, sys, devtmpfs, debugfs and a tmpfs on /tmp, runs
 # `sh /guest.sh` and then `reboot -f`, which ends QEMU under -no-reboot.
 set -euo pipefail
@@ -24,6 +25,7 @@ mknod "$root/dev/console" c 5 1
 mknod "$root/dev/null" c 1 3
 install -m 755 "$guest" "$root/guest.sh"
 for f in "$@"; do
+	[ -d "$f" ] && { cp -r "$f" "$root/lib/"; continue; }
 	case $f in
 	*.ko | *.sh) install -m 644 "$f" "$root/lib/ksalloc/" ;;
 	*) install -m 755 "$f" "$root/bin/" ;;

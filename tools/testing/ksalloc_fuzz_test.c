@@ -732,7 +732,7 @@ static unsigned long fz_unknown_cmd(struct fz_thread *t)
 			continue;
 		if (cmd == KSALLOC_IOC_SET_FRAMING || cmd == KSALLOC_IOC_GET_STATUS ||
 		    cmd == KSALLOC_IOC_ALLOC_FRAME || cmd == KSALLOC_IOC_FREE_FRAME ||
-		    cmd == KSALLOC_IOC_ALLOC_FRAME2 ||
+		    cmd == KSALLOC_IOC_ALLOC_FRAME2 || cmd == KSALLOC_IOC_EXPORT_FRAME ||
 		    cmd == KSALLOC_CAPTURE_IOC_SET_ALLOCATOR ||
 		    cmd == KSALLOC_CAPTURE_IOC_SET_FORMAT ||
 		    cmd == KSALLOC_CAPTURE_IOC_STREAMON ||

@@ -114,7 +114,7 @@ struct ksalloc_frame_handle {
 /**
  * struct ksalloc_mapped_frame - a frame, and where it is in the mapping
  * @handle: as in struct ksalloc_frame_handle: return it with
- *	KSALLOC_IOC_FREE_FRAME.
+ *	KSALLOC_IOC_FREE_FRAME (EBUSY while it is exported as a dma-buf).
  * @offset: where the frame starts in an mmap() of the allocator's file at
  *	offset 0: a multiple of the page size.
  * @flags: must be 0.
@@ -134,6 +134,33 @@ struct ksalloc_mapped_frame {
 	__u64 offset;
 	__u32 flags;
 	__u32 reserved;
+};
+
+/**
+ * struct ksalloc_export_frame - a frame exported as a dma-buf
+ * @handle: in: a frame user space holds (from KSALLOC_IOC_ALLOC_FRAME or
+ *	KSALLOC_IOC_ALLOC_FRAME2) in a page-backed pool.
+ * @flags: in: O_CLOEXEC for the new descriptor, O_RDWR for a dma-buf that
+ *	can be mapped writable (else read-only); no other bit.
+ * @fd: out: the dma-buf's file descriptor; its input value is ignored.
+ *
+ * The dma-buf is the frame's pages, frame_size rounded up to whole pages;
+ * other drivers import it (V4L2_MEMORY_DMABUF, ...), user space can mmap()
+ * it MAP_SHARED, without PROT_EXEC, and bracket its accesses with
+ * DMA_BUF_IOCTL_SYNC. The frame stays held by user space: FREE_FRAME
+ * refuses it with EBUSY until every export of it is gone (the last
+ * reference to each dma-buf: descriptors, mappings, importers). A dma-buf
+ * keeps the allocator, and so the frame and the pool, until then, even if
+ * every descriptor of the allocator is closed. A frame may be exported more
+ * than once. Errors: EINVAL for a handle out of range or an unknown flag,
+ * ENOENT for a frame user space does not hold, EBADFD before the framing is
+ * set, ENODEV for a pool that is not page-backed (see
+ * KSALLOC_OPTIONF_MAPPABLE), EOPNOTSUPP on a kernel without dma-buf.
+ */
+struct ksalloc_export_frame {
+	__u64 handle;
+	__u32 flags;
+	__s32 fd;
 };
 
 #define KSALLOC_IOC_MAGIC	0xD7
@@ -157,5 +184,7 @@ struct ksalloc_mapped_frame {
  * ENODEV, taking no frame, if the pool is not mappable.
  */
 #define KSALLOC_IOC_ALLOC_FRAME2 _IOWR(KSALLOC_IOC_MAGIC, 0x04, struct ksalloc_mapped_frame)
+/* Export a frame user space holds as a dma-buf (struct ksalloc_export_frame). */
+#define KSALLOC_IOC_EXPORT_FRAME _IOWR(KSALLOC_IOC_MAGIC, 0x05, struct ksalloc_export_frame)
 
 #endif /* _UAPI_LINUX_KSALLOC_H */
