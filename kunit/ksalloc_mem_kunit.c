@@ -8,7 +8,9 @@
  * given back at release (the kernel's own counters: free pages, slab bytes),
  * a pool of 16 frames of 4 MiB made on a machine whose free memory is all
  * single pages, and writes through a user mapping of the pool seen by a
- * kernel client at the frame's address, and the other way round.
+ * kernel client at the frame's address, and the other way round; and
+ * ksalloc_frame_offset(), which tells a driver where a frame is in a user's
+ * mapping of the pool.
  */
 
 #include <kunit/test.h>
@@ -310,11 +312,81 @@ static void pool_mapping_is_the_frames(struct kunit *test)
 	ksalloc_free_frame(file, frame);
 }
 
+/*
+ * ksalloc_frame_offset() gives each frame's place in a user mapping: what
+ * user space writes there, the kernel client reads at the frame. Pointers
+ * that are not the start of a frame are refused, and a slab-backed pool has
+ * no mapping.
+ */
+static void ksalloc_frame_offset_mapping(struct kunit *test)
+{
+	struct ksalloc_framing framing =
+		ksalloc_test_framing(KSALLOC_MAP_FRAMES, KSALLOC_MAP_SIZE, 0);
+	size_t stride = PAGE_ALIGN(KSALLOC_MAP_SIZE), end = KSALLOC_MAP_FRAMES * stride;
+	u8 *frame[KSALLOC_MAP_FRAMES], *lowest = NULL;
+	u64 offset[KSALLOC_MAP_FRAMES], off;
+	struct file *file, *slab;
+	unsigned long user;
+	void *small;
+	u32 i, j;
+
+	file = ksalloc_test_create(test, &framing);
+	user = kunit_vm_mmap(test, file, 0, end, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	KUNIT_ASSERT_NE_MSG(test, user, 0, "mmap of the pool failed");
+	for (i = 0; i < KSALLOC_MAP_FRAMES; i++) {
+		KUNIT_ASSERT_EQ(test, 0, ksalloc_allocate_frame(file, (void **)&frame[i]));
+		KUNIT_ASSERT_EQ(test, 0, ksalloc_frame_offset(file, frame[i], &offset[i]));
+		KUNIT_EXPECT_EQ(test, 0, offset[i] % stride);
+		KUNIT_EXPECT_LT(test, offset[i], (u64)end);
+		for (j = 0; j < i; j++)
+			KUNIT_EXPECT_NE(test, offset[i], offset[j]);
+		if (!lowest || frame[i] < lowest)
+			lowest = frame[i];
+		/* Its first and last bytes, written at its place in the mapping. */
+		KUNIT_ASSERT_EQ(test, 0, put_user((u8)(0x40 + i), (u8 __user *)(user + offset[i])));
+		KUNIT_ASSERT_EQ(test, 0, put_user((u8)(0x80 + i),
+						  (u8 __user *)(user + offset[i] +
+								KSALLOC_MAP_SIZE - 1)));
+	}
+	for (i = 0; i < KSALLOC_MAP_FRAMES; i++) {
+		KUNIT_EXPECT_EQ(test, frame[i][0], 0x40 + i);
+		KUNIT_EXPECT_EQ(test, frame[i][KSALLOC_MAP_SIZE - 1], 0x80 + i);
+	}
+
+	/* Inside a frame, before the first, past the last, NULL: not a frame. */
+	off = 0xdead;
+	KUNIT_EXPECT_EQ(test, -EINVAL, ksalloc_frame_offset(file, frame[0] + 1, &off));
+	KUNIT_EXPECT_EQ(test, -EINVAL, ksalloc_frame_offset(file, frame[0] + PAGE_SIZE, &off));
+	KUNIT_EXPECT_EQ(test, -EINVAL, ksalloc_frame_offset(file, lowest - stride, &off));
+	KUNIT_EXPECT_EQ(test, -EINVAL, ksalloc_frame_offset(file, lowest - 1, &off));
+	KUNIT_EXPECT_EQ(test, -EINVAL, ksalloc_frame_offset(file, lowest + end, &off));
+	KUNIT_EXPECT_EQ(test, -EINVAL, ksalloc_frame_offset(file, NULL, &off));
+	KUNIT_EXPECT_EQ(test, 0xdead, off);
+	/* A free frame keeps its place. */
+	ksalloc_free_frame(file, frame[1]);
+	KUNIT_EXPECT_EQ(test, 0, ksalloc_frame_offset(file, frame[1], &off));
+	KUNIT_EXPECT_EQ(test, offset[1], off);
+	for (i = 0; i < KSALLOC_MAP_FRAMES; i++)
+		if (i != 1)
+			ksalloc_free_frame(file, frame[i]);
+
+	/* A slab-backed pool cannot be mapped. */
+	framing = ksalloc_test_framing(4, 256, 0);
+	slab = ksalloc_test_create(test, &framing);
+	KUNIT_ASSERT_EQ(test, 0, ksalloc_allocate_frame(slab, &small));
+	KUNIT_EXPECT_EQ(test, -ENODEV, ksalloc_frame_offset(slab, small, &off));
+	KUNIT_EXPECT_EQ(test, -ENODEV, ksalloc_frame_offset(slab, NULL, &off));
+	ksalloc_free_frame(slab, small);
+	/* A frame of one pool is not one of another. */
+	KUNIT_EXPECT_EQ(test, -EINVAL, ksalloc_frame_offset(file, small, &off));
+}
+
 static struct kunit_case ksalloc_mem_test_cases[] = {
 	KUNIT_CASE_PARAM(pool_memory_kind_by_size, ksalloc_mem_gen_params),
 	KUNIT_CASE_PARAM(pool_release_gives_memory_back, ksalloc_release_gen_params),
 	KUNIT_CASE_SLOW(pool_fragmented_memory_16x4mib),
 	KUNIT_CASE(pool_mapping_is_the_frames),
+	KUNIT_CASE(ksalloc_frame_offset_mapping),
 	{}
 };
 

@@ -318,7 +318,7 @@ static long ksalloc_ioctl_alloc2(struct ksalloc *a, struct file *file,
 		return slot;
 
 	m.handle = ksalloc_slot_handle(&a->pool, slot);
-	m.offset = ksalloc_frame_offset(&a->pool, slot);
+	m.offset = ksalloc_slot_offset(&a->pool, slot);
 	if (copy_to_user(uarg, &m, sizeof(m))) {
 		ksalloc_free_handle(a, m.handle);
 		return -EFAULT;

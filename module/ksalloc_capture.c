@@ -20,6 +20,25 @@
  * frames, so the ring can never overflow and a slow reader costs drops, not
  * memory: head <= filled <= tail, with [head, filled) ready for read() and
  * [filled, tail) waiting for the fill work.
+ *
+ * Zero copy: when the allocator's pool is mappable (page-backed), DEQUEUE_FRAME
+ * hands the oldest ready frame to the application instead: its place in the
+ * allocator's mapping (ksalloc_frame_offset()), its header and a handle. The
+ * frame leaves the ring for the held table, as many slots as the ring: the
+ * stream never has more frames than the allocator, so a free slot always
+ * exists. A handle is a per-stream serial number, never reused, kept in the
+ * slot of that number modulo the table size (numbers whose slot is taken are
+ * skipped): RETURN_FRAME finds a frame in one look, and tells a handle never
+ * handed out (above the last serial) from one no longer held. The held table
+ * is only touched in process context, under @lock; STREAMOFF and close give
+ * its frames back to the allocator.
+ *
+ * A stream is read one way at a time (@mode): the first read() or
+ * DEQUEUE_FRAME after STREAMON chooses, and the other fails with -EBUSY until
+ * the next STREAMON.
+ *
+ * User space can write a mappable pool's frames at any time, headers
+ * included: the fill work and DEQUEUE_FRAME never take a size from a frame.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -40,6 +59,22 @@
 
 MODULE_IMPORT_NS(KSALLOC);
 
+enum ksalloc_capture_mode {
+	KSALLOC_CAPTURE_UNCHOSEN,
+	KSALLOC_CAPTURE_READ,
+	KSALLOC_CAPTURE_DEQUEUE,
+};
+
+/**
+ * struct ksalloc_capture_held - a frame the application holds
+ * @handle: the handle it was dequeued with; the last one, once returned.
+ * @frame: the frame; NULL for a free slot.
+ */
+struct ksalloc_capture_held {
+	u64 handle;
+	void *frame;
+};
+
 /**
  * struct ksalloc_capture - a stream
  * @lock: serialises configuration: the fields up to @qlock change only
@@ -50,6 +85,10 @@ MODULE_IMPORT_NS(KSALLOC);
  * @frame_size: its frame size.
  * @format: the format; @format.fps is 0 until set.
  * @frame_bytes: header plus payload.
+ * @mappable: the allocator's pool can be mapped: DEQUEUE_FRAME works.
+ * @held: the frames the application holds, @ring_size slots; see above.
+ * @nr_held: the frames in @held.
+ * @next_handle: the next handle to hand out; from 1, never reset.
  * @period: timer period.
  * @streaming: between STREAMON and STREAMOFF.
  * @timer: the hard-IRQ frame timer.
@@ -64,6 +103,7 @@ MODULE_IMPORT_NS(KSALLOC);
  * @counters: the counters; @counters.streaming mirrors @streaming.
  * @epoch: counts STREAMONs, which reset @counters: a reader that took a
  *	frame before one must not correct the new counters.
+ * @mode: how the stream is read since STREAMON, enum ksalloc_capture_mode.
  */
 struct ksalloc_capture {
 	struct mutex lock; /* serialises configuration, see above */
@@ -72,6 +112,10 @@ struct ksalloc_capture {
 	u32 frame_size;
 	struct ksalloc_capture_format format;
 	u32 frame_bytes;
+	bool mappable;
+	struct ksalloc_capture_held *held;
+	u32 nr_held;
+	u64 next_handle;
 	ktime_t period;
 	bool streaming;
 	struct hrtimer timer;
@@ -86,6 +130,7 @@ struct ksalloc_capture {
 	u64 tail;
 	struct ksalloc_capture_counters counters;
 	u32 epoch;
+	u8 mode;
 };
 
 static enum hrtimer_restart ksalloc_capture_tick(struct hrtimer *timer)
@@ -121,17 +166,22 @@ static enum hrtimer_restart ksalloc_capture_tick(struct hrtimer *timer)
 	return HRTIMER_RESTART;
 }
 
-/* The payload follows a 24-byte header in a slab object: 8-byte aligned. */
-static void ksalloc_capture_fill(struct ksalloc_capture_header *h)
+/*
+ * The payload follows a 24-byte header in a slab object or on a page:
+ * 8-byte aligned. Its size is the stream's, not the header's: user space may
+ * have written the header through a mapping.
+ */
+static void ksalloc_capture_fill(struct ksalloc_capture_header *h, u32 size)
 {
 	__le64 *word = (__le64 *)(h + 1), tail;
-	u32 i, n = h->payload_size / 8;
+	u64 seq = READ_ONCE(h->sequence);
+	u32 i, n = size / 8;
 
 	for (i = 0; i < n; i++)
-		word[i] = cpu_to_le64(ksalloc_capture_pattern(h->sequence, i));
-	if (h->payload_size % 8) {
-		tail = cpu_to_le64(ksalloc_capture_pattern(h->sequence, n));
-		memcpy(&word[n], &tail, h->payload_size % 8);
+		word[i] = cpu_to_le64(ksalloc_capture_pattern(seq, i));
+	if (size % 8) {
+		tail = cpu_to_le64(ksalloc_capture_pattern(seq, n));
+		memcpy(&word[n], &tail, size % 8);
 	}
 }
 
@@ -159,7 +209,8 @@ static void ksalloc_capture_fill_work(struct work_struct *work)
 		if (!frame)
 			return;
 
-		ksalloc_capture_fill(frame);
+		/* Constant while the work can run (see ksalloc_capture_stop()). */
+		ksalloc_capture_fill(frame, c->frame_bytes - sizeof(struct ksalloc_capture_header));
 
 		raw_spin_lock_irq(&c->qlock);
 		c->filled++;
@@ -169,10 +220,14 @@ static void ksalloc_capture_fill_work(struct work_struct *work)
 	}
 }
 
-/* Stops the stream and returns every frame in the ring to the allocator. */
+/*
+ * Stops the stream and returns every frame in the ring, and every frame the
+ * application holds, to the allocator.
+ */
 static void ksalloc_capture_stop(struct ksalloc_capture *c)
 {
 	u64 head, tail;
+	u32 i;
 
 	lockdep_assert_held(&c->lock);
 	hrtimer_cancel(&c->timer);
@@ -197,6 +252,15 @@ static void ksalloc_capture_stop(struct ksalloc_capture *c)
 	 */
 	for (; head != tail; head++)
 		c->table.free_frame(c->alloc, c->ring[head % c->ring_size]);
+	/* Delivered already: the counters do not change. */
+	for (i = 0; c->nr_held && i < c->ring_size; i++) {
+		if (!c->held[i].frame)
+			continue;
+		c->table.free_frame(c->alloc, c->held[i].frame);
+		c->held[i].frame = NULL;
+		c->nr_held--;
+	}
+	WARN_ON_ONCE(c->nr_held);
 	wake_up_interruptible(&c->wait);
 }
 
@@ -213,6 +277,7 @@ static int ksalloc_capture_open(struct inode *inode, struct file *file)
 	INIT_WORK(&c->fill_work, ksalloc_capture_fill_work);
 	hrtimer_init(&c->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 	c->timer.function = ksalloc_capture_tick;
+	c->next_handle = 1;
 	file->private_data = c;
 	return 0;
 }
@@ -228,6 +293,7 @@ static int ksalloc_capture_release(struct inode *inode, struct file *file)
 	if (c->alloc)
 		fput(c->alloc);
 	kvfree(c->ring);
+	kvfree(c->held);
 	mutex_destroy(&c->lock);
 	kfree(c);
 	return 0;
@@ -236,10 +302,13 @@ static int ksalloc_capture_release(struct inode *inode, struct file *file)
 static long ksalloc_capture_set_allocator(struct ksalloc_capture *c,
 					  const struct ksalloc_capture_allocator *arg)
 {
+	struct ksalloc_capture_held *held = NULL;
 	struct ksalloc_functiontable table;
 	struct ksalloc_status status;
 	struct file *alloc;
 	void **ring = NULL;
+	bool mappable;
+	u64 offset;
 	long err;
 
 	if (arg->flags)
@@ -251,10 +320,13 @@ static long ksalloc_capture_set_allocator(struct ksalloc_capture *c,
 	if (err)
 		goto out;
 	ksalloc_get_status(alloc, &status);
-	/* Up to 512 KiB: no need for physically contiguous pages. */
+	/* NULL is no frame: -EINVAL if the pool is mappable, else -ENODEV. */
+	mappable = ksalloc_frame_offset(alloc, NULL, &offset) != -ENODEV;
+	/* Up to 512 KiB and 1 MiB: no need for physically contiguous pages. */
 	ring = kvcalloc(status.framing.frames, sizeof(*ring), GFP_KERNEL_ACCOUNT);
+	held = kvcalloc(status.framing.frames, sizeof(*held), GFP_KERNEL_ACCOUNT);
 	err = -ENOMEM;
-	if (!ring)
+	if (!ring || !held)
 		goto out;
 
 	mutex_lock(&c->lock);
@@ -266,6 +338,9 @@ static long ksalloc_capture_set_allocator(struct ksalloc_capture *c,
 		raw_spin_lock_irq(&c->qlock);
 		swap(c->alloc, alloc);
 		swap(c->ring, ring);
+		/* Not streaming: the application holds no frame. */
+		swap(c->held, held);
+		c->mappable = mappable;
 		c->table = table;
 		c->ring_size = status.framing.frames;
 		c->frame_size = status.framing.frame_size;
@@ -278,6 +353,7 @@ out:
 	if (alloc)
 		fput(alloc);
 	kvfree(ring);
+	kvfree(held);
 	return err;
 }
 
@@ -324,9 +400,153 @@ static long ksalloc_capture_streamon(struct ksalloc_capture *c)
 		memset(&c->counters, 0, sizeof(c->counters));
 		c->counters.streaming = 1;
 		c->epoch++;
+		c->mode = KSALLOC_CAPTURE_UNCHOSEN;
 		c->streaming = true;
 		raw_spin_unlock_irq(&c->qlock);
 		hrtimer_start(&c->timer, c->period, HRTIMER_MODE_REL_HARD);
+	}
+	mutex_unlock(&c->lock);
+	return err;
+}
+
+static bool ksalloc_capture_readable(struct ksalloc_capture *c)
+{
+	bool readable;
+
+	raw_spin_lock_irq(&c->qlock);
+	readable = c->head != c->filled || !c->streaming;
+	raw_spin_unlock_irq(&c->qlock);
+	return readable;
+}
+
+/*
+ * Takes the oldest ready frame off the ring for DEQUEUE_FRAME, counted as
+ * delivered; -EAGAIN if none is ready.
+ */
+static int ksalloc_capture_take(struct ksalloc_capture *c, void **frame)
+{
+	int err = 0;
+
+	lockdep_assert_held(&c->lock);
+	if (!c->alloc)
+		return -EBADFD;
+	if (!c->mappable)
+		return -ENODEV;
+	raw_spin_lock_irq(&c->qlock);
+	if (c->mode == KSALLOC_CAPTURE_READ) {
+		err = -EBUSY;
+	} else if (!c->streaming) {
+		err = -ENODATA;
+	} else {
+		c->mode = KSALLOC_CAPTURE_DEQUEUE;
+		if (c->head == c->filled) {
+			err = -EAGAIN;
+		} else {
+			*frame = c->ring[c->head++ % c->ring_size];
+			c->counters.in_flight--;
+			c->counters.delivered++;
+		}
+	}
+	raw_spin_unlock_irq(&c->qlock);
+	return err;
+}
+
+/* Gives back a frame dequeued but not handed out: dropped after all. */
+static void ksalloc_capture_undo_take(struct ksalloc_capture *c, void *frame)
+{
+	lockdep_assert_held(&c->lock);
+	c->table.free_frame(c->alloc, frame);
+	raw_spin_lock_irq(&c->qlock);
+	c->counters.delivered--;
+	c->counters.dropped++;
+	raw_spin_unlock_irq(&c->qlock);
+}
+
+static long ksalloc_capture_dequeue(struct ksalloc_capture *c, struct file *file,
+				    struct ksalloc_capture_frame __user *uarg)
+{
+	const struct ksalloc_capture_header *h;
+	struct ksalloc_capture_held *slot;
+	struct ksalloc_capture_frame f;
+	void *frame;
+	u64 handle;
+	long err;
+
+	if (copy_from_user(&f, uarg, sizeof(f)))
+		return -EFAULT;
+	if (f.flags || f.reserved)
+		return -EINVAL;
+
+	/* @lock keeps STREAMOFF and SET_ALLOCATOR out until the frame is held. */
+	for (;;) {
+		err = mutex_lock_interruptible(&c->lock);
+		if (err)
+			return err;
+		err = ksalloc_capture_take(c, &frame);
+		if (err != -EAGAIN || (file->f_flags & O_NONBLOCK))
+			break;
+		mutex_unlock(&c->lock);
+		err = wait_event_interruptible(c->wait,
+					       ksalloc_capture_readable(c));
+		if (err)
+			return err;
+	}
+	if (err)
+		goto out_unlock;
+
+	memset(&f, 0, sizeof(f));
+	err = ksalloc_frame_offset(c->alloc, frame, &f.offset);
+	if (WARN_ON_ONCE(err)) {
+		ksalloc_capture_undo_take(c, frame);
+		goto out_unlock;
+	}
+	/* Fewer held than the allocator's frames, this one not yet: one is free. */
+	for (handle = c->next_handle; c->held[handle % c->ring_size].frame;)
+		handle++;
+	f.handle = handle;
+	h = frame;
+	f.sequence = READ_ONCE(h->sequence);
+	f.timestamp_ns = READ_ONCE(h->timestamp_ns);
+	f.payload_size = c->frame_bytes - sizeof(*h);
+	if (copy_to_user(uarg, &f, sizeof(f))) {
+		ksalloc_capture_undo_take(c, frame);
+		err = -EFAULT;
+		goto out_unlock;
+	}
+	/* Handed out: every handle below the next one was, or was skipped. */
+	c->next_handle = handle + 1;
+	slot = &c->held[handle % c->ring_size];
+	slot->handle = handle;
+	slot->frame = frame;
+	c->nr_held++;
+out_unlock:
+	mutex_unlock(&c->lock);
+	return err;
+}
+
+static long ksalloc_capture_return(struct ksalloc_capture *c,
+				   const struct ksalloc_capture_frame_handle *h)
+{
+	struct ksalloc_capture_held *slot;
+	long err = 0;
+
+	if (h->flags || h->reserved)
+		return -EINVAL;
+	mutex_lock(&c->lock);
+	if (!h->handle || h->handle >= c->next_handle) {
+		err = -EINVAL;
+	} else if (!c->nr_held) {
+		err = -ENOENT;
+	} else {
+		/* @nr_held: streaming, so @ring_size is that of @held. */
+		slot = &c->held[h->handle % c->ring_size];
+		if (slot->handle != h->handle || !slot->frame) {
+			err = -ENOENT;
+		} else {
+			c->table.free_frame(c->alloc, slot->frame);
+			slot->frame = NULL;
+			c->nr_held--;
+		}
 	}
 	mutex_unlock(&c->lock);
 	return err;
@@ -338,6 +558,7 @@ static long ksalloc_capture_ioctl(struct file *file, unsigned int cmd,
 	struct ksalloc_capture *c = file->private_data;
 	void __user *uarg = (void __user *)arg;
 	struct ksalloc_capture_counters counters;
+	struct ksalloc_capture_frame_handle handle;
 	struct ksalloc_capture_allocator alloc;
 	struct ksalloc_capture_format format;
 
@@ -364,19 +585,15 @@ static long ksalloc_capture_ioctl(struct file *file, unsigned int cmd,
 		raw_spin_unlock_irq(&c->qlock);
 		return copy_to_user(uarg, &counters, sizeof(counters)) ?
 		       -EFAULT : 0;
+	case KSALLOC_CAPTURE_IOC_DEQUEUE_FRAME:
+		return ksalloc_capture_dequeue(c, file, uarg);
+	case KSALLOC_CAPTURE_IOC_RETURN_FRAME:
+		if (copy_from_user(&handle, uarg, sizeof(handle)))
+			return -EFAULT;
+		return ksalloc_capture_return(c, &handle);
 	default:
 		return -ENOTTY;
 	}
-}
-
-static bool ksalloc_capture_readable(struct ksalloc_capture *c)
-{
-	bool readable;
-
-	raw_spin_lock_irq(&c->qlock);
-	readable = c->head != c->filled || !c->streaming;
-	raw_spin_unlock_irq(&c->qlock);
-	return readable;
 }
 
 static ssize_t ksalloc_capture_read(struct file *file, char __user *buf,
@@ -391,6 +608,12 @@ static ssize_t ksalloc_capture_read(struct file *file, char __user *buf,
 
 	for (;;) {
 		raw_spin_lock_irq(&c->qlock);
+		if (c->mode == KSALLOC_CAPTURE_DEQUEUE) {
+			raw_spin_unlock_irq(&c->qlock);
+			return -EBUSY;
+		}
+		if (c->streaming)
+			c->mode = KSALLOC_CAPTURE_READ;
 		if (c->head != c->filled)
 			break;
 		ret = c->streaming ? -EAGAIN : 0;
@@ -469,6 +692,8 @@ static int __init ksalloc_capture_init(void)
 {
 	BUILD_BUG_ON(sizeof(struct ksalloc_capture_header) != 24);
 	BUILD_BUG_ON(sizeof(struct ksalloc_capture_counters) != 32);
+	BUILD_BUG_ON(sizeof(struct ksalloc_capture_frame) != 48);
+	BUILD_BUG_ON(sizeof(struct ksalloc_capture_frame_handle) != 16);
 	return misc_register(&ksalloc_capture_misc);
 }
 

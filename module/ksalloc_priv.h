@@ -6,7 +6,8 @@
  *   frame.c    allocate_frame and free_frame, the per-CPU caches and their
  *              protocol, the headroom that keeps the peak exact
  *   request.c  pending requests, the free-frame event, poll wake-ups
- *   pool.c     the frames' memory, the table that finds them, the framing
+ *   pool.c     the frames' memory, the table that finds them, the framing,
+ *              where a frame is in a mapping (ksalloc_frame_offset())
  *   slab.c     the slab caches pools share, and the idle ones kept
  *   quota.c    the per-user limit, max_user_bytes
  *   misuse.c   client bugs: refused frees, poisoning, retained frames
@@ -291,7 +292,7 @@ long ksalloc_lookup(const struct ksalloc_table *t, const void *frame);
 int ksalloc_set_framing(struct ksalloc *a,
 			const struct ksalloc_framing *framing);
 void ksalloc_mem_put(struct ksalloc_mem *mem);
-u64 ksalloc_frame_offset(const struct ksalloc_pool *pool, long slot);
+u64 ksalloc_slot_offset(const struct ksalloc_pool *pool, long slot);
 void ksalloc_read_status(struct ksalloc *a, struct ksalloc_status *status);
 
 /*

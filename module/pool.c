@@ -449,11 +449,57 @@ err_destroy:
  * Where the frame of @slot is in a mapping of page-backed @pool: the caller
  * holds the frame, so the pool is set, and constant.
  */
-u64 ksalloc_frame_offset(const struct ksalloc_pool *pool, long slot)
+u64 ksalloc_slot_offset(const struct ksalloc_pool *pool, long slot)
 {
 	return ksalloc_entry_frame(READ_ONCE(pool->table->entry[slot])) -
 	       pool->mem->base;
 }
+
+/**
+ * ksalloc_frame_offset() - where a frame is in a mapping of its allocator
+ * @file: the allocator.
+ * @frame: a frame of it, held or free; or NULL, to ask whether the pool
+ *	can be mapped at all (-ENODEV) or not (-EINVAL).
+ * @offset: set on success to where @frame starts in an mmap() of @file at
+ *	offset 0, as KSALLOC_IOC_ALLOC_FRAME2 tells user space: a multiple
+ *	of PAGE_SIZE.
+ *
+ * A driver that hands frames to user space (the capture companion's
+ * zero-copy path) tells the application where to find each one in its own
+ * mapping of the allocator. Only page-backed pools can be mapped (see
+ * KSALLOC_OPTIONF_MAPPABLE): every pool of frames larger than
+ * KSALLOC_SLAB_FRAME_SIZE, and those that ask. No lock is taken and
+ * nothing is written: the pool is constant once set.
+ *
+ * Context: Any context.
+ * Return: 0; -EINVAL if @file is not an allocator or @frame is not (the
+ * start of) one of its frames; -EBADFD before the framing is set; -ENODEV
+ * for a pool that cannot be mapped.
+ */
+int ksalloc_frame_offset(struct file *file, const void *frame, u64 *offset)
+{
+	struct ksalloc *a = ksalloc_from_file(file);
+	const struct ksalloc_mem *mem;
+	unsigned long at;
+	u32 stride;
+
+	if (!a)
+		return -EINVAL;
+	/* Acquire: pairs with the release in ksalloc_set_framing(). */
+	if (smp_load_acquire(&a->pool.table) == &ksalloc_empty.table)
+		return -EBADFD;
+	mem = READ_ONCE(a->pool.mem);
+	if (!mem)
+		return -ENODEV;
+	stride = READ_ONCE(a->pool.stride);
+	at = (unsigned long)frame - (unsigned long)mem->base;
+	/* Below the base, @at wraps: beyond the area too. */
+	if (at >= mem->nr_pages << PAGE_SHIFT || at % stride)
+		return -EINVAL;
+	*offset = at;
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(ksalloc_frame_offset, KSALLOC);
 
 void ksalloc_read_status(struct ksalloc *a, struct ksalloc_status *status)
 {

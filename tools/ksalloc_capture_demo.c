@@ -10,6 +10,12 @@
  * first then strictly increasing, non-decreasing timestamps) and every payload
  * byte against ksalloc_capture_pattern(). A progress line comes every second.
  *
+ * Frames come through the zero-copy path: KSALLOC_CAPTURE_IOC_DEQUEUE_FRAME
+ * says where the frame is in the demo's own mmap() of the allocator, the demo
+ * checks it there and gives it back with KSALLOC_CAPTURE_IOC_RETURN_FRAME.
+ * Each frame's line says how many bytes were copied to get it: 0. With -r,
+ * read() copies each frame into a buffer instead, for comparison.
+ *
  * Exit status 0 only if every frame verified, each phase delivered frames,
  * the fast phase dropped some, and after each STREAMOFF the counters add up
  * (produced == delivered + dropped, none in flight, delivered as read) and
@@ -27,6 +33,7 @@
 #include <stdnoreturn.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,6 +59,11 @@ struct demo {
 	unsigned char *buf;
 	size_t buf_size;
 	unsigned int reported;
+	bool use_read;
+	/* The allocator's frames, mapped read-only: the zero-copy path. */
+	unsigned char *map;
+	size_t map_size;
+	unsigned long long copied;
 };
 
 struct phase {
@@ -61,7 +73,7 @@ struct phase {
 	bool must_drop;
 	char name[32];
 	/* What the reader saw. */
-	unsigned long long read, verified, bad;
+	unsigned long long read, verified, bad, copied;
 	unsigned long long last_sequence;
 	unsigned long long last_timestamp;
 	/* The stream's counters after STREAMOFF. */
@@ -78,7 +90,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: " PROG " [-n frames] [-W width] [-H height] [-b bytes_per_pixel]\n"
-		"       [-F fps] [-f fps] [-t seconds] [-s delay_ms]\n"
+		"       [-F fps] [-f fps] [-t seconds] [-s delay_ms] [-r]\n"
 		"Stream frames from %s into a %s allocator, in two phases.\n"
 		"\n"
 		"  -n frames  frames in the allocator (default 8)\n"
@@ -89,6 +101,7 @@ static void usage(FILE *out)
 		"  -f fps     frame rate of phase 2, read slowly (default 1000)\n"
 		"  -t secs    seconds per phase (default 3)\n"
 		"  -s ms      phase 2: sleep between reads (default 20)\n"
+		"  -r         read() each frame (a copy) instead of the zero-copy path\n"
 		"  -h         show this help\n",
 		KSALLOC_CAPTURE_DEV, KSALLOC_DEV);
 }
@@ -168,9 +181,11 @@ static bool check(bool ok, const struct phase *p, const char *fmt, ...)
 	return false;
 }
 
-static void check_frame(struct demo *d, struct phase *p, ssize_t len)
+/* Checks the frame at @frame, @len bytes, copied or mapped. */
+static void check_frame(struct demo *d, struct phase *p, const unsigned char *frame,
+			ssize_t len)
 {
-	const struct ksalloc_capture_header *h = (const void *)d->buf;
+	const struct ksalloc_capture_header *h = (const void *)frame;
 	unsigned long long seq = h->sequence, ts = h->timestamp_ns;
 	bool first = p->read++ == 0;
 	char why[96] = "";
@@ -194,10 +209,10 @@ static void check_frame(struct demo *d, struct phase *p, ssize_t len)
 			 p->last_timestamp);
 
 	if (!why[0]) {
-		at = ksalloc_capture_mismatch(d->buf + sizeof(*h), d->payload_size, seq);
+		at = ksalloc_capture_mismatch(frame + sizeof(*h), d->payload_size, seq);
 		if (at >= 0)
 			snprintf(why, sizeof(why), "sequence %llu: payload byte %lld is 0x%02x",
-				 seq, at, d->buf[sizeof(*h) + at]);
+				 seq, at, frame[sizeof(*h) + at]);
 	}
 	if (why[0]) {
 		p->bad++;
@@ -222,11 +237,73 @@ static void progress(struct demo *d, struct phase *p, unsigned int t,
 }
 
 static void print_summary(const struct ksalloc_capture_counters *c,
-			  unsigned long long verified, unsigned long long bad)
+			  unsigned long long verified, unsigned long long bad,
+			  unsigned long long copied)
 {
-	printf("produced=%llu delivered=%llu dropped=%llu in_flight=%u verified=%llu bad=%llu\n",
+	printf("produced=%llu delivered=%llu dropped=%llu in_flight=%u ",
 	       (unsigned long long)c->produced, (unsigned long long)c->delivered,
-	       (unsigned long long)c->dropped, c->in_flight, verified, bad);
+	       (unsigned long long)c->dropped, c->in_flight);
+	printf("verified=%llu bad=%llu copied=%llu\n", verified, bad, copied);
+}
+
+/*
+ * Takes the next frame, by read() or in place; returns its length, 0 if
+ * there was none after all, and points @frame at it. A frame taken in place
+ * is given back by put_frame().
+ */
+static ssize_t get_frame(struct demo *d, struct phase *p, const unsigned char **frame,
+			 struct ksalloc_capture_frame *f)
+{
+	const struct ksalloc_capture_header *h;
+	ssize_t len;
+
+	if (d->use_read) {
+		len = read(d->cap_fd, d->buf, d->buf_size);
+		if (len < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		if (len < 0)
+			die("read " KSALLOC_CAPTURE_DEV);
+		if (len == 0) {
+			errno = ENODATA;
+			die("read " KSALLOC_CAPTURE_DEV ": end of stream while streaming");
+		}
+		*frame = d->buf;
+		p->copied += len;
+		h = (const void *)d->buf;
+		printf("frame sequence=%llu copied=%zd\n", (unsigned long long)h->sequence, len);
+		return len;
+	}
+	memset(f, 0, sizeof(*f));
+	if (ioctl(d->cap_fd, KSALLOC_CAPTURE_IOC_DEQUEUE_FRAME, f)) {
+		if (errno == EAGAIN || errno == EINTR)
+			return 0;
+		die("KSALLOC_CAPTURE_IOC_DEQUEUE_FRAME");
+	}
+	if (f->offset > d->map_size || d->map_size - f->offset < d->buf_size) {
+		errno = ERANGE;
+		die("KSALLOC_CAPTURE_IOC_DEQUEUE_FRAME: offset beyond the mapping");
+	}
+	*frame = d->map + f->offset;
+	/* The header dequeued is the one in the frame. */
+	h = (const void *)*frame;
+	if (h->sequence != f->sequence || h->timestamp_ns != f->timestamp_ns ||
+	    f->payload_size != d->payload_size) {
+		check(false, p, "frame %llu: dequeued header differs from the mapped one",
+		      (unsigned long long)f->sequence);
+		p->bad++;
+	}
+	printf("frame sequence=%llu offset=%llu copied=0\n", (unsigned long long)f->sequence,
+	       (unsigned long long)f->offset);
+	return d->buf_size;
+}
+
+static void put_frame(struct demo *d, const struct ksalloc_capture_frame *f)
+{
+	struct ksalloc_capture_frame_handle h = { .handle = f->handle };
+
+	if (!d->use_read)
+		xioctl(d->cap_fd, KSALLOC_CAPTURE_IOC_RETURN_FRAME, &h,
+		       "KSALLOC_CAPTURE_IOC_RETURN_FRAME");
 }
 
 /* Streams for p->seconds; returns whether the phase met every condition. */
@@ -235,6 +312,8 @@ static bool run_phase(struct demo *d, struct phase *p)
 	struct pollfd pfd = { .fd = d->cap_fd, .events = POLLIN };
 	unsigned long long start, now, last, last_read = 0;
 	struct ksalloc_capture_counters *c = &p->counters;
+	struct ksalloc_capture_frame f;
+	const unsigned char *frame;
 	unsigned int t = 0;
 	long long unaccounted;
 	__u32 in_use;
@@ -263,16 +342,11 @@ static bool run_phase(struct demo *d, struct phase *p)
 			die("poll " KSALLOC_CAPTURE_DEV);
 		if (ret <= 0)
 			continue;
-		len = read(d->cap_fd, d->buf, d->buf_size);
-		if (len < 0 && (errno == EAGAIN || errno == EINTR))
+		len = get_frame(d, p, &frame, &f);
+		if (!len)
 			continue;
-		if (len < 0)
-			die("read " KSALLOC_CAPTURE_DEV);
-		if (len == 0) {
-			errno = ENODATA;
-			die("read " KSALLOC_CAPTURE_DEV ": end of stream while streaming");
-		}
-		check_frame(d, p, len);
+		check_frame(d, p, frame, len);
+		put_frame(d, &f);
 		if (p->delay_ms)
 			sleep_ms(p->delay_ms);
 	}
@@ -282,7 +356,7 @@ static bool run_phase(struct demo *d, struct phase *p)
 	in_use = frames_in_use(d);
 	unaccounted = c->produced - c->delivered - c->dropped;
 	printf("phase %s: ", p->name);
-	print_summary(c, p->verified, p->bad);
+	print_summary(c, p->verified, p->bad, p->copied);
 
 	ok &= check(!p->bad, p, "%llu bad frames", p->bad);
 	ok &= check(p->read, p, "no frame delivered");
@@ -304,7 +378,7 @@ int main(int argc, char **argv)
 	};
 	struct ksalloc_capture_allocator arg = { 0 };
 	struct ksalloc_capture_counters total = { 0 };
-	unsigned long long verified = 0, bad = 0;
+	unsigned long long verified = 0, bad = 0, copied = 0;
 	struct demo d = {
 		.framing = {
 			.pool_type = KSALLOC_POOL_ATOMIC,
@@ -317,7 +391,7 @@ int main(int argc, char **argv)
 	unsigned int i;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "n:W:H:b:f:F:t:s:h")) != -1) {
+	while ((opt = getopt(argc, argv, "n:W:H:b:f:F:t:s:rh")) != -1) {
 		switch (opt) {
 		case 'n':
 			d.framing.frames = parse_u32("frames", optarg, 1, KSALLOC_MAX_FRAMES);
@@ -344,6 +418,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			phases[1].delay_ms = parse_u32("delay", optarg, 0, 10000);
+			break;
+		case 'r':
+			d.use_read = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -378,7 +455,18 @@ int main(int argc, char **argv)
 	d.alloc_fd = open(KSALLOC_DEV, O_RDWR | O_CLOEXEC);
 	if (d.alloc_fd < 0)
 		die("open " KSALLOC_DEV);
+	/* Small frames are page-backed, hence mappable, only if asked. */
+	if (!d.use_read)
+		d.framing.options = KSALLOC_OPTIONF_MAPPABLE;
 	xioctl(d.alloc_fd, KSALLOC_IOC_SET_FRAMING, &d.framing, "KSALLOC_IOC_SET_FRAMING");
+	if (!d.use_read) {
+		size_t page = sysconf(_SC_PAGESIZE);
+
+		d.map_size = (d.framing.frame_size + page - 1) / page * page * d.framing.frames;
+		d.map = mmap(NULL, d.map_size, PROT_READ, MAP_SHARED, d.alloc_fd, 0);
+		if (d.map == MAP_FAILED)
+			die("mmap " KSALLOC_DEV);
+	}
 	/* Nonblocking: poll() bounds every wait, so a stalled stream cannot hang us. */
 	d.cap_fd = open(KSALLOC_CAPTURE_DEV, O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (d.cap_fd < 0)
@@ -388,6 +476,8 @@ int main(int argc, char **argv)
 	       "KSALLOC_CAPTURE_IOC_SET_ALLOCATOR");
 	printf("allocator: %u frames of %u bytes, alignment %u, atomic pool\n",
 	       d.framing.frames, d.framing.frame_size, d.framing.alignment);
+	printf("path: %s\n", d.use_read ? "read(): each frame copied" :
+	       "zero copy: frames dequeued and read in place through mmap()");
 	printf("format: %ux%u, %u bytes per pixel: %u bytes of payload\n", d.format.width,
 	       d.format.height, d.format.bytes_per_pixel, d.payload_size);
 
@@ -403,11 +493,15 @@ int main(int argc, char **argv)
 		total.in_flight += p->counters.in_flight;
 		verified += p->verified;
 		bad += p->bad;
+		copied += p->copied;
 	}
 	printf("total: ");
-	print_summary(&total, verified, bad);
+	print_summary(&total, verified, bad, copied);
+	ok &= d.use_read || !copied;
 
 	close(d.cap_fd);
+	if (d.map)
+		munmap(d.map, d.map_size);
 	close(d.alloc_fd);
 	free(d.buf);
 	printf(PROG ": %s\n", ok ? "PASS" : "FAIL");

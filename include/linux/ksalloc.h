@@ -129,6 +129,7 @@ struct file *ksalloc_fget(int fd);
 int ksalloc_get_functiontable(struct file *file,
 			      struct ksalloc_functiontable *table);
 int ksalloc_get_status(struct file *file, struct ksalloc_status *status);
+int ksalloc_frame_offset(struct file *file, const void *frame, u64 *offset);
 int ksalloc_allocate_frame(struct file *file, void **frame);
 void ksalloc_free_frame(struct file *file, void *frame);
 int ksalloc_enable_free_frame_event(struct file *file, ksalloc_event_fn fn,

@@ -11,7 +11,11 @@
  * invariant produced == delivered + dropped + in_flight; and that frames
  * always find their way back to the allocator: at STREAMOFF, at close, when
  * the allocator's fd is closed under a running stream, when two streams share
- * an allocator, and when a stream switches allocators.
+ * an allocator, and when a stream switches allocators. The zero-copy path
+ * (DEQUEUE_FRAME, RETURN_FRAME) is checked the same way, every payload byte
+ * read through a mapping of the allocator; with its refusals, that read()
+ * and it exclude each other, and that frames the application holds go back
+ * at STREAMOFF and at close.
  *
  * Both modules are supposed to be loaded: a missing /dev/ksalloc_capture is a
  * failure, not a skip. The last test checks the module's totals in debugfs:
@@ -96,6 +100,21 @@ static_assert(KSALLOC_CAPTURE_IOC_SET_FORMAT == 0x4010d801, "SET_FORMAT");
 static_assert(KSALLOC_CAPTURE_IOC_STREAMON == 0xd802, "STREAMON");
 static_assert(KSALLOC_CAPTURE_IOC_STREAMOFF == 0xd803, "STREAMOFF");
 static_assert(KSALLOC_CAPTURE_IOC_GET_COUNTERS == 0x8020d804, "GET_COUNTERS");
+static_assert(KSALLOC_CAPTURE_IOC_DEQUEUE_FRAME == 0xc030d805, "DEQUEUE_FRAME");
+static_assert(KSALLOC_CAPTURE_IOC_RETURN_FRAME == 0x4010d806, "RETURN_FRAME");
+
+static_assert(sizeof(struct ksalloc_capture_frame) == 48, "frame size");
+static_assert(offsetof(struct ksalloc_capture_frame, handle) == 0, "handle");
+static_assert(offsetof(struct ksalloc_capture_frame, offset) == 8, "offset");
+static_assert(offsetof(struct ksalloc_capture_frame, sequence) == 16, "frame sequence");
+static_assert(offsetof(struct ksalloc_capture_frame, timestamp_ns) == 24, "frame timestamp");
+static_assert(offsetof(struct ksalloc_capture_frame, payload_size) == 32, "frame payload");
+static_assert(offsetof(struct ksalloc_capture_frame, flags) == 36, "frame flags");
+static_assert(offsetof(struct ksalloc_capture_frame, reserved) == 40, "frame reserved");
+static_assert(sizeof(struct ksalloc_capture_frame_handle) == 16, "frame handle size");
+static_assert(offsetof(struct ksalloc_capture_frame_handle, handle) == 0, "fh handle");
+static_assert(offsetof(struct ksalloc_capture_frame_handle, flags) == 8, "fh flags");
+static_assert(offsetof(struct ksalloc_capture_frame_handle, reserved) == 12, "fh reserved");
 
 /*
  * read() on a stream that is not streaming: 0, also on an O_NONBLOCK file, so
@@ -1335,6 +1354,482 @@ TEST_F(capture, bad_user_pointers_efault)
 	read_one(_metadata, &self->r);
 	EXPECT_EQ(0, streamoff(self->cap));
 	counters(_metadata, self->cap);
+	EXPECT_EQ(0U, allocated_frames(self->alloc));
+}
+
+/*
+ * The zero-copy path: DEQUEUE_FRAME hands out frames in place, the test reads
+ * them through its own mapping of the allocator, RETURN_FRAME gives them back.
+ */
+static int dequeue(int cap, struct ksalloc_capture_frame *f)
+{
+	/* Garbage in the outputs: the module must fill each one. */
+	memset(f, 0xa5, sizeof(*f));
+	f->flags = 0;
+	f->reserved = 0;
+	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_DEQUEUE_FRAME, f);
+}
+
+static int return_frame_flags(int cap, __u64 handle, __u32 flags, __u32 reserved)
+{
+	struct ksalloc_capture_frame_handle h = {
+		.handle = handle, .flags = flags, .reserved = reserved,
+	};
+
+	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_RETURN_FRAME, &h);
+}
+
+static int return_frame(int cap, __u64 handle)
+{
+	return return_frame_flags(cap, handle, 0, 0);
+}
+
+/*
+ * A stream, and a mappable allocator of @frames frames exactly a header and
+ * the payload, the whole pool mapped read-only.
+ */
+struct zc {
+	int cap;
+	int alloc;
+	unsigned char *map;
+	size_t map_size;
+	size_t stride;
+	__u32 payload;
+	/* What the frames seen so far said. */
+	__u64 frames, last_sequence, last_timestamp;
+	unsigned long long since;
+};
+
+FIXTURE(capture_zc) {
+	struct zc z;
+};
+
+FIXTURE_VARIANT(capture_zc) {
+	__u32 width, height, fps, frames, options;
+};
+
+/* Small frames, page-backed because the pool asks it. */
+FIXTURE_VARIANT_ADD(capture_zc, yuyv_64x48_mappable) {
+	.width = 64, .height = 48, .fps = 200, .frames = CAPTURE_FRAMES,
+	.options = KSALLOC_OPTIONF_MAPPABLE,
+};
+
+/* The make run framing: page-backed by its size. */
+FIXTURE_VARIANT_ADD(capture_zc, yuyv_vga) {
+	.width = 640, .height = 480, .fps = 60, .frames = CAPTURE_FRAMES,
+};
+
+FIXTURE_SETUP(capture_zc)
+{
+	struct ksalloc_framing framing = {
+		.options = variant->options,
+		.pool_type = KSALLOC_POOL_ATOMIC,
+		.frames = variant->frames,
+		.alignment = 63,
+	};
+	size_t page = sysconf(_SC_PAGESIZE);
+
+	self->z.map = MAP_FAILED;
+	self->z.payload = variant->width * variant->height * 2;
+	framing.frame_size = HDR_SIZE + self->z.payload;
+	self->z.cap = capture_dev_open(0);
+	ASSERT_LE(0, self->z.cap)
+		TH_LOG("open %s: %s (is ksalloc_capture loaded?)", KSALLOC_CAPTURE_DEV,
+		       strerror(errno));
+	self->z.alloc = ksalloc_open_framed(&framing, 0);
+	ASSERT_LE(0, self->z.alloc)
+		TH_LOG("allocator: %s", strerror(-self->z.alloc));
+	self->z.stride = (framing.frame_size + page - 1) / page * page;
+	self->z.map_size = framing.frames * self->z.stride;
+	self->z.map = mmap(NULL, self->z.map_size, PROT_READ, MAP_SHARED, self->z.alloc, 0);
+	ASSERT_NE(MAP_FAILED, self->z.map)
+		TH_LOG("mmap of the allocator: %s", strerror(errno));
+	ASSERT_EQ(0, set_allocator(self->z.cap, self->z.alloc));
+	ASSERT_EQ(0, set_format(self->z.cap, variant->width, variant->height, 2, variant->fps));
+}
+
+FIXTURE_TEARDOWN(capture_zc)
+{
+	if (self->z.map != MAP_FAILED)
+		munmap(self->z.map, self->z.map_size);
+	if (self->z.cap >= 0)
+		close(self->z.cap);
+	if (self->z.alloc >= 0)
+		close(self->z.alloc);
+}
+
+static void zc_start(struct __test_metadata *_metadata, struct zc *self)
+{
+	self->since = now_ns();
+	self->frames = 0;
+	ASSERT_EQ(0, streamon(self->cap));
+}
+
+/*
+ * Checks a dequeued frame: the outputs, the header in the mapping, every
+ * payload byte read through the mapping, order and timestamps.
+ */
+static void zc_check(struct __test_metadata *_metadata, struct zc *self,
+		     const struct ksalloc_capture_frame *f)
+{
+	const struct ksalloc_capture_header *h;
+	long long at;
+
+	ASSERT_NE(0ULL, f->handle);
+	ASSERT_EQ(0ULL, f->offset % self->stride)
+		TH_LOG("offset %llu", (unsigned long long)f->offset);
+	ASSERT_GT(self->map_size, f->offset);
+	EXPECT_EQ(0U, f->flags);
+	EXPECT_EQ(0ULL, f->reserved);
+	ASSERT_EQ(self->payload, f->payload_size);
+	h = (const void *)(self->map + f->offset);
+	EXPECT_EQ(f->sequence, h->sequence);
+	EXPECT_EQ(f->timestamp_ns, h->timestamp_ns);
+	EXPECT_EQ(self->payload, h->payload_size);
+	EXPECT_EQ(0U, h->reserved);
+	if (self->frames) {
+		ASSERT_LT(self->last_sequence, f->sequence);
+		ASSERT_LE(self->last_timestamp, f->timestamp_ns);
+	}
+	ASSERT_LE(self->since, f->timestamp_ns);
+	ASSERT_GE(now_ns(), f->timestamp_ns);
+	at = ksalloc_capture_mismatch((const unsigned char *)(h + 1), self->payload,
+				      f->sequence);
+	ASSERT_EQ(-1, at)
+		TH_LOG("frame %llu: payload byte %lld is 0x%02x",
+		       (unsigned long long)f->sequence, at, ((const unsigned char *)(h + 1))[at]);
+	self->frames++;
+	self->last_sequence = f->sequence;
+	self->last_timestamp = f->timestamp_ns;
+}
+
+/* Dequeues (blocking) and checks one frame. */
+static void zc_one(struct __test_metadata *_metadata, struct zc *self,
+		   struct ksalloc_capture_frame *f)
+{
+	ASSERT_EQ(POLLIN, poll_in(self->cap, CAPTURE_TEST_WAIT_MS) & POLLIN);
+	ASSERT_EQ(0, dequeue(self->cap, f));
+	zc_check(_metadata, self, f);
+}
+
+/*
+ * Frames in the allocator: those queued, and those held. The stream keeps
+ * ticking: a snapshot counts only if no tick came between its reads.
+ */
+static void zc_expect_allocated(struct __test_metadata *_metadata,
+				struct zc *self, __u32 held)
+{
+	struct ksalloc_capture_counters c1, c2;
+	__u32 allocated;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		c1 = counters(_metadata, self->cap);
+		allocated = allocated_frames(self->alloc);
+		c2 = counters(_metadata, self->cap);
+		if (c1.produced == c2.produced)
+			break;
+	}
+	ASSERT_EQ(c1.produced, c2.produced)
+		TH_LOG("no quiet moment between two ticks");
+	EXPECT_EQ(c1.in_flight + held, allocated);
+}
+
+TEST_F(capture_zc, dequeue_return_verify)
+{
+	struct ksalloc_capture_counters c;
+	struct ksalloc_capture_frame f;
+	__u64 last = 0;
+
+	zc_start(_metadata, &self->z);
+	while (self->z.frames < CAPTURE_ENOUGH) {
+		zc_one(_metadata, &self->z, &f);
+		EXPECT_LT(last, f.handle);
+		last = f.handle;
+		zc_expect_allocated(_metadata, &self->z, 1);
+		ASSERT_EQ(0, return_frame(self->z.cap, f.handle));
+		zc_expect_allocated(_metadata, &self->z, 0);
+	}
+	EXPECT_EQ(0, streamoff(self->z.cap));
+	c = counters(_metadata, self->z.cap);
+	EXPECT_EQ(0U, c.in_flight);
+	EXPECT_EQ(self->z.frames, c.delivered);
+	EXPECT_EQ(0U, allocated_frames(self->z.alloc));
+	/* Stopped: no more frames, at once. */
+	EXPECT_EQ(-ENODATA, dequeue(self->z.cap, &f));
+
+	/* Again: the sequence starts over, the handles do not. */
+	zc_start(_metadata, &self->z);
+	zc_one(_metadata, &self->z, &f);
+	EXPECT_LT(last, f.handle);
+	EXPECT_EQ(0, return_frame(self->z.cap, f.handle));
+	EXPECT_EQ(0, streamoff(self->z.cap));
+}
+
+TEST_F(capture_zc, dequeue_blocks_until_frame)
+{
+	struct ksalloc_capture_frame f;
+
+	ASSERT_EQ(0, set_format(self->z.cap, variant->width, variant->height, 2, 5));
+	zc_start(_metadata, &self->z);
+	/* Blocking, with no frame yet at 5 fps: it waits for the first one. */
+	ASSERT_EQ(0, dequeue(self->z.cap, &f));
+	zc_check(_metadata, &self->z, &f);
+	EXPECT_LE(self->z.since + 100 * NSEC_PER_MSEC, now_ns());
+	EXPECT_EQ(0, return_frame(self->z.cap, f.handle));
+	EXPECT_EQ(0, streamoff(self->z.cap));
+}
+
+TEST_F(capture_zc, dequeue_nonblock_eagain_and_poll)
+{
+	struct ksalloc_capture_frame f;
+	int i;
+
+	ASSERT_EQ(0, set_format(self->z.cap, variant->width, variant->height, 2, 1));
+	ASSERT_EQ(0, fcntl(self->z.cap, F_SETFL, O_NONBLOCK));
+	/* Not streaming: no frame will come, blocking or not. */
+	EXPECT_EQ(-ENODATA, dequeue(self->z.cap, &f));
+	zc_start(_metadata, &self->z);
+	/* A frame at 1 fps: poll() says when. */
+	EXPECT_EQ(POLLIN, poll_in(self->z.cap, CAPTURE_TEST_WAIT_MS) & POLLIN);
+	ASSERT_EQ(0, dequeue(self->z.cap, &f));
+	zc_check(_metadata, &self->z, &f);
+	EXPECT_EQ(0, return_frame(self->z.cap, f.handle));
+	for (i = 0; i < 3; i++) {
+		if (dequeue(self->z.cap, &f))
+			break;
+		EXPECT_EQ(0, return_frame(self->z.cap, f.handle));
+	}
+	/* Drained: -EAGAIN, and poll() reports nothing, then the next frame. */
+	EXPECT_EQ(-EAGAIN, dequeue(self->z.cap, &f));
+	EXPECT_EQ(0, poll_in(self->z.cap, 0));
+	EXPECT_EQ(POLLIN, poll_in(self->z.cap, CAPTURE_TEST_WAIT_MS) & POLLIN);
+	ASSERT_EQ(0, dequeue(self->z.cap, &f));
+	zc_check(_metadata, &self->z, &f);
+	EXPECT_EQ(0, return_frame(self->z.cap, f.handle));
+	EXPECT_EQ(0, streamoff(self->z.cap));
+	counters(_metadata, self->z.cap);
+}
+
+TEST_F(capture_zc, return_refusals_change_nothing)
+{
+	struct ksalloc_capture_counters c1, c2;
+	struct ksalloc_capture_frame f, g;
+
+	zc_start(_metadata, &self->z);
+	zc_one(_metadata, &self->z, &f);
+	zc_one(_metadata, &self->z, &g);
+	ASSERT_EQ(0, return_frame(self->z.cap, g.handle));
+	ASSERT_EQ(0, streamoff(self->z.cap));
+	/* Stopped, so nothing moves but what the refusals would move. */
+	ASSERT_EQ(0, streamon(self->z.cap));
+	self->z.since = now_ns();
+	self->z.frames = 0;
+	zc_one(_metadata, &self->z, &f);
+
+	c1 = counters(_metadata, self->z.cap);
+	/* Never handed out: 0, the next handle, far beyond. */
+	EXPECT_EQ(-EINVAL, return_frame(self->z.cap, 0));
+	EXPECT_EQ(-EINVAL, return_frame(self->z.cap, f.handle + 1));
+	EXPECT_EQ(-EINVAL, return_frame(self->z.cap, f.handle + CAPTURE_FRAMES));
+	EXPECT_EQ(-EINVAL, return_frame(self->z.cap, ~0ULL));
+	EXPECT_EQ(-EINVAL, return_frame(self->z.cap, 1ULL << 32 | f.handle));
+	/* Returned already; taken back by the STREAMOFF before. */
+	EXPECT_EQ(-ENOENT, return_frame(self->z.cap, g.handle));
+	EXPECT_EQ(-ENOENT, return_frame(self->z.cap, g.handle - 1));
+	/* Flags and reserved, each alone, even with a held handle. */
+	EXPECT_EQ(-EINVAL, return_frame_flags(self->z.cap, f.handle, 1, 0));
+	EXPECT_EQ(-EINVAL, return_frame_flags(self->z.cap, f.handle, 1U << 31, 0));
+	EXPECT_EQ(-EINVAL, return_frame_flags(self->z.cap, f.handle, 0, 1));
+	EXPECT_EQ(-EINVAL, return_frame_flags(self->z.cap, f.handle, 0, 1U << 31));
+	c2 = counters(_metadata, self->z.cap);
+	EXPECT_EQ(c1.delivered, c2.delivered);
+	EXPECT_EQ(c1.delivered, 1ULL);
+	zc_expect_allocated(_metadata, &self->z, 1);
+	/* The frame held is still the application's, and it verifies. */
+	self->z.frames = 0;
+	zc_check(_metadata, &self->z, &f);
+	EXPECT_EQ(0, return_frame(self->z.cap, f.handle));
+	zc_expect_allocated(_metadata, &self->z, 0);
+	/* Returned twice. */
+	EXPECT_EQ(-ENOENT, return_frame(self->z.cap, f.handle));
+	EXPECT_EQ(0, streamoff(self->z.cap));
+	EXPECT_EQ(0U, allocated_frames(self->z.alloc));
+}
+
+TEST_F(capture_zc, dequeue_flags_reserved_einval)
+{
+	struct ksalloc_capture_frame f;
+
+	zc_start(_metadata, &self->z);
+	ASSERT_EQ(POLLIN, poll_in(self->z.cap, CAPTURE_TEST_WAIT_MS) & POLLIN);
+	memset(&f, 0, sizeof(f));
+	f.flags = 1;
+	EXPECT_EQ(-EINVAL, ks_ioctl(self->z.cap, KSALLOC_CAPTURE_IOC_DEQUEUE_FRAME, &f));
+	f.flags = 1U << 31;
+	EXPECT_EQ(-EINVAL, ks_ioctl(self->z.cap, KSALLOC_CAPTURE_IOC_DEQUEUE_FRAME, &f));
+	f.flags = 0;
+	f.reserved = 1;
+	EXPECT_EQ(-EINVAL, ks_ioctl(self->z.cap, KSALLOC_CAPTURE_IOC_DEQUEUE_FRAME, &f));
+	f.reserved = 1ULL << 63;
+	EXPECT_EQ(-EINVAL, ks_ioctl(self->z.cap, KSALLOC_CAPTURE_IOC_DEQUEUE_FRAME, &f));
+	/* Nothing was taken: the first frame is still the first. */
+	EXPECT_EQ(0ULL, counters(_metadata, self->z.cap).delivered);
+	ASSERT_EQ(0, dequeue(self->z.cap, &f));
+	EXPECT_EQ(0, return_frame(self->z.cap, f.handle));
+	EXPECT_EQ(0, streamoff(self->z.cap));
+}
+
+TEST_F(capture_zc, held_frames_return_at_streamoff)
+{
+	struct ksalloc_capture_frame f[CAPTURE_FRAMES], g;
+	struct ksalloc_capture_counters c1, c2;
+	__u32 i;
+
+	zc_start(_metadata, &self->z);
+	for (i = 0; i < CAPTURE_FRAMES; i++)
+		zc_one(_metadata, &self->z, &f[i]);
+	/* All held: the stream drops until one comes back. */
+	EXPECT_EQ(CAPTURE_FRAMES, allocated_frames(self->z.alloc));
+	c1 = counters(_metadata, self->z.cap);
+	EXPECT_EQ(0U, c1.in_flight);
+	sleep_ms(100);
+	c2 = counters(_metadata, self->z.cap);
+	EXPECT_LT(c1.dropped, c2.dropped);
+	EXPECT_EQ(c1.delivered, c2.delivered);
+	/* Every held frame is still intact: the stream wrote none of them. */
+	self->z.frames = 0;
+	for (i = 0; i < CAPTURE_FRAMES; i++)
+		zc_check(_metadata, &self->z, &f[i]);
+	/* One back: frames flow again. */
+	ASSERT_EQ(0, return_frame(self->z.cap, f[0].handle));
+	zc_one(_metadata, &self->z, &g);
+	f[0] = g;
+	EXPECT_EQ(CAPTURE_FRAMES, allocated_frames(self->z.alloc));
+	EXPECT_EQ(0, streamoff(self->z.cap));
+	c2 = counters(_metadata, self->z.cap);
+	EXPECT_EQ(c1.delivered + 1, c2.delivered);
+	EXPECT_EQ(0U, c2.in_flight);
+	EXPECT_EQ(0U, allocated_frames(self->z.alloc));
+	/* Taken back: the application holds nothing. */
+	for (i = 0; i < CAPTURE_FRAMES; i++)
+		EXPECT_EQ(-ENOENT, return_frame(self->z.cap, f[i].handle));
+	EXPECT_EQ(0U, allocated_frames(self->z.alloc));
+}
+
+TEST_F(capture_zc, held_frames_return_at_close)
+{
+	struct ksalloc_capture_frame f;
+	__u32 i;
+
+	zc_start(_metadata, &self->z);
+	for (i = 0; i < 2; i++)
+		zc_one(_metadata, &self->z, &f);
+	zc_expect_allocated(_metadata, &self->z, 2);
+	ASSERT_EQ(0, close(self->z.cap));
+	self->z.cap = -1;
+	EXPECT_EQ(0U, allocated_frames(self->z.alloc));
+}
+
+TEST_F(capture_zc, one_held_while_others_cycle)
+{
+	struct ksalloc_capture_frame first, f;
+	__u64 handles[3 * CAPTURE_ENOUGH];
+	__u32 i, j;
+
+	zc_start(_metadata, &self->z);
+	zc_one(_metadata, &self->z, &first);
+	for (i = 0; i < 3 * CAPTURE_ENOUGH; i++) {
+		zc_one(_metadata, &self->z, &f);
+		/* Unique handles, none that of the frame held. */
+		for (j = 0; j < i; j++)
+			ASSERT_NE(handles[j], f.handle);
+		ASSERT_NE(first.handle, f.handle);
+		handles[i] = f.handle;
+		ASSERT_EQ(0, return_frame(self->z.cap, f.handle));
+		EXPECT_EQ(-ENOENT, return_frame(self->z.cap, f.handle));
+		zc_expect_allocated(_metadata, &self->z, 1);
+	}
+	/* The first frame is untouched, and comes back. */
+	self->z.frames = 0;
+	zc_check(_metadata, &self->z, &first);
+	EXPECT_EQ(0, return_frame(self->z.cap, first.handle));
+	EXPECT_EQ(0, streamoff(self->z.cap));
+	EXPECT_EQ(0U, allocated_frames(self->z.alloc));
+}
+
+TEST_F(capture_zc, read_and_dequeue_exclusive)
+{
+	struct ksalloc_capture_frame f;
+	size_t size = HDR_SIZE + self->z.payload;
+	unsigned char *buf = malloc(size);
+
+	ASSERT_TRUE(!!buf);
+	/* read() first: DEQUEUE_FRAME is refused until the next STREAMON. */
+	zc_start(_metadata, &self->z);
+	ASSERT_EQ((ssize_t)size, read_capture_frame(self->z.cap, buf, size, CAPTURE_TEST_WAIT_MS));
+	EXPECT_EQ(-EBUSY, dequeue(self->z.cap, &f));
+	ASSERT_EQ((ssize_t)size, read_capture_frame(self->z.cap, buf, size, CAPTURE_TEST_WAIT_MS));
+	EXPECT_EQ(0, streamoff(self->z.cap));
+	EXPECT_EQ(-EBUSY, dequeue(self->z.cap, &f));
+
+	/* DEQUEUE_FRAME first: read() is refused. */
+	zc_start(_metadata, &self->z);
+	zc_one(_metadata, &self->z, &f);
+	EXPECT_EQ(-1, read(self->z.cap, buf, size));
+	EXPECT_EQ(EBUSY, errno);
+	EXPECT_EQ(0, return_frame(self->z.cap, f.handle));
+	EXPECT_EQ(0, streamoff(self->z.cap));
+	EXPECT_EQ(-1, read(self->z.cap, buf, size));
+	EXPECT_EQ(EBUSY, errno);
+
+	/* A new STREAMON chooses again. */
+	zc_start(_metadata, &self->z);
+	ASSERT_EQ((ssize_t)size, read_capture_frame(self->z.cap, buf, size, CAPTURE_TEST_WAIT_MS));
+	EXPECT_EQ(-EBUSY, dequeue(self->z.cap, &f));
+	EXPECT_EQ(0, streamoff(self->z.cap));
+	counters(_metadata, self->z.cap);
+	EXPECT_EQ(0U, allocated_frames(self->z.alloc));
+	free(buf);
+}
+
+TEST_F(capture_zc, dequeue_copy_fault_drops_frame)
+{
+	struct ksalloc_capture_counters c1, c2;
+	struct ksalloc_capture_frame *ro;
+
+	ro = mmap(NULL, sysconf(_SC_PAGESIZE), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	EXPECT_EQ(-EFAULT, ks_ioctl(self->z.cap, KSALLOC_CAPTURE_IOC_DEQUEUE_FRAME, NULL));
+	EXPECT_EQ(-EFAULT, ks_ioctl(self->z.cap, KSALLOC_CAPTURE_IOC_RETURN_FRAME, NULL));
+	zc_start(_metadata, &self->z);
+	ASSERT_EQ(POLLIN, poll_in(self->z.cap, CAPTURE_TEST_WAIT_MS) & POLLIN);
+	c1 = counters(_metadata, self->z.cap);
+	/* Readable (zeros), not writable: the frame is taken, then dropped. */
+	EXPECT_EQ(-EFAULT, ks_ioctl(self->z.cap, KSALLOC_CAPTURE_IOC_DEQUEUE_FRAME, ro));
+	c2 = counters(_metadata, self->z.cap);
+	EXPECT_EQ(c1.delivered, c2.delivered);
+	EXPECT_LE(c1.dropped + 1, c2.dropped);
+	zc_expect_allocated(_metadata, &self->z, 0);
+	EXPECT_EQ(0, streamoff(self->z.cap));
+	EXPECT_EQ(0U, allocated_frames(self->z.alloc));
+	munmap(ro, sysconf(_SC_PAGESIZE));
+}
+
+/* A slab-backed pool cannot be mapped: no zero-copy path, read() works. */
+TEST_F(capture, dequeue_unmappable_enodev)
+{
+	struct ksalloc_capture_frame f;
+
+	EXPECT_EQ(-EBADFD, dequeue(self->cap, &f));
+	attach(_metadata, self->cap, self->alloc, 100);
+	EXPECT_EQ(-ENODEV, dequeue(self->cap, &f));
+	reader_start(_metadata, &self->r);
+	ASSERT_EQ(POLLIN, poll_in(self->cap, CAPTURE_TEST_WAIT_MS) & POLLIN);
+	EXPECT_EQ(-ENODEV, dequeue(self->cap, &f));
+	/* Refused, it chose nothing: read() works. */
+	read_one(_metadata, &self->r);
+	reader_stop(_metadata, &self->r);
 	EXPECT_EQ(0U, allocated_frames(self->alloc));
 }
 

@@ -34,7 +34,13 @@
  *    closing meanwhile;
  *  - the capture stream: SET_ALLOCATOR (allocators of the table, its own,
  *    unframed, sleepable, bad fds), SET_FORMAT (boundaries), STREAMON/OFF,
- *    GET_COUNTERS, read() of every size, poll().
+ *    GET_COUNTERS, read() of every size, poll(); the zero-copy path:
+ *    DEQUEUE_FRAME (each frame checked through a mapping of the allocator
+ *    when the pool is page-backed) and RETURN_FRAME with held, returned,
+ *    0, never handed out and random handles, bad flags, bad pointers; and
+ *    that read() and DEQUEUE_FRAME exclude each other;
+ *  - ALLOC_FRAME2, and mmap() of allocators at random offsets and lengths,
+ *    executable or not.
  * A thread makes bursts of calls on one slot per lock taken, mostly on slots
  * of its own, and rarely ends an allocator: on the debug test kernel (2 vCPUs
  * under TCG, KASAN, lockdep, kmemleak) a plain ioctl costs 20-70 us, an
@@ -139,6 +145,7 @@
 #define FZ_RACY_FD_MAX		64
 #define FZ_MAX_REPORTS		20
 #define FZ_CAP_BUF		(128 << 10)
+#define FZ_CAP_HELD		4	/* frames a stream's application holds, at most */
 /* One big framing per this many operations, in the whole process. */
 #define FZ_BIG_OPS		12000
 #define FZ_GRACE		60	/* s after the time bound: a thread is stuck */
@@ -150,7 +157,8 @@ enum fz_res {
 	FZ_R_OK, FZ_R_EFAULT, FZ_R_EINVAL, FZ_R_ENOTTY, FZ_R_EBADF, FZ_R_EBADFD,
 	FZ_R_EAGAIN, FZ_R_ENOENT, FZ_R_EBUSY, FZ_R_EOPNOTSUPP, FZ_R_E2BIG,
 	FZ_R_EOVERFLOW, FZ_R_EDQUOT, FZ_R_EINTR, FZ_R_ENOMEM, FZ_R_EMSGSIZE,
-	FZ_R_ENODEV, FZ_R_EACCES, FZ_R_ENOTDIR, FZ_R_EEXIST, FZ_R_OTHER,
+	FZ_R_ENODEV, FZ_R_EACCES, FZ_R_ENOTDIR, FZ_R_EEXIST, FZ_R_ENXIO,
+	FZ_R_EPERM, FZ_R_ENODATA, FZ_R_OTHER,
 };
 
 static const int fz_res_errno[] = {
@@ -161,7 +169,8 @@ static const int fz_res_errno[] = {
 	[FZ_R_EOVERFLOW] = EOVERFLOW, [FZ_R_EDQUOT] = EDQUOT,
 	[FZ_R_EINTR] = EINTR, [FZ_R_ENOMEM] = ENOMEM, [FZ_R_EMSGSIZE] = EMSGSIZE,
 	[FZ_R_ENODEV] = ENODEV, [FZ_R_EACCES] = EACCES, [FZ_R_ENOTDIR] = ENOTDIR,
-	[FZ_R_EEXIST] = EEXIST, [FZ_R_OTHER] = -1,
+	[FZ_R_EEXIST] = EEXIST, [FZ_R_ENXIO] = ENXIO, [FZ_R_EPERM] = EPERM,
+	[FZ_R_ENODATA] = ENODATA, [FZ_R_OTHER] = -1,
 };
 
 #define FZ_OK		FZ_BIT(FZ_R_OK)
@@ -181,13 +190,16 @@ static const int fz_res_errno[] = {
 #define FZ_EACCES	FZ_BIT(FZ_R_EACCES)
 #define FZ_ENOTDIR	FZ_BIT(FZ_R_ENOTDIR)
 #define FZ_EEXIST	FZ_BIT(FZ_R_EEXIST)
+#define FZ_ENXIO	FZ_BIT(FZ_R_ENXIO)
+#define FZ_EPERM	FZ_BIT(FZ_R_EPERM)
+#define FZ_ENODATA	FZ_BIT(FZ_R_ENODATA)
 
 /* What kind of call, for the counts printed at the end. */
 enum fz_kind {
 	K_OPEN, K_CLOSE, K_DUP, K_FCNTL, K_SET_FRAMING, K_GET_STATUS, K_ALLOC,
 	K_FREE, K_UNKNOWN, K_BADSIZE, K_POLL, K_RWMAP, K_BADFD, K_RACY,
 	K_CAP_SET_ALLOC, K_CAP_SET_FORMAT, K_CAP_STREAM, K_CAP_COUNTERS,
-	K_CAP_READ, K_CAP_POLL, K_CAP_OTHER, K_NR,
+	K_CAP_READ, K_CAP_POLL, K_CAP_OTHER, K_CAP_DEQUEUE, K_CAP_RETURN, K_NR,
 };
 
 static const char * const fz_kind_name[K_NR] = {
@@ -203,6 +215,7 @@ static const char * const fz_kind_name[K_NR] = {
 	[K_CAP_STREAM] = "capture STREAMON/OFF",
 	[K_CAP_COUNTERS] = "capture GET_COUNTERS", [K_CAP_READ] = "capture read",
 	[K_CAP_POLL] = "capture poll", [K_CAP_OTHER] = "capture unknown/wrong size",
+	[K_CAP_DEQUEUE] = "capture DEQUEUE_FRAME", [K_CAP_RETURN] = "capture RETURN_FRAME",
 };
 
 /* What a violation is about: one TAP case each. */
@@ -285,6 +298,14 @@ struct fz_cap {
 	__u32 frame_size;	/* of the allocator */
 	__u32 frames;
 	__u32 frame_bytes;	/* of the format */
+	bool mappable;		/* the allocator's pool is page-backed */
+	int mode;		/* 0 unchosen since STREAMON, 1 read(), 2 DEQUEUE_FRAME */
+	unsigned int nheld;
+	__u64 held[FZ_CAP_HELD];	/* handles dequeued, not returned */
+	__u64 last_handle;	/* the last handed out, 0 for none */
+	__u64 returned;		/* one returned (or taken back), 0 for none */
+	unsigned char *map;	/* the allocator's pool, mapped, or NULL */
+	size_t map_size, stride;
 };
 
 struct fz_thread {
@@ -615,6 +636,21 @@ static int fz_framing_errno(const struct ksalloc_framing *f)
 	return 0;
 }
 
+/* Frames of @f (valid) are page-backed: the pool can be mapped. */
+static bool fz_page_backed(const struct ksalloc_framing *f)
+{
+	unsigned long long align = (unsigned long long)f->alignment + 1;
+
+	return f->options & KSALLOC_OPTIONF_MAPPABLE ||
+	       (f->frame_size + align - 1) / align * align > KSALLOC_SLAB_FRAME_SIZE;
+}
+
+/* Where a frame of page-backed @f may start in a mapping: the stride. */
+static size_t fz_stride(const struct ksalloc_framing *f)
+{
+	return (f->frame_size + fz.page_size - 1) / fz.page_size * fz.page_size;
+}
+
 static const __u32 fz_boundary_u32[] = {
 	0, 1, 2, 3, 7, 8, 63, 64, 4095, 4096, 4097, 8191, 65535, 65536, 65537,
 	KSALLOC_MAX_FRAME_SIZE - 1, KSALLOC_MAX_FRAME_SIZE, KSALLOC_MAX_FRAME_SIZE + 1,
@@ -635,6 +671,8 @@ static void fz_small_framing(struct fz_thread *t, struct ksalloc_framing *f)
 
 	memset(f, 0, sizeof(*f));
 	f->options = fz_chance(t, 1, 2) ? KSALLOC_OPTIONF_SYSTEM_MEMORY : 0;
+	if (fz_chance(t, 1, 4))
+		f->options |= KSALLOC_OPTIONF_MAPPABLE;
 	f->pool_type = fz_chance(t, 2, 3) ? KSALLOC_POOL_ATOMIC : KSALLOC_POOL_SLEEPABLE;
 	f->frames = 1 + fz_below(t, FZ_MAX_FRAMES);
 	f->frame_size = fz_chance(t, 1, 2) ? sizes[fz_below(t, ARRAY_SIZE(sizes))] :
@@ -737,7 +775,9 @@ static unsigned long fz_unknown_cmd(struct fz_thread *t)
 		    cmd == KSALLOC_CAPTURE_IOC_SET_FORMAT ||
 		    cmd == KSALLOC_CAPTURE_IOC_STREAMON ||
 		    cmd == KSALLOC_CAPTURE_IOC_STREAMOFF ||
-		    cmd == KSALLOC_CAPTURE_IOC_GET_COUNTERS)
+		    cmd == KSALLOC_CAPTURE_IOC_GET_COUNTERS ||
+		    cmd == KSALLOC_CAPTURE_IOC_DEQUEUE_FRAME ||
+		    cmd == KSALLOC_CAPTURE_IOC_RETURN_FRAME)
 			continue;
 		return cmd;
 	}
@@ -748,12 +788,13 @@ static unsigned long fz_badsize_cmd(struct fz_thread *t, bool capture)
 {
 	static const unsigned long ks[] = {
 		KSALLOC_IOC_SET_FRAMING, KSALLOC_IOC_GET_STATUS,
-		KSALLOC_IOC_ALLOC_FRAME, KSALLOC_IOC_FREE_FRAME,
+		KSALLOC_IOC_ALLOC_FRAME, KSALLOC_IOC_FREE_FRAME, KSALLOC_IOC_ALLOC_FRAME2,
 	};
 	static const unsigned long cap[] = {
 		KSALLOC_CAPTURE_IOC_SET_ALLOCATOR, KSALLOC_CAPTURE_IOC_SET_FORMAT,
 		KSALLOC_CAPTURE_IOC_STREAMON, KSALLOC_CAPTURE_IOC_STREAMOFF,
-		KSALLOC_CAPTURE_IOC_GET_COUNTERS,
+		KSALLOC_CAPTURE_IOC_GET_COUNTERS, KSALLOC_CAPTURE_IOC_DEQUEUE_FRAME,
+		KSALLOC_CAPTURE_IOC_RETURN_FRAME,
 	};
 	unsigned long real, cmd;
 	unsigned int dir, size;
@@ -932,6 +973,10 @@ static void fz_x_alloc(struct fz_thread *t, struct fz_slot *s, int fd)
 {
 	unsigned int v = fz_below(t, 100), allowed;
 	bool full, ro, bad, flags, timed = false;
+	/* ALLOC_FRAME2: the same, and where the frame is in the mapping. */
+	bool two = fz_chance(t, 1, 4);
+	bool unmappable = two && s->framed && !fz_page_backed(&s->framing);
+	struct ksalloc_mapped_frame *m;
 	struct ksalloc_frame_handle *h;
 	enum fz_ptr p = P_GOOD;
 	long ret;
@@ -947,7 +992,7 @@ static void fz_x_alloc(struct fz_thread *t, struct fz_slot *s, int fd)
 	flags = v >= 70 && v < 80;
 	if (p == P_GOOD && !flags && s->nheld >= FZ_MAX_FRAMES)
 		flags = true;	/* never more handles than we can hold */
-	if (!s->nonblock && s->framed && !bad && !flags && (full || s->captured)) {
+	if (!s->nonblock && s->framed && !bad && !flags && !unmappable && (full || s->captured)) {
 		/* It could wait for a frame nobody frees: rarely, under the timer. */
 		if (!fz_chance(t, 1, 8)) {
 			fz_x_free(t, s, fd);
@@ -955,8 +1000,18 @@ static void fz_x_alloc(struct fz_thread *t, struct fz_slot *s, int fd)
 		}
 		timed = true;
 	}
-	h = fz_ptr(t, p, sizeof(*h));
-	if (p == P_GOOD) {
+	h = fz_ptr(t, p, two ? sizeof(*m) : sizeof(*h));
+	m = (void *)h;
+	if (p == P_GOOD && two) {
+		m->handle = fz_rand(t);		/* ignored on input */
+		m->offset = fz_rand(t);		/* ignored on input */
+		m->flags = 0;
+		m->reserved = 0;
+		if (flags && fz_chance(t, 1, 2))
+			m->flags = fz_u32(t) | 1U << fz_below(t, 32);
+		else if (flags)
+			m->reserved = fz_u32(t) | 1U << fz_below(t, 32);
+	} else if (p == P_GOOD) {
 		h->handle = fz_rand(t);		/* ignored on input */
 		h->flags = 0;
 		h->reserved = 0;
@@ -971,6 +1026,8 @@ static void fz_x_alloc(struct fz_thread *t, struct fz_slot *s, int fd)
 		allowed = FZ_EINVAL | (s->framed ? 0 : FZ_EBADFD);
 	else if (!s->framed)
 		allowed = FZ_EBADFD;
+	else if (unmappable)
+		allowed = FZ_ENODEV;
 	else if (s->captured)
 		allowed = FZ_OK | (s->nonblock ? FZ_EAGAIN : FZ_EINTR);
 	else if (full)
@@ -978,18 +1035,18 @@ static void fz_x_alloc(struct fz_thread *t, struct fz_slot *s, int fd)
 	else
 		allowed = FZ_OK;
 	/* A frame it cannot write the handle back for: taken and returned. */
-	if (ro && s->framed) {
+	if (ro && s->framed && !unmappable) {
 		allowed |= FZ_EFAULT;
 		allowed &= ~FZ_OK;
 	}
 	if (timed)
 		fz_arm(t);
-	ret = fz_ioctl(t, K_ALLOC, fd, KSALLOC_IOC_ALLOC_FRAME, h);
+	ret = fz_ioctl(t, K_ALLOC, fd, two ? KSALLOC_IOC_ALLOC_FRAME2 : KSALLOC_IOC_ALLOC_FRAME, h);
 	if (timed)
 		fz_disarm(t);
 	fz_expect(t, V_IOCTL, ret, allowed,
-		  "ALLOC_FRAME (%s%s) framed %d frames %u held %u nonblock %d captured %d",
-		  fz_ptr_name[p], flags ? ", flags/reserved" : "", s->framed,
+		  "ALLOC_FRAME%s (%s%s) framed %d frames %u held %u nonblock %d captured %d",
+		  two ? "2" : "", fz_ptr_name[p], flags ? ", flags/reserved" : "", s->framed,
 		  s->framing.frames, s->nheld, s->nonblock, s->captured);
 	if (ret == -EAGAIN) {
 		s->failed_min++;
@@ -1002,6 +1059,12 @@ static void fz_x_alloc(struct fz_thread *t, struct fz_slot *s, int fd)
 		return;
 	s->total_min++;
 	s->total_max++;
+	if (two && (m->offset % fz.page_size || m->flags || m->reserved ||
+		    m->offset >= s->framing.frames * fz_stride(&s->framing)))
+		fz_violation(t, V_IOCTL,
+			     "ALLOC_FRAME2 offset %#llx flags %#x reserved %#x, %u frames of %u",
+			     (unsigned long long)m->offset, m->flags, m->reserved,
+			     s->framing.frames, s->framing.frame_size);
 	i = fz_held_index(s, h->handle);
 	if (!h->handle || i >= 0 || s->nheld >= FZ_MAX_FRAMES) {
 		fz_violation(t, V_IOCTL, "ALLOC_FRAME handle %#llx: zero or held (%u held)",
@@ -1164,7 +1227,8 @@ static void fz_x_poll(struct fz_thread *t, struct fz_slot *s, int fd)
 static void fz_x_rwmap(struct fz_thread *t, struct fz_slot *s, int fd)
 {
 	size_t len = fz_below(t, 64);
-	bool shared;
+	unsigned int allowed, pages, off, n;
+	bool shared, exec;
 	void *map;
 	long ret;
 
@@ -1183,14 +1247,37 @@ static void fz_x_rwmap(struct fz_thread *t, struct fz_slot *s, int fd)
 		break;
 	case 2:
 		fz_begin(t, K_RWMAP, fd, 2);
-		shared = fz_chance(t, 1, 2);
-		map = mmap(NULL, fz.page_size, PROT_READ, shared ? MAP_SHARED : MAP_PRIVATE,
-			   fd, 0);
+		shared = fz_chance(t, 3, 4);
+		exec = fz_chance(t, 1, 8);
+		pages = s->framed ? s->framing.frames * fz_stride(&s->framing) / fz.page_size : 1;
+		/* Mostly within the pool, at times one page beyond. */
+		off = fz_below(t, pages + 1);
+		n = 1 + fz_below(t, fz_chance(t, 1, 2) ? 2 : pages + 1);
+		if (n > 64)
+			n = 64;
+		map = mmap(NULL, n * fz.page_size, PROT_READ | (exec ? PROT_EXEC : 0),
+			   shared ? MAP_SHARED : MAP_PRIVATE, fd, (off_t)off * fz.page_size);
 		ret = fz_count(t, K_RWMAP, map == MAP_FAILED ? -errno : 0);
-		fz_expect(t, V_SYS, ret, shared ? FZ_OK | FZ_ENODEV | FZ_EBADFD | FZ_EACCES :
-			  FZ_EINVAL | FZ_EACCES, "mmap of an allocator");
+		if (s->accmode == O_WRONLY)
+			allowed = FZ_EACCES;
+		else if (!shared)
+			allowed = FZ_EINVAL;
+		else if (exec)
+			allowed = FZ_EPERM;
+		else if (!s->framed)
+			allowed = FZ_EBADFD;
+		else if (!fz_page_backed(&s->framing))
+			allowed = FZ_ENODEV;
+		else if (off + n > pages)
+			allowed = FZ_ENXIO;
+		else
+			allowed = FZ_OK;
+		fz_expect(t, V_SYS, ret, allowed,
+			  "mmap of an allocator: %s%s, pages %u at %u of %u, framed %d",
+			  shared ? "shared" : "private", exec ? ", exec" : "", n, off, pages,
+			  s->framed);
 		if (map != MAP_FAILED)
-			munmap(map, fz.page_size);
+			munmap(map, n * fz.page_size);
 		break;
 	default:
 		fz_begin(t, K_RWMAP, fd, 3);
@@ -1863,6 +1950,23 @@ out:
 /* Capture calls: the caller holds @c->lock. */
 
 /* Give the stream an allocator: bad fds, wrong files, the table's, its own. */
+static void fz_c_unmap(struct fz_cap *c)
+{
+	if (c->map)
+		munmap(c->map, c->map_size);
+	c->map = NULL;
+	c->map_size = 0;
+}
+
+/* STREAMOFF or close: the frames the application held are taken back. */
+static void fz_c_stopped(struct fz_cap *c)
+{
+	c->streaming = false;
+	if (c->nheld)
+		c->returned = c->held[0];
+	c->nheld = 0;
+}
+
 static void fz_c_set_allocator(struct fz_thread *t, struct fz_cap *c)
 {
 	struct ksalloc_capture_allocator *arg = (void *)t->rw;
@@ -1922,6 +2026,7 @@ static void fz_c_set_allocator(struct fz_thread *t, struct fz_cap *c)
 				.frames = 1 + fz_below(t, 8),
 				.frame_size = fz_chance(t, 1, 10) ? 1 + fz_below(t, FZ_CAP_HDR) :
 					      FZ_CAP_HDR + fz_below(t, 64 << 10),
+				.options = fz_chance(t, 1, 3) ? KSALLOC_OPTIONF_MAPPABLE : 0,
 			};
 		}
 	}
@@ -1953,6 +2058,20 @@ static void fz_c_set_allocator(struct fz_thread *t, struct fz_cap *c)
 		c->has_alloc = true;
 		c->frame_size = f.frame_size;
 		c->frames = f.frames;
+		c->mappable = fz_page_backed(&f);
+		fz_c_unmap(c);
+		/* The frames DEQUEUE_FRAME hands out are checked there. */
+		if (c->mappable && f.frames * fz_stride(&f) <= (4 << 20)) {
+			c->stride = fz_stride(&f);
+			c->map_size = f.frames * c->stride;
+			c->map = mmap(NULL, c->map_size, PROT_READ, MAP_SHARED, arg->fd, 0);
+			/* A write-only allocator fd cannot be mapped: EACCES. */
+			if (c->map == MAP_FAILED && errno != EACCES)
+				fz_violation(t, V_CAP, "mmap of a stream's allocator: %s",
+					     strerror(errno));
+			if (c->map == MAP_FAILED)
+				c->map = NULL;
+		}
 		if (s)
 			s->captured = true;
 	}
@@ -2064,10 +2183,20 @@ static void fz_c_read(struct fz_thread *t, struct fz_cap *c)
 
 	if (count > FZ_CAP_BUF)
 		count = FZ_CAP_BUF;
+	/*
+	 * A kernel address fails access_ok() before the driver, but not in a
+	 * 32-bit task: whether read() chose would be unknown.
+	 */
+	if (p == P_KERNEL && c->streaming && !c->mode) {
+		p = P_NULL;
+		buf = NULL;
+	}
 	fz_begin(t, K_CAP_READ, c->fd, count);
 	ret = read(c->fd, buf, count);
 	ret = fz_count(t, K_CAP_READ, ret < 0 ? -errno : ret);
-	if (!c->streaming)
+	if (c->mode == 2)
+		allowed = FZ_EBUSY;	/* DEQUEUE_FRAME chose */
+	else if (!c->streaming)
 		allowed = FZ_OK;	/* stopped: end of file */
 	else if (count < fb)
 		allowed = FZ_EAGAIN | FZ_EINVAL;
@@ -2076,8 +2205,11 @@ static void fz_c_read(struct fz_thread *t, struct fz_cap *c)
 	/* read() checks access_ok() before the driver: no user address, EFAULT. */
 	if (p == P_KERNEL)
 		allowed |= FZ_EFAULT;
-	if (!fz_expect(t, V_CAP, ret, allowed, "read(%zu) (%s), streaming %d, frame %u", count,
-		       fz_ptr_name[p], c->streaming, fb) || ret < 0)
+	/* Reaching the driver, read() chose. */
+	if (c->streaming && !c->mode)
+		c->mode = 1;
+	if (!fz_expect(t, V_CAP, ret, allowed, "read(%zu) (%s), streaming %d, frame %u, mode %d",
+		       count, fz_ptr_name[p], c->streaming, fb, c->mode) || ret < 0)
 		return;
 	if (!c->streaming || p != P_GOOD) {
 		if (ret)
@@ -2093,6 +2225,129 @@ static void fz_c_read(struct fz_thread *t, struct fz_cap *c)
 	if (bad >= 0)
 		fz_violation(t, V_CAP, "frame %llu: payload byte %lld breaks the pattern",
 			     (unsigned long long)hdr->sequence, bad);
+}
+
+static void fz_c_dequeue(struct fz_thread *t, struct fz_cap *c)
+{
+	struct ksalloc_capture_frame *f = (void *)t->rw;
+	enum fz_ptr p = fz_pick_ptr(t, 85, true);
+	bool flags = fz_chance(t, 1, 10);
+	const struct ksalloc_framing fa = { .frame_size = c->frame_size };
+	const struct ksalloc_capture_header *h;
+	unsigned int allowed;
+	long long bad;
+	long ret;
+
+	if (p == P_GOOD && !flags && c->nheld == FZ_CAP_HELD)
+		flags = true;	/* never more than we can hold */
+	if (p == P_GOOD) {
+		memset(f, 0xa5, sizeof(*f));
+		f->flags = 0;
+		f->reserved = 0;
+		if (flags && fz_chance(t, 1, 2))
+			f->flags = 1U << fz_below(t, 32);
+		else if (flags)
+			f->reserved = 1ULL << fz_below(t, 64);
+	}
+	if (p != P_GOOD && p != P_RO)
+		allowed = FZ_EFAULT;
+	else if (flags && p == P_GOOD)
+		allowed = FZ_EINVAL;
+	else if (!c->has_alloc)
+		allowed = FZ_EBADFD;
+	else if (!c->mappable)
+		allowed = FZ_ENODEV;
+	else if (c->mode == 1)
+		allowed = FZ_EBUSY;
+	else if (!c->streaming)
+		allowed = FZ_ENODATA;
+	else	/* A frame it cannot write back for: dropped. */
+		allowed = FZ_EAGAIN | (p == P_RO ? FZ_EFAULT : FZ_OK);
+	ret = fz_ioctl(t, K_CAP_DEQUEUE, c->fd, KSALLOC_CAPTURE_IOC_DEQUEUE_FRAME,
+		       p == P_GOOD ? (void *)f : fz_ptr(t, p, sizeof(*f)));
+	if (c->streaming && c->has_alloc && c->mappable && c->mode == 0 &&
+	    (p == P_RO || (p == P_GOOD && !flags)))
+		c->mode = 2;
+	fz_expect(t, V_CAP, ret, allowed,
+		  "DEQUEUE_FRAME (%s%s), alloc %d mappable %d streaming %d mode %d",
+		  fz_ptr_name[p], flags ? ", flags/reserved" : "", c->has_alloc,
+		  c->mappable, c->streaming, c->mode);
+	if (ret || p != P_GOOD)
+		return;
+	if (f->handle <= c->last_handle || f->offset % fz.page_size || f->flags ||
+	    f->reserved || f->payload_size != c->frame_bytes - FZ_CAP_HDR ||
+	    f->offset >= (__u64)c->frames * fz_stride(&fa))
+		fz_violation(t, V_CAP,
+			     "DEQUEUE_FRAME handle %llu (last %llu) offset %#llx flags %#x reserved %#llx payload %u",
+			     (unsigned long long)f->handle, (unsigned long long)c->last_handle,
+			     (unsigned long long)f->offset, f->flags,
+			     (unsigned long long)f->reserved, f->payload_size);
+	c->last_handle = f->handle;
+	c->held[c->nheld++] = f->handle;
+	if (!c->map || f->offset + c->frame_bytes > c->map_size)
+		return;
+	h = (const void *)(c->map + f->offset);
+	if (h->sequence != f->sequence || h->timestamp_ns != f->timestamp_ns ||
+	    h->payload_size != f->payload_size) {
+		fz_violation(t, V_CAP, "DEQUEUE_FRAME header %llu/%llu/%u, mapped %llu/%llu/%u",
+			     (unsigned long long)f->sequence, (unsigned long long)f->timestamp_ns,
+			     f->payload_size, (unsigned long long)h->sequence,
+			     (unsigned long long)h->timestamp_ns, h->payload_size);
+		return;
+	}
+	bad = ksalloc_capture_mismatch((const unsigned char *)(h + 1), f->payload_size,
+				       f->sequence);
+	if (bad >= 0)
+		fz_violation(t, V_CAP, "mapped frame %llu: payload byte %lld breaks the pattern",
+			     (unsigned long long)f->sequence, bad);
+}
+
+static void fz_c_return(struct fz_thread *t, struct fz_cap *c)
+{
+	struct ksalloc_capture_frame_handle *h = (void *)t->rw;
+	enum fz_ptr p = fz_pick_ptr(t, 85, true);
+	unsigned int allowed, v = fz_below(t, 100), i = 0;
+	bool flags = v < 10;
+	long ret;
+
+	if (p == P_GOOD) {
+		*h = (struct ksalloc_capture_frame_handle){ 0 };
+		if (v < 50 && c->nheld) {
+			i = fz_below(t, c->nheld);
+			h->handle = c->held[i];
+		} else if (v < 65) {
+			h->handle = c->returned;
+		} else if (v < 75) {
+			h->handle = c->last_handle + 1 + fz_below(t, 3);
+		} else if (v < 85) {
+			h->handle = c->last_handle ? 1 + fz_rand(t) % c->last_handle : 0;
+		} else {
+			h->handle = fz_chance(t, 1, 2) ? 0 : fz_rand(t);
+		}
+		if (flags && fz_chance(t, 1, 2))
+			h->flags = 1U << fz_below(t, 32);
+		else if (flags)
+			h->reserved = 1U << fz_below(t, 32);
+	}
+	if (p != P_GOOD && p != P_RO) {
+		allowed = FZ_EFAULT;
+	} else if (p == P_RO || flags || !h->handle || h->handle > c->last_handle) {
+		allowed = FZ_EINVAL;	/* P_RO: zeros, handle 0 */
+	} else {
+		for (i = 0; i < c->nheld && c->held[i] != h->handle; i++)
+			;
+		allowed = i < c->nheld ? FZ_OK : FZ_ENOENT;
+	}
+	ret = fz_ioctl(t, K_CAP_RETURN, c->fd, KSALLOC_CAPTURE_IOC_RETURN_FRAME,
+		       p == P_GOOD ? (void *)h : fz_ptr(t, p, sizeof(*h)));
+	if (!fz_expect(t, V_CAP, ret, allowed,
+		       "RETURN_FRAME (%s) handle %llu flags %#x reserved %#x, last %llu, %u held",
+		       fz_ptr_name[p], p == P_GOOD ? (unsigned long long)h->handle : 0ULL,
+		       p == P_GOOD ? h->flags : 0, p == P_GOOD ? h->reserved : 0,
+		       (unsigned long long)c->last_handle, c->nheld) || ret)
+		return;
+	c->returned = c->held[i];
+	c->held[i] = c->held[--c->nheld];
 }
 
 static void fz_c_poll(struct fz_thread *t, struct fz_cap *c)
@@ -2113,7 +2368,13 @@ static void fz_c_stop_close(struct fz_thread *t, struct fz_cap *c, enum fz_cat c
 {
 	fz_expect(t, cat, fz_close(t, c->fd), FZ_OK, "close of a stream");
 	c->fd = -1;
-	c->streaming = false;
+	fz_c_stopped(c);
+	fz_c_unmap(c);
+	c->mappable = false;
+	c->mode = 0;
+	/* A new stream hands out handles from 1 again. */
+	c->last_handle = 0;
+	c->returned = 0;
 	c->has_alloc = false;
 	c->has_format = false;
 	c->frame_size = 0;
@@ -2124,11 +2385,11 @@ static void fz_c_stop_close(struct fz_thread *t, struct fz_cap *c, enum fz_cat c
 static void fz_cap_op(struct fz_thread *t)
 {
 	enum { SETALLOC, SETFORMAT, STREAMON, STREAMOFF, COUNTERS, READ, POLL, UNKNOWN,
-	       BADSIZE, CLOSE };
+	       BADSIZE, CLOSE, DEQUEUE, RETURN };
 	static const unsigned int w[] = {
 		[SETALLOC] = 120, [SETFORMAT] = 120, [STREAMON] = 100, [STREAMOFF] = 50,
-		[COUNTERS] = 120, [READ] = 200, [POLL] = 80, [UNKNOWN] = 40, [BADSIZE] = 40,
-		[CLOSE] = 3,
+		[COUNTERS] = 120, [READ] = 150, [POLL] = 80, [UNKNOWN] = 40, [BADSIZE] = 40,
+		[CLOSE] = 3, [DEQUEUE] = 150, [RETURN] = 120,
 	};
 	struct fz_cap *c = &fz_caps[fz_below(t, FZ_CAPS)];
 	unsigned int allowed;
@@ -2157,14 +2418,22 @@ static void fz_cap_op(struct fz_thread *t)
 			allowed = c->has_alloc && c->has_format ? FZ_OK : FZ_EBADFD;
 		ret = fz_ioctl(t, K_CAP_STREAM, c->fd, KSALLOC_CAPTURE_IOC_STREAMON, NULL);
 		if (fz_expect(t, V_CAP, ret, allowed, "STREAMON, streaming %d alloc %d format %d",
-			      c->streaming, c->has_alloc, c->has_format) && !ret)
+			      c->streaming, c->has_alloc, c->has_format) && !ret) {
 			c->streaming = true;
+			c->mode = 0;
+		}
 		break;
 	case STREAMOFF:
 		ret = fz_ioctl(t, K_CAP_STREAM, c->fd, KSALLOC_CAPTURE_IOC_STREAMOFF,
 			       fz_ptr(t, fz_pick_ptr(t, 50, true), 8));
 		if (fz_expect(t, V_CAP, ret, FZ_OK, "STREAMOFF"))
-			c->streaming = false;
+			fz_c_stopped(c);
+		break;
+	case DEQUEUE:
+		fz_c_dequeue(t, c);
+		break;
+	case RETURN:
+		fz_c_return(t, c);
 		break;
 	case COUNTERS:
 		fz_c_counters(t, c, false);
@@ -2259,7 +2528,7 @@ static void fz_end(struct fz_thread *t)
 			continue;
 		ret = fz_ioctl(t, K_CAP_STREAM, c->fd, KSALLOC_CAPTURE_IOC_STREAMOFF, NULL);
 		fz_expect(t, V_END_FREE, ret, FZ_OK, "STREAMOFF at the end");
-		c->streaming = false;
+		fz_c_stopped(c);
 		fz_c_counters(t, c, true);
 		fz_c_stop_close(t, c, V_END_FREE);
 	}

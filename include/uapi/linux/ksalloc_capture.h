@@ -20,6 +20,17 @@
  * then reports EPOLLIN | EPOLLHUP); a buffer too small for the frame gets
  * -EINVAL and leaves the frame queued. When several errors apply, the
  * argument checks come first, then -EBUSY (streaming), then -EMSGSIZE.
+ *
+ * Zero copy: KSALLOC_CAPTURE_IOC_DEQUEUE_FRAME hands out the oldest complete
+ * frame without copying it: where it is in an mmap() of the allocator's
+ * file (see struct ksalloc_mapped_frame), its header, and a handle; the
+ * application reads the frame through its own mapping and gives it back
+ * with KSALLOC_CAPTURE_IOC_RETURN_FRAME. The allocator's pool must be
+ * mappable (page-backed). A stream is read one way at a time: the first
+ * read() or DEQUEUE_FRAME after STREAMON chooses, and until the next
+ * STREAMON the other fails with -EBUSY. A dequeued frame counts as
+ * delivered; the frames an application still holds go back to the allocator
+ * at STREAMOFF and at close.
  */
 #ifndef _UAPI_LINUX_KSALLOC_CAPTURE_H
 #define _UAPI_LINUX_KSALLOC_CAPTURE_H
@@ -85,9 +96,11 @@ static inline __u64 ksalloc_capture_pattern(__u64 sequence, __u64 word)
 /**
  * struct ksalloc_capture_counters - KSALLOC_CAPTURE_IOC_GET_COUNTERS
  * @produced: timer ticks since STREAMON: frames captured or dropped.
- * @delivered: frames returned by read().
+ * @delivered: frames returned by read() or DEQUEUE_FRAME (held or given
+ *	back since).
  * @dropped: ticks without a free frame, plus frames discarded at STREAMOFF.
- * @in_flight: frames taken from the allocator and not yet delivered.
+ * @in_flight: frames taken from the allocator and not yet delivered; the
+ *	frames an application holds are not counted here.
  * @streaming: 1 between STREAMON and STREAMOFF.
  */
 struct ksalloc_capture_counters {
@@ -96,6 +109,45 @@ struct ksalloc_capture_counters {
 	__u64 dropped;
 	__u32 in_flight;
 	__u32 streaming;
+};
+
+/**
+ * struct ksalloc_capture_frame - KSALLOC_CAPTURE_IOC_DEQUEUE_FRAME
+ * @handle: out: the frame's handle, for KSALLOC_CAPTURE_IOC_RETURN_FRAME;
+ *	never 0, never reused by the stream.
+ * @offset: out: where the frame (its header) starts in an mmap() of the
+ *	allocator's file at offset 0; a multiple of the page size.
+ * @sequence: out: the frame's header, as struct ksalloc_capture_header.
+ * @timestamp_ns: out: see @sequence.
+ * @payload_size: out: see @sequence; the payload follows the header.
+ * @flags: in: must be 0; out: 0.
+ * @reserved: in: must be 0; out: 0.
+ *
+ * The other fields' input values are ignored.
+ */
+struct ksalloc_capture_frame {
+	__u64 handle;
+	__u64 offset;
+	__u64 sequence;
+	__u64 timestamp_ns;
+	__u32 payload_size;
+	__u32 flags;
+	__u64 reserved;
+};
+
+/**
+ * struct ksalloc_capture_frame_handle - KSALLOC_CAPTURE_IOC_RETURN_FRAME
+ * @handle: a handle from KSALLOC_CAPTURE_IOC_DEQUEUE_FRAME on this stream.
+ *	-EINVAL for one the stream never handed out (0, or above the last one
+ *	handed out); -ENOENT for one it handed out that the application no
+ *	longer holds (returned already, or taken back by STREAMOFF).
+ * @flags: must be 0.
+ * @reserved: must be 0.
+ */
+struct ksalloc_capture_frame_handle {
+	__u64 handle;
+	__u32 flags;
+	__u32 reserved;
 };
 
 #define KSALLOC_CAPTURE_IOC_MAGIC	0xD8
@@ -111,5 +163,16 @@ struct ksalloc_capture_counters {
 #define KSALLOC_CAPTURE_IOC_STREAMOFF	_IO(KSALLOC_CAPTURE_IOC_MAGIC, 0x03)
 #define KSALLOC_CAPTURE_IOC_GET_COUNTERS \
 	_IOR(KSALLOC_CAPTURE_IOC_MAGIC, 0x04, struct ksalloc_capture_counters)
+/*
+ * Hand out the oldest complete frame without copying it, waiting
+ * (interruptibly) for one; -EAGAIN at once on an O_NONBLOCK file. -ENODEV if
+ * the allocator's pool is not mappable, -EBADFD without an allocator, -EBUSY
+ * if read() was chosen, -ENODATA when the stream is stopped.
+ */
+#define KSALLOC_CAPTURE_IOC_DEQUEUE_FRAME \
+	_IOWR(KSALLOC_CAPTURE_IOC_MAGIC, 0x05, struct ksalloc_capture_frame)
+/* Give a dequeued frame back; it returns to the allocator. */
+#define KSALLOC_CAPTURE_IOC_RETURN_FRAME \
+	_IOW(KSALLOC_CAPTURE_IOC_MAGIC, 0x06, struct ksalloc_capture_frame_handle)
 
 #endif /* _UAPI_LINUX_KSALLOC_CAPTURE_H */
