@@ -160,8 +160,9 @@ static int ksalloc_free_handle(struct ksalloc *a, u64 handle)
 	if (!err) {
 		/*
 		 * Kernel frees cannot match a user-held entry: no cmpxchg.
-		 * Nor poisoning: user space never maps a frame, which kept
-		 * its poison all along.
+		 * Nor poisoning: a frame of a slab-backed pool, which user
+		 * space cannot map, kept its poison all along; page-backed
+		 * pools are not poisoned.
 		 */
 		WRITE_ONCE(*p, entry & ~KSALLOC_ENTRY_FLAGS);
 		a->pool.free[a->nr_free++] = slot;

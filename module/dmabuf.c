@@ -340,7 +340,8 @@ err_free:
  *
  * Context: Process context. May sleep.
  * Return: 0, or -EFAULT, -EINVAL for an unknown flag or a handle out of
- * range, -EBADFD before the framing is set, -ENODEV if the pool is not
+ * range, -EBADF for O_RDWR on a file not open for writing, -EBADFD before
+ * the framing is set, -ENODEV if the pool is not
  * page-backed, -ENOENT if user space does not hold the frame, -ENOMEM,
  * -EMFILE. Nothing is exported unless it returns 0.
  */
@@ -355,6 +356,9 @@ long ksalloc_ioctl_export_frame(struct file *file,
 		return -EFAULT;
 	if (x.flags & ~(O_CLOEXEC | O_RDWR))
 		return -EINVAL;
+	/* Writable only from a writable file, as its own mmap() is. */
+	if ((x.flags & O_RDWR) && !(file->f_mode & FMODE_WRITE))
+		return -EBADF;
 	dmabuf = ksalloc_export_frame(file, x.handle, x.flags);
 	if (IS_ERR(dmabuf))
 		return PTR_ERR(dmabuf);

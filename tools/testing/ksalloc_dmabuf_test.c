@@ -337,6 +337,36 @@ TEST(refused_slab_backed_enodev)
 	EXPECT_EQ(0, close(fd));
 }
 
+/*
+ * A file open read-only maps its pool read-only: it exports no writable
+ * dma-buf either (EBADF), a read-only one all the same.
+ */
+TEST(read_only_file_exports_read_only)
+{
+	struct ksalloc_framing f = {
+		.pool_type = KSALLOC_POOL_ATOMIC,
+		.frames = 2,
+		.frame_size = VGA_FRAME,
+	};
+	struct ksalloc_mapped_frame m = { 0 };
+	int fd, dfd;
+
+	if (!dmabuf_support())
+		SKIP(return, NO_DMABUF);
+	fd = open(KSALLOC_DEV, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, set_framing(fd, &f));
+	ASSERT_EQ(0, ks_ioctl(fd, KSALLOC_IOC_ALLOC_FRAME2, &m));
+	EXPECT_EQ(-EBADF, export_frame(fd, m.handle, O_RDWR));
+	dfd = export_frame(fd, m.handle, O_CLOEXEC);
+	ASSERT_LE(0, dfd);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, page_size(), PROT_READ | PROT_WRITE,
+				   MAP_SHARED, dfd, 0));
+	EXPECT_EQ(0, close(dfd));
+	EXPECT_EQ(0, free_frame(fd, m.handle));
+	EXPECT_EQ(0, close(fd));
+}
+
 /* Small frames that ask to be mappable are page-backed: exportable. */
 TEST(mappable_small_frames_export)
 {
