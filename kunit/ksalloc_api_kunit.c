@@ -23,6 +23,7 @@
 #include <linux/delay.h>
 #include <linux/fdtable.h>
 #include <linux/file.h>
+#include <linux/hash.h>
 #include <linux/hrtimer.h>
 #include <linux/ksalloc.h>
 #include <linux/mman.h>
@@ -558,6 +559,108 @@ static void ksalloc_ioctl_alloc_frame_handles(struct kunit *test)
 	}
 }
 
+/* A key and the index of its holder in the order under test. */
+struct ksalloc_test_key {
+	u64 key;
+	u32 index;
+};
+
+static int ksalloc_test_by_key(const void *l, const void *r)
+{
+	const struct ksalloc_test_key *a = l, *b = r;
+
+	return a->key < b->key ? -1 : a->key > b->key;
+}
+
+/*
+ * Spearman's rho between the order of @n keys and their indexes, in
+ * thousandths; @k is sorted by key on return. See the bound below.
+ */
+static s64 ksalloc_test_rho(struct ksalloc_test_key *k, u32 n)
+{
+	u64 d2 = 0;
+	u32 r;
+
+	sort(k, n, sizeof(*k), ksalloc_test_by_key, NULL);
+	for (r = 0; r < n; r++) {
+		s64 d = (s64)r - k[r].index;
+
+		d2 += d * d;
+	}
+	/* rho = 1 - 6 d2 / (n (n^2 - 1)) */
+	return 1000 - (s64)div64_u64(6000 * d2, (u64)n * ((u64)n * n - 1));
+}
+
+/*
+ * Nor does the order in which a new pool hands out its frames: for a
+ * mappable pool, KSALLOC_IOC_ALLOC_FRAME2 tells user space each frame's
+ * offset, so frames handed out in the order of their addresses, or of the
+ * table's slots (a function of the address: its hash_32(), ksalloc_hash()),
+ * would give away the kernel's addresses through the order of the offsets.
+ * The test learns the pool's address (a frame returned, then taken by a
+ * kernel client) and bounds |Spearman's rho| between the order of hand-out
+ * and the order of the offsets, and of the frames' hashes, below 1/4, as
+ * ksalloc_ioctl_alloc_frame_handles() does.
+ */
+static void ksalloc_ioctl_alloc_frame2_order(struct kunit *test)
+{
+	const u32 n = KSALLOC_HANDLE_TEST_FRAMES;
+	struct ksalloc_framing framing = ksalloc_test_framing(n, 64, 0);
+	struct ksalloc_test_key *by_offset, *by_hash;
+	struct ksalloc_mapped_frame m;
+	unsigned long uarg, base;
+	u64 *offset, handle = 0, at;
+	struct file *file;
+	s64 rho;
+	void *frame;
+	u32 i;
+
+	framing.options = KSALLOC_OPTIONF_MAPPABLE;
+	offset = kunit_kcalloc(test, n, sizeof(*offset), GFP_KERNEL);
+	by_offset = kunit_kcalloc(test, n, sizeof(*by_offset), GFP_KERNEL);
+	by_hash = kunit_kcalloc(test, n, sizeof(*by_hash), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, offset);
+	KUNIT_ASSERT_NOT_NULL(test, by_offset);
+	KUNIT_ASSERT_NOT_NULL(test, by_hash);
+	file = ksalloc_test_open_dev(test, &framing, &uarg);
+
+	for (i = 0; i < n; i++) {
+		m = (struct ksalloc_mapped_frame){};
+		KUNIT_ASSERT_EQ(test, 0, copy_to_user((void __user *)uarg, &m, sizeof(m)));
+		KUNIT_ASSERT_EQ(test, 0, file->f_op->unlocked_ioctl(file,
+								    KSALLOC_IOC_ALLOC_FRAME2,
+								    uarg));
+		KUNIT_ASSERT_EQ(test, 0, copy_from_user(&m, (void __user *)uarg, sizeof(m)));
+		offset[i] = m.offset;
+		if (!i)
+			handle = m.handle;
+	}
+	/* The first frame, returned: the only one a kernel client can take. */
+	KUNIT_ASSERT_EQ(test, 0, ksalloc_test_handle_ioctl(file, KSALLOC_IOC_FREE_FRAME,
+							   uarg, &handle));
+	KUNIT_ASSERT_EQ(test, 0, ksalloc_allocate_frame(file, &frame));
+	KUNIT_ASSERT_EQ(test, 0, ksalloc_frame_offset(file, frame, &at));
+	KUNIT_ASSERT_EQ(test, at, offset[0]);
+	base = (unsigned long)frame - at;
+	ksalloc_free_frame(file, frame);
+
+	for (i = 0; i < n; i++) {
+		by_offset[i] = (struct ksalloc_test_key){ offset[i], i };
+		by_hash[i] = (struct ksalloc_test_key){
+			hash_32((u32)(base + offset[i]), 32), i
+		};
+	}
+	rho = ksalloc_test_rho(by_offset, n);
+	kunit_info(test, "Spearman's rho of hand-out and offsets: %lld/1000\n", rho);
+	KUNIT_EXPECT_LT_MSG(test, abs(rho), 250,
+			    "frames are handed out in the order of their offsets");
+	rho = ksalloc_test_rho(by_hash, n);
+	kunit_info(test, "Spearman's rho of hand-out and address hashes: %lld/1000\n",
+		   rho);
+	KUNIT_EXPECT_LT_MSG(test, abs(rho), 250,
+			    "frames are handed out in the order of their addresses' hashes");
+}
+
 static struct kunit_case ksalloc_cases[] = {
 	KUNIT_CASE(ksalloc_create_framing),
 	KUNIT_CASE(ksalloc_get_status_counts),
@@ -569,6 +672,7 @@ static struct kunit_case ksalloc_cases[] = {
 	KUNIT_CASE_PARAM(ksalloc_free_frame_misuse, ksalloc_misuse_gen_params),
 	KUNIT_CASE(ksalloc_free_frame_unaligned),
 	KUNIT_CASE(ksalloc_ioctl_alloc_frame_handles),
+	KUNIT_CASE(ksalloc_ioctl_alloc_frame2_order),
 	{}
 };
 

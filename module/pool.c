@@ -34,7 +34,10 @@
  * (and its name in trace events) is its index in a random order of the
  * frames, dealt when the pool is made, from 1 to the number of frames.
  * Every handle in that range names a frame, so neither a handle nor the
- * errno of a FREE_FRAME says anything about addresses or slots.
+ * errno of a FREE_FRAME says anything about addresses or slots. Nor does
+ * the order in which a new pool hands its frames out: the free stack starts
+ * in a random order of the frames, not by slot (see ksalloc_pool_fill()),
+ * and from then on follows the frees.
  *
  * Limits: KSALLOC_MAX_FRAMES frames of at most KSALLOC_MAX_FRAME_SIZE bytes,
  * at most max_pool_bytes per allocator and max_user_bytes for the allocators
@@ -227,50 +230,64 @@ unsigned int ksalloc_pool_destroy(struct ksalloc_pool *pool)
 }
 
 /*
- * Fills @pool's table with @frames frames from its cache, and its free stack
- * with their slots, those found at the first probe on top: they are taken
- * first, and a client that reuses a few frames finds them fastest.
+ * Fills @pool's table with @frames frames, from its cache or its memory, and
+ * its free stack with their slots in a random order: the order in which the
+ * frames are handed out (in a page-backed pool, the order of the offsets
+ * KSALLOC_IOC_ALLOC_FRAME2 tells) says nothing about their addresses, as a
+ * stack by slot would (a slot is a function of the address, see below).
+ * The frames go into the table in the stack's order, from its top: those
+ * taken first are the likeliest to sit at their first probe (the very first
+ * one always does), so a client that reuses a few frames finds them fastest.
  */
 static int ksalloc_pool_fill(struct ksalloc_pool *pool, unsigned int frames)
 {
 	struct ksalloc_table *t = pool->table;
-	unsigned int i, n = 0, top = frames;
+	unsigned int i, j;
+	void **frame;
+	u32 slot;
 
+	/* Only while the pool is made: no need to charge it. */
+	frame = kvmalloc_array(frames, sizeof(*frame), GFP_KERNEL | __GFP_NOWARN);
+	if (!frame)
+		return -ENOMEM;
 	for (i = 0; i < frames; i++) {
-		void *frame;
-		u32 slot;
-
-		if (pool->mem) {
-			frame = pool->mem->base + (size_t)i * pool->stride;
-		} else {
-			frame = kmem_cache_alloc(pool->slab->cache, GFP_KERNEL);
-			if (!frame)
-				return -ENOMEM;
+		if (pool->mem)
+			frame[i] = pool->mem->base + (size_t)i * pool->stride;
+		else
+			frame[i] = kmem_cache_alloc(pool->slab->cache, GFP_KERNEL);
+		if (!frame[i])
+			goto err_free_frames;
+		if (WARN_ON_ONCE((unsigned long)frame[i] & KSALLOC_ENTRY_FLAGS)) {
+			i++;
+			goto err_free_frames;
 		}
-		if (WARN_ON_ONCE((unsigned long)frame & KSALLOC_ENTRY_FLAGS)) {
-			if (!pool->mem)
-				kmem_cache_free(pool->slab->cache, frame);
-			return -ENOMEM;
-		}
+	}
+	/* Fisher-Yates; j apart: swap() evaluates its arguments twice. */
+	for (i = frames - 1; i > 0; i--) {
+		j = get_random_u32_below(i + 1);
+		swap(frame[i], frame[j]);
+	}
+	for (i = 0; i < frames; i++) {
 		/* Free from now on: see misuse.c. */
 		if (ksalloc_poisons(pool)) {
-			memset(frame, POISON_FREE, pool->slab->size);
+			memset(frame[i], POISON_FREE, pool->slab->size);
 			cond_resched();
 		}
-		for (slot = ksalloc_hash(t, frame); t->entry[slot];)
+		for (slot = ksalloc_hash(t, frame[i]); t->entry[slot];)
 			if (++slot == t->size)
 				slot = 0;
-		t->entry[slot] = (unsigned long)frame;
+		t->entry[slot] = (unsigned long)frame[i];
+		pool->free[frames - 1 - i] = slot;
 	}
-	for (i = 0; i < t->size; i++) {
-		if (!t->entry[i])
-			continue;
-		if (ksalloc_hash(t, ksalloc_entry_frame(t->entry[i])) == i)
-			pool->free[--top] = i;
-		else
-			pool->free[n++] = i;
-	}
+	kvfree(frame);
 	return 0;
+
+err_free_frames:
+	/* Not in the table yet: ksalloc_pool_destroy() would not find them. */
+	while (!pool->mem && i--)
+		kmem_cache_free(pool->slab->cache, frame[i]);
+	kvfree(frame);
+	return -ENOMEM;
 }
 
 /*
