@@ -15,7 +15,11 @@
  * does with busy blocks, and they pin the module (see ksalloc_pool_destroy()).
  *
  * User space holds frames by handle: a frame it holds is marked with
- * KSALLOC_ENTRY_USER in its table entry, which no kernel free can match.
+ * KSALLOC_ENTRY_USER and KSALLOC_ENTRY_ALLOCATED in its table entry, which no
+ * kernel free can match. An ALLOC_FRAME takes its frame with USER alone,
+ * which no handle matches either, and sets ALLOCATED only once the handle
+ * is written back (ksalloc_hand_out()): a frame whose handle could not be
+ * written back is free again, and nobody else can have touched it.
  *
  * mmap() maps a page-backed pool (see pool.c), MAP_SHARED and never
  * executable, with vm_map_pages(); KSALLOC_IOC_ALLOC_FRAME2 says where a
@@ -131,10 +135,31 @@ static int ksalloc_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * Makes the frame of @slot, which user space holds or which was taken for it
+ * (see ksalloc_hand_out()), free again, or the oldest request's.
+ */
+static void ksalloc_free_user_locked(struct ksalloc *a, u32 slot, bool *wake)
+{
+	unsigned long *p = &a->pool.table->entry[slot];
+
+	lockdep_assert_held(&a->lock);
+	/*
+	 * Kernel frees cannot match a user-held entry: no cmpxchg.
+	 * Nor poisoning: a frame of a slab-backed pool, which user
+	 * space cannot map, kept its poison all along; page-backed
+	 * pools are not poisoned.
+	 */
+	WRITE_ONCE(*p, *p & ~KSALLOC_ENTRY_FLAGS);
+	a->pool.free[a->nr_free++] = slot;
+	a->room++;
+	ksalloc_settle_locked(a, wake);
+}
+
 static int ksalloc_free_handle(struct ksalloc *a, u64 handle)
 {
 	bool wake = false;
-	unsigned long *p = NULL, flags, entry = 0;
+	unsigned long flags, entry;
 	unsigned int allocated = 0;
 	int err = 0;
 	u32 slot = 0;
@@ -148,8 +173,7 @@ static int ksalloc_free_handle(struct ksalloc *a, u64 handle)
 	} else {
 		/* Under the lock: ready, so the pool is published. */
 		slot = a->pool.slot_of_handle[handle - 1];
-		p = &a->pool.table->entry[slot];
-		entry = *p;
+		entry = a->pool.table->entry[slot];
 		if ((entry & KSALLOC_ENTRY_FLAGS) !=
 		    (KSALLOC_ENTRY_ALLOCATED | KSALLOC_ENTRY_USER))
 			err = -ENOENT;
@@ -158,17 +182,8 @@ static int ksalloc_free_handle(struct ksalloc *a, u64 handle)
 			err = -EBUSY;
 	}
 	if (!err) {
-		/*
-		 * Kernel frees cannot match a user-held entry: no cmpxchg.
-		 * Nor poisoning: a frame of a slab-backed pool, which user
-		 * space cannot map, kept its poison all along; page-backed
-		 * pools are not poisoned.
-		 */
-		WRITE_ONCE(*p, entry & ~KSALLOC_ENTRY_FLAGS);
-		a->pool.free[a->nr_free++] = slot;
-		a->room++;
+		ksalloc_free_user_locked(a, slot, &wake);
 		allocated = ksalloc_allocated(a);
-		ksalloc_settle_locked(a, &wake);
 	}
 	raw_spin_unlock_irqrestore(&a->lock, flags);
 
@@ -192,27 +207,49 @@ static void ksalloc_waiter_complete(struct ksalloc_request *req, void *frame,
 /*
  * Takes a free frame for user space if one is free, else queues @req if
  * there is one; returns its slot or -errno, as ksalloc_take_or_queue().
- * Debug builds check the frame (misuse.c) in a state that nothing can free
- * or take: USER alone matches neither free_frame nor FREE_FRAME, and no
- * handle names it until the check is done.
+ * The frame is taken with USER alone, a state that nothing can free or take:
+ * it matches neither free_frame nor FREE_FRAME, nor EXPORT_FRAME, until
+ * ksalloc_hand_out(). Debug builds check the frame (misuse.c) meanwhile.
  */
 static long ksalloc_take_now_for_user(struct ksalloc *a,
 				      struct ksalloc_request *req)
 {
-	unsigned long *entry, flags;
-	long slot;
+	long slot = ksalloc_take_or_queue(a, KSALLOC_ENTRY_USER, req);
+	unsigned long entry;
 
-	if (!ksalloc_poisons(&a->pool))
-		return ksalloc_take_or_queue(a, KSALLOC_ENTRY_FLAGS, req);
-	slot = ksalloc_take_or_queue(a, KSALLOC_ENTRY_USER, req);
-	if (slot < 0)
-		return slot;
-	entry = &a->pool.table->entry[slot];
-	ksalloc_check(a, ksalloc_entry_frame(READ_ONCE(*entry)));
-	raw_spin_lock_irqsave(&a->lock, flags);
-	WRITE_ONCE(*entry, *entry | KSALLOC_ENTRY_ALLOCATED);
-	raw_spin_unlock_irqrestore(&a->lock, flags);
+	if (slot >= 0) {
+		entry = READ_ONCE(a->pool.table->entry[slot]);
+		ksalloc_check(a, ksalloc_entry_frame(entry));
+	}
 	return slot;
+}
+
+/*
+ * Ends an ALLOC_FRAME or ALLOC_FRAME2 that took the frame of @slot: if
+ * @copied, the caller has its handle and the frame becomes user space's;
+ * else (EFAULT) it is free again, as if the call had taken nothing. Until
+ * now no handle named the frame, so no other thread sharing the file, one
+ * that guessed the handle, could return or export it meanwhile, nor (had it
+ * returned it, and then taken it again) lose it to this free.
+ */
+static void ksalloc_hand_out(struct ksalloc *a, u32 slot, bool copied)
+{
+	unsigned long *p = &a->pool.table->entry[slot], flags;
+	unsigned int allocated = 0;
+	bool wake = false;
+
+	raw_spin_lock_irqsave(&a->lock, flags);
+	if (copied) {
+		WRITE_ONCE(*p, *p | KSALLOC_ENTRY_ALLOCATED);
+	} else {
+		ksalloc_free_user_locked(a, slot, &wake);
+		allocated = ksalloc_allocated(a);
+	}
+	raw_spin_unlock_irqrestore(&a->lock, flags);
+	if (copied)
+		return;
+	trace_ksalloc_free(a->id, ksalloc_slot_handle(&a->pool, slot), allocated);
+	ksalloc_kick(a, wake);
 }
 
 /* Waits in FIFO order for a frame; returns its slot or -errno. */
@@ -239,14 +276,14 @@ again:
 
 	/*
 	 * Granted as to a kernel client, and checked as a request's frame
-	 * before the grant completed: make it user space's.
+	 * before the grant completed: make it taken for user space.
 	 */
 	raw_spin_lock_irqsave(&a->lock, flags);
 	slot = ksalloc_lookup(a->pool.table, w.req.frame);
 	entry = (unsigned long)w.req.frame | KSALLOC_ENTRY_ALLOCATED;
 	if (WARN_ON_ONCE(slot < 0) ||
 	    !try_cmpxchg(&a->pool.table->entry[slot], &entry,
-			 entry | KSALLOC_ENTRY_USER))
+			 (unsigned long)w.req.frame | KSALLOC_ENTRY_USER))
 		slot = -EAGAIN;
 	raw_spin_unlock_irqrestore(&a->lock, flags);
 	/* A kernel client freed it in between: a bug of its own; wait again. */
@@ -255,7 +292,10 @@ again:
 	return slot;
 }
 
-/* Takes a frame for user space, waiting unless @file is O_NONBLOCK. */
+/*
+ * Takes a frame for user space, waiting unless @file is O_NONBLOCK; the
+ * caller ends the call with ksalloc_hand_out().
+ */
 static long ksalloc_take_for_user(struct ksalloc *a, struct file *file)
 {
 	if (file->f_flags & O_NONBLOCK)
@@ -280,9 +320,10 @@ static long ksalloc_ioctl_alloc(struct ksalloc *a, struct file *file,
 
 	h.handle = ksalloc_slot_handle(&a->pool, slot);
 	if (copy_to_user(uarg, &h, sizeof(h))) {
-		ksalloc_free_handle(a, h.handle);
+		ksalloc_hand_out(a, slot, false);
 		return -EFAULT;
 	}
+	ksalloc_hand_out(a, slot, true);
 	return 0;
 }
 
@@ -321,9 +362,10 @@ static long ksalloc_ioctl_alloc2(struct ksalloc *a, struct file *file,
 	m.handle = ksalloc_slot_handle(&a->pool, slot);
 	m.offset = ksalloc_slot_offset(&a->pool, slot);
 	if (copy_to_user(uarg, &m, sizeof(m))) {
-		ksalloc_free_handle(a, m.handle);
+		ksalloc_hand_out(a, slot, false);
 		return -EFAULT;
 	}
+	ksalloc_hand_out(a, slot, true);
 	return 0;
 }
 

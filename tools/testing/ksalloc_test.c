@@ -39,12 +39,14 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <linux/ksalloc.h>
+#include <linux/userfaultfd.h>
 
 #include "ksalloc_test_util.h"
 
@@ -939,6 +941,130 @@ TEST_F(ksalloc, bad_user_pointers)
 	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, O_NONBLOCK));
 	alloc_all(_metadata, self->fd, self->n, self->handles);
 	EXPECT_EQ(-EAGAIN, alloc_frame(self->fd, &self->handles[0]));
+}
+
+/* An ALLOC_FRAME or ALLOC_FRAME2 whose result is written to a page held by userfaultfd. */
+struct ksalloc_stalled {
+	pthread_t thread;
+	int fd;
+	unsigned long cmd;
+	void *arg;
+	int ret;
+};
+
+static void *ksalloc_stalled_fn(void *arg)
+{
+	struct ksalloc_stalled *c = arg;
+
+	c->ret = ks_ioctl(c->fd, c->cmd, c->arg);
+	return NULL;
+}
+
+/*
+ * The result of ALLOC_FRAME (or ALLOC_FRAME2) cannot be written back while
+ * another thread of the process works the allocator: userfaultfd stalls the
+ * write (the result's page is write-protected, so reading the arguments
+ * goes through), and the page is then unmapped, so the call fails with
+ * EFAULT. Meanwhile the frame, taken, is no frame user space holds: its
+ * handle (guessed: the pool has one frame, handle 1) can be neither
+ * returned nor exported (ENOENT), and nothing is free (EAGAIN). Afterwards
+ * the frame is free again and the counters are exact: the call counts as
+ * an allocation and a free. A module that made the handle user space's
+ * before writing it back would let the other thread return the frame and
+ * take it again, and the EFAULT path then free the frame that thread holds.
+ * Both sides: the stall is seen from the userfaultfd, with the frame taken
+ * (allocated_frames 1), before the other thread acts.
+ */
+TEST(alloc_frame_efault_while_racing)
+{
+	static const unsigned long cmds[] = { KSALLOC_IOC_ALLOC_FRAME, KSALLOC_IOC_ALLOC_FRAME2 };
+	struct ksalloc_framing f = {
+		.options = KSALLOC_OPTIONF_MAPPABLE,
+		.pool_type = KSALLOC_POOL_ATOMIC,
+		.frames = 1,
+		.frame_size = 256,
+	};
+	struct uffdio_api api = { .api = UFFD_API };
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	struct ksalloc_stalled c;
+	struct uffd_msg msg;
+	struct pollfd pfd;
+	__u64 handle = 0;
+	unsigned int i;
+	int uffd, fd;
+
+	/* The sysctl comes with the system call. */
+	if (access("/proc/sys/vm/unprivileged_userfaultfd", F_OK))
+		SKIP(return, "no userfaultfd: kernel without CONFIG_USERFAULTFD");
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	ASSERT_LE(0, uffd)
+		TH_LOG("userfaultfd: %s", strerror(errno));
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	fd = ksalloc_open_framed(&f, O_NONBLOCK);
+	ASSERT_LE(0, fd);
+
+	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
+		struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_WP };
+		struct uffdio_writeprotect wp = { .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+		struct uffdio_range range;
+		struct ksalloc_status st;
+		void *p;
+
+		p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ASSERT_NE(MAP_FAILED, p);
+		/* Present, all zero: valid arguments for either command. */
+		memset(p, 0, page);
+		range = (struct uffdio_range){ .start = (unsigned long)p, .len = page };
+		reg.range = range;
+		wp.range = range;
+		ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg))
+			TH_LOG("UFFDIO_REGISTER_MODE_WP: %s", strerror(errno));
+		ASSERT_EQ(0, ioctl(uffd, UFFDIO_WRITEPROTECT, &wp));
+
+		c = (struct ksalloc_stalled){
+			.fd = fd, .cmd = cmds[i], .arg = p, .ret = INT32_MIN,
+		};
+		ASSERT_EQ(0, start_thread(&c.thread, ksalloc_stalled_fn, &c));
+		pfd = (struct pollfd){ .fd = uffd, .events = POLLIN };
+		EXPECT_EQ(1, poll(&pfd, 1, KSALLOC_TEST_WAIT_MS));
+		EXPECT_EQ((ssize_t)sizeof(msg), read(uffd, &msg, sizeof(msg)));
+		EXPECT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+		EXPECT_TRUE(msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP);
+		EXPECT_EQ((unsigned long)p, (unsigned long)msg.arg.pagefault.address & ~(page - 1));
+		/* Stalled writing the result back, the frame taken. */
+		ASSERT_EQ(0, get_status(fd, &st));
+		EXPECT_EQ(1U, st.allocated_frames);
+
+		EXPECT_EQ(-ENOENT, free_frame(fd, 1));
+		{
+			struct ksalloc_export_frame x = { .handle = 1, .fd = -1 };
+			int ret = ks_ioctl(fd, KSALLOC_IOC_EXPORT_FRAME, &x);
+
+			/* A kernel without dma-buf refuses before it looks. */
+			EXPECT_TRUE(ret == -ENOENT || ret == -EOPNOTSUPP)
+				TH_LOG("EXPORT_FRAME of a frame not handed out: %d", ret);
+			if (!ret)
+				close(x.fd);
+		}
+		EXPECT_EQ(-EAGAIN, alloc_frame(fd, &handle));
+
+		/* Unmapped: the stalled write, woken, fails. */
+		EXPECT_EQ(0, munmap(p, page));
+		EXPECT_EQ(0, ioctl(uffd, UFFDIO_WAKE, &range));
+		EXPECT_EQ(0, pthread_join(c.thread, NULL));
+		EXPECT_EQ(-EFAULT, c.ret);
+
+		EXPECT_STATUS(fd, .framing = f, .peak_allocated_frames = 1,
+			      .total_allocations = 2 * i + 1, .failed_allocations = i + 1);
+		/* The frame is free, and ours to take and return. */
+		ASSERT_EQ(0, alloc_frame(fd, &handle));
+		EXPECT_EQ(1ULL, handle);
+		EXPECT_EQ(0, free_frame(fd, handle));
+		EXPECT_STATUS(fd, .framing = f, .peak_allocated_frames = 1,
+			      .total_allocations = 2 * i + 2, .failed_allocations = i + 1);
+	}
+	EXPECT_EQ(0, close(fd));
+	EXPECT_EQ(0, close(uffd));
 }
 
 TEST_F(ksalloc, blocked_alloc_woken_by_free)

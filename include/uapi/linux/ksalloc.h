@@ -101,9 +101,10 @@ struct ksalloc_status {
  *	dealt to the frames in a random order when the framing is set, so it
  *	says nothing about addresses; it means something only to the file that
  *	issued it. FREE_FRAME fails with EINVAL for 0 or above the frame count,
- *	with ENOENT for a frame user space does not hold. A new pool hands out
- *	its frames in a random order: neither the order of the handles nor
- *	that of the offsets ALLOC_FRAME2 gives follows the addresses.
+ *	with ENOENT for a frame user space does not hold (or whose ALLOC_FRAME
+ *	has not returned yet). A new pool hands out its frames in a random
+ *	order: neither the order of the handles nor that of the offsets
+ *	ALLOC_FRAME2 gives follows the addresses.
  * @flags: must be 0.
  * @reserved: must be 0.
  */
