@@ -291,12 +291,15 @@ static struct dma_buf *ksalloc_export_frame(struct file *file, u64 handle,
 	long slot;
 	int err;
 
-	e = kzalloc(sizeof(*e), GFP_KERNEL_ACCOUNT);
-	if (!e)
-		return ERR_PTR(-ENOMEM);
+	/* The arguments first: a bad handle is refused as such, memory or not. */
 	err = ksalloc_export_hold(a, handle, &slot);
 	if (err)
-		goto err_free;
+		return ERR_PTR(err);
+	e = kzalloc(sizeof(*e), GFP_KERNEL_ACCOUNT);
+	if (!e) {
+		err = -ENOMEM;
+		goto err_unexport;
+	}
 
 	/* Held and exported: the pool is set, and constant. */
 	e->handle = handle;
@@ -317,18 +320,18 @@ static struct dma_buf *ksalloc_export_frame(struct file *file, u64 handle,
 	dmabuf = dma_buf_export(&info);
 	if (IS_ERR(dmabuf)) {
 		err = PTR_ERR(dmabuf);
-		goto err_unexport;
+		goto err_free;
 	}
 	/* Dropped by ksalloc_dmabuf_release() from now on. */
 	kref_get(&e->mem->ref);
 	e->file = get_file(file);
 	return dmabuf;
 
-err_unexport:
-	mutex_destroy(&e->lock);
-	ksalloc_unexport(a, handle);
 err_free:
+	mutex_destroy(&e->lock);
 	kfree(e);
+err_unexport:
+	ksalloc_unexport(a, handle);
 	return ERR_PTR(err);
 }
 
@@ -339,11 +342,15 @@ err_free:
  *	holds and the flags in, the dma-buf's file descriptor out.
  *
  * Context: Process context. May sleep.
- * Return: 0, or -EFAULT, -EINVAL for an unknown flag or a handle out of
- * range, -EBADF for O_RDWR on a file not open for writing, -EBADFD before
- * the framing is set, -ENODEV if the pool is not
- * page-backed, -ENOENT if user space does not hold the frame, -ENOMEM,
- * -EMFILE. Nothing is exported unless it returns 0.
+ * Return: 0, or the first of these that applies, in this order (as
+ * Documentation/userspace-api/ksalloc.rst lists them): -EFAULT; -EINVAL for
+ * an unknown flag; -EBADF for O_RDWR on a file not open for writing;
+ * -EBADFD before the framing is set; -ENODEV if the pool is not
+ * page-backed; -EINVAL for a handle out of range; -ENOENT if user space
+ * does not hold the frame; -EMFILE if it has U32_MAX live exports; -ENOMEM;
+ * -ENFILE (or -ENOMEM) from the dma-buf's file; -EMFILE if no descriptor
+ * is free; -EFAULT if its number cannot be written back. Nothing is
+ * exported unless it returns 0.
  */
 long ksalloc_ioctl_export_frame(struct file *file,
 				struct ksalloc_export_frame __user *uarg)

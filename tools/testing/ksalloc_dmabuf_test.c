@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <linux/dma-buf.h>
@@ -249,6 +250,40 @@ TEST_F(pool, refusals)
 	EXPECT_EQ(0, free_frame(self->fd, self->m.handle));
 }
 
+/*
+ * No descriptor free (RLIMIT_NOFILE lowered to the lowest free one): EMFILE,
+ * the last check, after the arguments'; and nothing is exported, the frame
+ * goes back at once.
+ */
+TEST_F(pool, no_free_descriptor_emfile)
+{
+	__u64 other = self->m.handle % FRAMES + 1;
+	struct rlimit saved, rl;
+	int next;
+
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &saved));
+	/* dup() gives the lowest free descriptor: every one below is in use. */
+	next = dup(self->fd);
+	ASSERT_LE(0, next);
+	ASSERT_EQ(0, close(next));
+	rl = saved;
+	rl.rlim_cur = next;
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	EXPECT_EQ(-1, dup(self->fd));
+	EXPECT_EQ(EMFILE, errno);
+
+	EXPECT_EQ(-EMFILE, export_frame(self->fd, self->m.handle, O_RDWR | O_CLOEXEC));
+	EXPECT_EQ(-EMFILE, export_frame(self->fd, self->m.handle, 0));
+	EXPECT_EQ(-EINVAL, export_frame(self->fd, self->m.handle, O_NONBLOCK));
+	EXPECT_EQ(-EINVAL, export_frame(self->fd, 0, O_RDWR));
+	EXPECT_EQ(-ENOENT, export_frame(self->fd, other, O_RDWR));
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &saved));
+
+	EXPECT_EQ(1, allocated_frames(self->fd));
+	EXPECT_EQ(0, free_frame(self->fd, self->m.handle));
+	EXPECT_EQ(0, allocated_frames(self->fd));
+}
+
 /* Without O_RDWR, the dma-buf maps read-only; never private nor executable. */
 TEST_F(pool, mmap_refusals)
 {
@@ -318,6 +353,15 @@ TEST(refused_before_framing_ebadfd)
 	fd = ksalloc_dev_open(0);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(-EBADFD, export_frame(fd, 1, O_RDWR));
+	/* After the flags, before the handle. */
+	EXPECT_EQ(-EINVAL, export_frame(fd, 0, 1U << 31));
+	EXPECT_EQ(-EBADFD, export_frame(fd, 0, O_RDWR));
+	EXPECT_EQ(0, close(fd));
+	/* EBADF, for O_RDWR on a read-only file, comes first. */
+	fd = open(KSALLOC_DEV, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-EBADF, export_frame(fd, 0, O_RDWR));
+	EXPECT_EQ(-EBADFD, export_frame(fd, 0, 0));
 	EXPECT_EQ(0, close(fd));
 }
 
@@ -333,6 +377,10 @@ TEST(refused_slab_backed_enodev)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ks_ioctl(fd, KSALLOC_IOC_ALLOC_FRAME, &h));
 	EXPECT_EQ(-ENODEV, export_frame(fd, h.handle, O_RDWR));
+	/* Before the handle's checks. */
+	EXPECT_EQ(-ENODEV, export_frame(fd, 0, O_RDWR));
+	EXPECT_EQ(-ENODEV, export_frame(fd, h.handle % 16 + 1, O_RDWR));
+	EXPECT_EQ(-EINVAL, export_frame(fd, 0, O_WRONLY));
 	EXPECT_EQ(0, free_frame(fd, h.handle));
 	EXPECT_EQ(0, close(fd));
 }

@@ -155,10 +155,13 @@ struct ksalloc_mapped_frame {
  * reference to each dma-buf: descriptors, mappings, importers). A dma-buf
  * keeps the allocator, and so the frame and the pool, until then, even if
  * every descriptor of the allocator is closed. A frame may be exported more
- * than once. Errors: EINVAL for a handle out of range or an unknown flag,
- * ENOENT for a frame user space does not hold, EBADFD before the framing is
- * set, ENODEV for a pool that is not page-backed (see
- * KSALLOC_OPTIONF_MAPPABLE), EOPNOTSUPP on a kernel without dma-buf.
+ * than once. Errors, the first that applies in this order: EOPNOTSUPP on a
+ * kernel without dma-buf, EINVAL for an unknown flag, EBADF for O_RDWR on a
+ * file not open for writing, EBADFD before the framing is set, ENODEV for a
+ * pool that is not page-backed (see KSALLOC_OPTIONF_MAPPABLE), EINVAL for a
+ * handle out of range, ENOENT for a frame user space does not hold (or
+ * whose ALLOC_FRAME has not returned), ENOMEM, ENFILE, EMFILE when no
+ * descriptor is free.
  */
 struct ksalloc_export_frame {
 	__u64 handle;
