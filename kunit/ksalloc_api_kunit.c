@@ -400,50 +400,6 @@ static void ksalloc_free_frame_unaligned(struct kunit *test)
 	}
 }
 
-/*
- * An open of /dev/ksalloc with @framing set, released when the case ends, and
- * a page of user memory for the ioctls' arguments in *@uarg. Skips if the
- * node is missing (no devtmpfs, as in a kunit.py run).
- */
-static struct file *ksalloc_test_open_dev(struct kunit *test,
-					  const struct ksalloc_framing *framing,
-					  unsigned long *uarg)
-{
-	struct file *file = filp_open("/dev/ksalloc", O_RDWR, 0);
-
-	if (PTR_ERR_OR_ZERO(file) == -ENOENT)
-		kunit_skip(test, "no /dev/ksalloc node: devtmpfs not mounted");
-	KUNIT_ASSERT_NOT_ERR_OR_NULL_MSG(test, file, "open /dev/ksalloc: %ld",
-					 PTR_ERR(file));
-	KUNIT_ASSERT_EQ(test, 0,
-			kunit_add_action_or_reset(test, ksalloc_test_fput, file));
-	*uarg = kunit_vm_mmap(test, NULL, 0, PAGE_SIZE, PROT_READ | PROT_WRITE,
-			      MAP_ANONYMOUS | MAP_PRIVATE, 0);
-	KUNIT_ASSERT_NE(test, *uarg, 0);
-	KUNIT_ASSERT_EQ(test, 0, copy_to_user((void __user *)*uarg, framing,
-					      sizeof(*framing)));
-	KUNIT_ASSERT_EQ(test, 0, file->f_op->unlocked_ioctl(file,
-							    KSALLOC_IOC_SET_FRAMING,
-							    *uarg));
-	return file;
-}
-
-/* KSALLOC_IOC_ALLOC_FRAME or _FREE_FRAME of *@handle, through user memory. */
-static long ksalloc_test_handle_ioctl(struct file *file, unsigned int cmd,
-				      unsigned long uarg, u64 *handle)
-{
-	struct ksalloc_frame_handle h = { .handle = *handle };
-	long err;
-
-	if (copy_to_user((void __user *)uarg, &h, sizeof(h)))
-		return -EFAULT;
-	err = file->f_op->unlocked_ioctl(file, cmd, uarg);
-	if (copy_from_user(&h, (void __user *)uarg, sizeof(h)))
-		return -EFAULT;
-	*handle = h.handle;
-	return err;
-}
-
 #define KSALLOC_HANDLE_TEST_FRAMES	1024
 
 struct ksalloc_test_handle {

@@ -12,14 +12,17 @@
  * pool's memory (struct ksalloc_mem), as a mapping does.
  *
  * The operations are those of videobuf2-vmalloc's and the system heap's
- * exporters: an sg_table of the frame's pages per attachment, mapped for
- * its device by map_dma_buf and synced for the CPU and back by
- * begin/end_cpu_access; vmap gives the frame's address in the pool's
- * vmalloc area, which is permanent; mmap maps the frame's pages with
- * vm_map_pages(), MAP_SHARED only and never executable, as mmap() of the
- * allocator does. The pages are order-0: an importer that needs contiguous
- * DMA memory (videobuf2-dma-contig) refuses a frame its device cannot map
- * as one range.
+ * exporters: an sg_table of the frame's pages per attachment, its segments
+ * no longer than the device's dma_get_max_seg_size(), mapped for its device
+ * by map_dma_buf and synced for the CPU and back by begin/end_cpu_access
+ * in the direction it was mapped in, whatever the CPU's access (the DMA API
+ * syncs a mapping in its own direction, as videobuf2-dma-sg does); vmap
+ * gives the frame's address in the pool's vmalloc area, which is
+ * permanent; mmap maps the frame's pages with vm_map_pages(), MAP_SHARED
+ * only and never executable, as mmap() of the allocator does. The pages are
+ * order-0: an importer that needs contiguous DMA memory
+ * (videobuf2-dma-contig) refuses a frame its device cannot map as one
+ * range.
  *
  * Context: every entry point runs in process context.
  */
@@ -70,12 +73,16 @@ struct ksalloc_export {
  * @dev: the device.
  * @sgt: the frame's pages.
  * @mapped: @sgt is mapped for @dev (between map_dma_buf and unmap_dma_buf).
+ * @dir: the direction @sgt is mapped in, while @mapped.
+ *
+ * @mapped and @dir are protected by &ksalloc_export.lock.
  */
 struct ksalloc_attachment {
 	struct list_head node;
 	struct device *dev;
 	struct sg_table sgt;
 	bool mapped;
+	enum dma_data_direction dir;
 };
 
 static int ksalloc_dmabuf_attach(struct dma_buf *dmabuf,
@@ -85,12 +92,16 @@ static int ksalloc_dmabuf_attach(struct dma_buf *dmabuf,
 	struct ksalloc_attachment *at;
 	int err;
 
+	/* A segment is whole pages: no page is split between two. */
+	if (dma_get_max_seg_size(attachment->dev) < PAGE_SIZE)
+		return -EINVAL;
 	at = kzalloc(sizeof(*at), GFP_KERNEL);
 	if (!at)
 		return -ENOMEM;
-	err = sg_alloc_table_from_pages(&at->sgt, e->pages, e->nr_pages, 0,
-					(size_t)e->nr_pages << PAGE_SHIFT,
-					GFP_KERNEL);
+	err = sg_alloc_table_from_pages_segment(&at->sgt, e->pages, e->nr_pages, 0,
+						(size_t)e->nr_pages << PAGE_SHIFT,
+						dma_get_max_seg_size(attachment->dev),
+						GFP_KERNEL);
 	if (err) {
 		kfree(at);
 		return err;
@@ -127,9 +138,10 @@ ksalloc_dmabuf_map(struct dma_buf_attachment *attachment,
 	err = dma_map_sgtable(at->dev, &at->sgt, dir, 0);
 	if (err)
 		return ERR_PTR(err);
-	/* begin/end_cpu_access sync it from now on. */
+	/* begin/end_cpu_access sync it from now on, in @dir. */
 	mutex_lock(&e->lock);
 	at->mapped = true;
+	at->dir = dir;
 	mutex_unlock(&e->lock);
 	return &at->sgt;
 }
@@ -147,6 +159,11 @@ static void ksalloc_dmabuf_unmap(struct dma_buf_attachment *attachment,
 	dma_unmap_sgtable(at->dev, sgt, dir, 0);
 }
 
+/*
+ * Each mapping is synced in the direction it was mapped in, whatever @dir,
+ * the CPU's: the DMA API wants a mapping synced in its own direction
+ * (DMA-API debugging reports any other).
+ */
 static int ksalloc_dmabuf_begin_cpu(struct dma_buf *dmabuf,
 				    enum dma_data_direction dir)
 {
@@ -158,11 +175,12 @@ static int ksalloc_dmabuf_begin_cpu(struct dma_buf *dmabuf,
 	invalidate_kernel_vmap_range(e->vaddr, (int)e->nr_pages << PAGE_SHIFT);
 	list_for_each_entry(at, &e->attachments, node)
 		if (at->mapped)
-			dma_sync_sgtable_for_cpu(at->dev, &at->sgt, dir);
+			dma_sync_sgtable_for_cpu(at->dev, &at->sgt, at->dir);
 	mutex_unlock(&e->lock);
 	return 0;
 }
 
+/* As ksalloc_dmabuf_begin_cpu(): each mapping in its own direction. */
 static int ksalloc_dmabuf_end_cpu(struct dma_buf *dmabuf,
 				  enum dma_data_direction dir)
 {
@@ -173,7 +191,7 @@ static int ksalloc_dmabuf_end_cpu(struct dma_buf *dmabuf,
 	flush_kernel_vmap_range(e->vaddr, (int)e->nr_pages << PAGE_SHIFT);
 	list_for_each_entry(at, &e->attachments, node)
 		if (at->mapped)
-			dma_sync_sgtable_for_device(at->dev, &at->sgt, dir);
+			dma_sync_sgtable_for_device(at->dev, &at->sgt, at->dir);
 	mutex_unlock(&e->lock);
 	return 0;
 }

@@ -273,12 +273,17 @@ elif [ -n "$test_ok" ]; then
 		fi
 		test_tools+=("$t") tap+=" $(basename "$t" .sh)"
 	done
+	# vivid and its dependencies, from the debug build, as for the stock
+	# guests below: ksalloc_vivid_test runs under KASAN and DMA-API debugging.
+	"$scripts/media-modules.sh" "$test_kdir" "$build/test-6.12/media" vivid ||
+		rm -rf "${build:?}/test-6.12/media"
 	# Four vCPUs: a scan of the caches by the lock's holder meets the fast
 	# paths of two CPUs or more (ksalloc_smp), as it never does with two.
 	KSALLOC_SMP=${KSALLOC_TEST_SMP:-4} KSALLOC_KUNIT_SUITES=$suites KSALLOC_TAP_EXPECT=$tap \
 		run_guest test-6.12 "$test_kdir/arch/x86/boot/bzImage" "${KSALLOC_TEST_TIMEOUT:-900}" \
 		test-kernel.sh kmemleak=on "$build"/test-6.12/src/{module,kunit,samples}/*.ko \
-		"${test_tools[@]}" "${demos[@]}" > "$build/logs/guest-test-6.12.out" 2>&1 &
+		"$build/test-6.12/media" "${test_tools[@]}" "${demos[@]}" \
+		> "$build/logs/guest-test-6.12.out" 2>&1 &
 	running+=(test-6.12)
 else
 	record FAIL "guest test-6.12 clean log (not run: the module build failed)"

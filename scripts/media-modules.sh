@@ -8,20 +8,32 @@
 #   media-modules.sh MODDIR OUTDIR MODULE...
 #
 # MODDIR is the kernel's /lib/modules/<release> (a stock image unpacked by
-# stock-kernels.sh: modules, without modules.dep). The dependencies are read
-# with modinfo. Exit status 1 if a module is missing: the kernel lacks it.
+# stock-kernels.sh: modules, without modules.dep), or a kernel's build tree
+# (the debug test kernel's, scripts/build-test-kernel.sh: modules where they
+# were built, listed in its modules.order). The dependencies are read with
+# modinfo. Exit status 1 if a module is missing: the kernel lacks it.
 set -euo pipefail
 
 [ $# -ge 3 ] || { echo "usage: $0 MODDIR OUTDIR MODULE..." >&2; exit 2; }
 moddir=$1 out=$2
 shift 2
-[ -d "$moddir/kernel" ] || { echo "media-modules: no $moddir/kernel" >&2; exit 1; }
+# A build tree has its .config (and a kernel/ of objects, not modules).
+tree=
+[ -f "$moddir/.config" ] && [ -f "$moddir/modules.order" ] && tree=1
+[ -n "$tree" ] || [ -d "$moddir/kernel" ] ||
+	{ echo "media-modules: $moddir: neither modules (kernel/) nor a build tree" >&2; exit 1; }
 
 # path NAME: the module's file; names use - and _ alike.
 path() {
-	local re=${1//[-_]/[-_]}
-	find "$moddir/kernel" -regextype posix-extended \
-		-regex ".*/$re\.ko(\.xz|\.zst|\.gz)?" -print -quit
+	local re=${1//[-_]/[-_]} rel
+	if [ -z "$tree" ]; then
+		find "$moddir/kernel" -regextype posix-extended \
+			-regex ".*/$re\.ko(\.xz|\.zst|\.gz)?" -print -quit
+		return
+	fi
+	# modules.order names each module's object, DIR/NAME.o.
+	rel=$(grep -m 1 -E "(^|/)$re\.k?o$" "$moddir/modules.order" || true)
+	[ -z "$rel" ] || [ ! -f "$moddir/${rel%.*}.ko" ] || echo "$moddir/${rel%.*}.ko"
 }
 
 declare -A seen=()
