@@ -15,11 +15,13 @@
  *              mmap, ksalloc_create() and ksalloc_fget()
  *   dmabuf.c   a frame as a dma-buf: KSALLOC_IOC_EXPORT_FRAME and the
  *              dma_buf_ops (CONFIG_DMA_SHARED_BUFFER only)
+ *   dma.c      devices attached to an allocator: every frame mapped for
+ *              each, DMA addresses and syncs in any context
  *   debugfs.c  ksalloc/<id> and ksalloc/totals (CONFIG_DEBUG_FS only)
  *   main.c     module init and exit
  *
  * The allocator core (frame.c, request.c, pool.c, slab.c, quota.c,
- * misuse.c) never calls dev.c, debugfs.c or main.c; it only recognises its
+ * misuse.c) never calls dma.c, dev.c, debugfs.c or main.c; it only recognises its
  * files by dev.c's ksalloc_fops (ksalloc_from_file()).
  */
 #ifndef _KSALLOC_PRIV_H
