@@ -5,7 +5,11 @@
  * DMA address and syncs it (include/linux/ksalloc.h, "DMA attachments").
  *
  * Mapping, through the public DMA API only, with DMA_ATTR_NO_WARN (a
- * failure is ours to report):
+ * failure is ours to report) and, as page_pool maps, DMA_ATTR_SKIP_CPU_SYNC:
+ * the driver syncs each transfer (ksalloc_dma_sync_for_device() before,
+ * _for_cpu() after), so mapping and unmapping need not, and several
+ * devices may map the same frames for writing (DMA-API debugging refuses
+ * overlapping mappings that sync themselves):
  * - a slab-backed frame: dma_map_single() of its bytes;
  * - a page-backed frame of at most a page: dma_map_page() of its bytes;
  * - a larger page-backed frame: an sg_table of its pages, segments no larger
@@ -156,15 +160,21 @@ static unsigned int ksalloc_dma_max_segment(struct device *dev)
 	return max(rounddown(min_t(size_t, max, UINT_MAX), PAGE_SIZE), PAGE_SIZE);
 }
 
+/* Mappings are synced by the driver, transfer by transfer (see the top). */
+#define KSALLOC_DMA_ATTRS	(DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_NO_WARN)
+
 static void ksalloc_dma_unmap_slot(struct ksalloc_dma *dma, u32 slot)
 {
 	if (dma->sgt) {
-		dma_unmap_sgtable(dma->dev, &dma->sgt[slot], dma->dir, 0);
+		dma_unmap_sgtable(dma->dev, &dma->sgt[slot], dma->dir,
+				  DMA_ATTR_SKIP_CPU_SYNC);
 		sg_free_table(&dma->sgt[slot]);
 	} else if (dma->a->pool.mem) {
-		dma_unmap_page(dma->dev, dma->addr[slot], dma->size, dma->dir);
+		dma_unmap_page_attrs(dma->dev, dma->addr[slot], dma->size,
+				     dma->dir, DMA_ATTR_SKIP_CPU_SYNC);
 	} else {
-		dma_unmap_single(dma->dev, dma->addr[slot], dma->size, dma->dir);
+		dma_unmap_single_attrs(dma->dev, dma->addr[slot], dma->size,
+				       dma->dir, DMA_ATTR_SKIP_CPU_SYNC);
 	}
 	ksalloc_dma_unmap_hook(dma->dev);
 }
@@ -185,10 +195,10 @@ static int ksalloc_dma_map_slot(struct ksalloc_dma *dma, u32 slot,
 		if (pool->mem)
 			addr = dma_map_page_attrs(dma->dev, vmalloc_to_page(frame),
 						  0, dma->size, dma->dir,
-						  DMA_ATTR_NO_WARN);
+						  KSALLOC_DMA_ATTRS);
 		else
 			addr = dma_map_single_attrs(dma->dev, frame, dma->size,
-						    dma->dir, DMA_ATTR_NO_WARN);
+						    dma->dir, KSALLOC_DMA_ATTRS);
 		if (dma_mapping_error(dma->dev, addr))
 			return -EIO;
 		dma->addr[slot] = addr;
@@ -205,7 +215,7 @@ static int ksalloc_dma_map_slot(struct ksalloc_dma *dma, u32 slot,
 		return -ENOMEM;
 	if (ksalloc_dma_fail_hook(dma->dev))
 		err = -EIO;
-	else if (dma_map_sgtable(dma->dev, sgt, dma->dir, DMA_ATTR_NO_WARN))
+	else if (dma_map_sgtable(dma->dev, sgt, dma->dir, KSALLOC_DMA_ATTRS))
 		err = -EIO;
 	if (err) {
 		sg_free_table(sgt);
@@ -255,10 +265,12 @@ static void ksalloc_dma_free(struct ksalloc_dma *dma)
  *	device, DMA_TO_DEVICE, or DMA_BIDIRECTIONAL.
  *
  * Maps every frame, held or free, for @dev, for as long as the attachment
- * lives; atomic and sleepable pools alike. Several devices may attach to one
- * allocator, each once. The attachment holds a reference to @file and to
- * @dev: the allocator lives until ksalloc_dma_detach(), whoever else lets
- * go of it. On failure nothing is left mapped.
+ * lives; atomic and sleepable pools alike. Mapping does not sync (as
+ * page_pool maps): sync each frame for the device before its transfer.
+ * Several devices may attach to one allocator, each once. The attachment
+ * holds a reference to @file and to @dev: the allocator lives until
+ * ksalloc_dma_detach(), whoever else lets go of it. On failure nothing is
+ * left mapped.
  *
  * Context: Process context. May sleep.
  * Return: the attachment, or an ERR_PTR(): -EINVAL if @file is not an
@@ -347,7 +359,8 @@ EXPORT_SYMBOL_NS_GPL(ksalloc_dma_attach, KSALLOC);
  * ksalloc_dma_detach() - unmap every frame and drop the attachment
  * @dma: the attachment; NULL or an ERR_PTR() is ignored.
  *
- * Unmaps every frame, those still held included (by user space, another
+ * Unmaps every frame, without syncing (sync for the CPU what it is to
+ * read first), those still held included (by user space, another
  * driver, or this one): they stay valid memory for their holders, and the
  * allocator usable; only the device's view of them goes. Call it in the
  * driver's remove(), once the device has stopped and no call on @dma can
