@@ -489,7 +489,9 @@ static void ksalloc_dma_sync(const struct ksalloc_dma *dma, long slot,
  * wrote (DMA_TO_DEVICE, DMA_BIDIRECTIONAL) and, with bounce buffers, copies
  * it to them. Costs nothing on a coherent device without bounce buffers.
  *
- * Context: Any context.
+ * Context: Any context; on PREEMPT_RT with CONFIG_DMA_API_DEBUG, not hard
+ * IRQ (DMA-API debugging's locks sleep there; threaded interrupt handlers
+ * are fine).
  * Return: 0, or -EINVAL if @frame is not (the start of) a frame of the
  * allocator.
  */
@@ -515,7 +517,9 @@ EXPORT_SYMBOL_NS_GPL(ksalloc_dma_sync_for_device, KSALLOC);
  * After the device wrote the frame and before the CPU reads it: drops
  * stale cache lines and, with bounce buffers, copies the data from them.
  *
- * Context: Any context.
+ * Context: Any context; on PREEMPT_RT with CONFIG_DMA_API_DEBUG, not hard
+ * IRQ (DMA-API debugging's locks sleep there; threaded interrupt handlers
+ * are fine).
  * Return: 0, or -EINVAL if @frame is not (the start of) a frame of the
  * allocator.
  */
