@@ -25,7 +25,9 @@
  * found by ksalloc_lookup() as free_frame finds it: O(1), no lock, nothing
  * written. The attachment keeps, by slot, the frame's address for the
  * device (DMA_MAPPING_ERROR if it is several ranges) and, for frames mapped
- * as a list, the list. Syncs go segment by segment with
+ * as a list, the list. ksalloc_dma_allocate_frame() (frame.c) needs no
+ * lookup: the fast path has the frame's table entry, and the address array
+ * is a constant distance from the table (struct ksalloc_dma). Syncs go segment by segment with
  * dma_sync_single_for_*(), up to the length asked, as page_pool syncs up to
  * max_len; DMA-API debugging accepts a sync inside a mapped segment.
  *
@@ -63,34 +65,6 @@
 #include <linux/slab.h>
 
 #include "ksalloc_priv.h"
-
-/**
- * struct ksalloc_dma - a device attached to an allocator
- * @node: in ksalloc_dma_list.
- * @file: the allocator's file, held.
- * @a: its allocator.
- * @dev: the device, held.
- * @dir: the direction every frame is mapped with.
- * @size: the bytes of each frame mapped: the frame size.
- * @table: the allocator's address table: a frame's slot indexes the arrays.
- * @addr: by slot, the frame's address for @dev if it is one range for it,
- *	else DMA_MAPPING_ERROR.
- * @sgt: by slot, the frame's mapped list, if the pool's frames are mapped
- *	as lists (page-backed, larger than a page); else NULL.
- *
- * Constant once made.
- */
-struct ksalloc_dma {
-	struct list_head node;
-	struct file *file;
-	struct ksalloc *a;
-	struct device *dev;
-	enum dma_data_direction dir;
-	u32 size;
-	const struct ksalloc_table *table;
-	dma_addr_t *addr;
-	struct sg_table *sgt;
-};
 
 /* Serialises attach and detach; protects ksalloc_dma_list. */
 static DEFINE_MUTEX(ksalloc_dma_lock);
@@ -321,6 +295,10 @@ struct ksalloc_dma *ksalloc_dma_attach(struct file *file, struct device *dev,
 		err = -ENOMEM;
 		goto err_free;
 	}
+	/* By slot both: one array's element is the other's, a constant away. */
+	BUILD_BUG_ON(sizeof(*dma->addr) != sizeof(*dma->table->entry));
+	dma->addr_offset = (unsigned long)dma->addr -
+			   (unsigned long)dma->table->entry;
 	if (a->pool.mem && dma->size > PAGE_SIZE) {
 		dma->sgt = kvcalloc(size, sizeof(*dma->sgt), GFP_KERNEL);
 		if (!dma->sgt) {
@@ -534,29 +512,3 @@ int ksalloc_dma_sync_for_cpu(const struct ksalloc_dma *dma, const void *frame,
 	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(ksalloc_dma_sync_for_cpu, KSALLOC);
-
-/**
- * ksalloc_dma_allocate_frame() - take a free frame and its device address
- * @dma: the attachment.
- * @frame: set to the frame, or to NULL on failure.
- * @addr: set to ksalloc_dma_addr() of the frame (DMA_MAPPING_ERROR if it
- *	is several ranges for the device: see ksalloc_dma_sgt()), or to
- *	DMA_MAPPING_ERROR on failure.
- *
- * allocate_frame of the attachment's allocator, then the frame's address:
- * what a capture driver's completion interrupt does for the next transfer.
- * Return the frame with free_frame (ksalloc_free_frame()).
- *
- * Context: Any context. Never sleeps.
- * Return: as ksalloc_allocate_frame(): 0; -EAGAIN if no frame is free;
- * -EOPNOTSUPP for a sleepable pool.
- */
-int ksalloc_dma_allocate_frame(const struct ksalloc_dma *dma, void **frame,
-			       dma_addr_t *addr)
-{
-	int err = ksalloc_allocate_frame(dma->file, frame);
-
-	*addr = err ? DMA_MAPPING_ERROR : ksalloc_dma_addr(dma, *frame);
-	return err;
-}
-EXPORT_SYMBOL_NS_GPL(ksalloc_dma_allocate_frame, KSALLOC);
