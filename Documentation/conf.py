@@ -32,7 +32,7 @@ exclude_patterns = ['output']
 # pages do not document.
 nitpicky = True
 nitpick_ignore_regex = [
-    ('c:.*', r'(u8|u16|u32|u64|s32|bool|size_t|__u32|__u64|__s32|file|list_head)'),
+    ('c:.*', r'(u8|u16|u32|u64|s32|bool|size_t|__u32|__u64|__s32|file|list_head|device|sg_table|dma_addr_t|dma_data_direction)'),
 ]
 
 html_theme = 'alabaster'

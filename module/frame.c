@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * allocate_frame and free_frame, the function table's calls: any context,
- * hard IRQ included, never sleeping, no memory allocated. Here too is
+ * hard IRQ included, never sleeping, no memory allocated; and allocate_frame
+ * with a device address, ksalloc_dma_allocate_frame() (see dma.c). Here too is
  * everything they depend on: the per-CPU caches and the headroom.
  *
  * Free frames sit in per-CPU caches (struct ksalloc_cpu) or on a shared
@@ -59,6 +60,7 @@
 #include <kunit/visibility.h>
 #include <linux/atomic.h>
 #include <linux/cpumask.h>
+#include <linux/dma-mapping.h>
 #include <linux/percpu.h>
 #include <linux/poison.h>
 #include <linux/string.h>
@@ -374,10 +376,14 @@ static u32 ksalloc_take_cached_locked(struct ksalloc *a, struct ksalloc_cpu *c)
 
 /*
  * allocate_frame when this CPU's cache has no frame or no headroom, or is
- * closed: called with interrupts disabled, restores @irqflags.
+ * closed: called with interrupts disabled, restores @irqflags. With @addr
+ * (ksalloc_dma_allocate_frame()), sets it too: see ksalloc_allocate().
  */
-static noinline int ksalloc_allocate_slow(struct ksalloc *a, void **frame,
-					  unsigned long irqflags)
+static __always_inline int __ksalloc_allocate_slow(struct ksalloc *a,
+						   void **frame,
+						   unsigned long irqflags,
+						   dma_addr_t *addr,
+						   unsigned long addr_offset)
 {
 	struct ksalloc_cpu *c;
 	long slot = -EAGAIN;
@@ -403,6 +409,10 @@ static noinline int ksalloc_allocate_slow(struct ksalloc *a, void **frame,
 	raw_spin_unlock(&a->lock);
 	*frame = slot < 0 ? NULL : ksalloc_mark_allocated(&a->pool.table->entry[slot]);
 	local_irq_restore(irqflags);
+	if (addr)
+		*addr = slot < 0 ? DMA_MAPPING_ERROR :
+			*(dma_addr_t *)((unsigned long)&a->pool.table->entry[slot] +
+					addr_offset);
 	ksalloc_kick(a, wake);
 
 	if (slot >= 0)
@@ -410,6 +420,64 @@ static noinline int ksalloc_allocate_slow(struct ksalloc *a, void **frame,
 	if (trace_ksalloc_allocate_enabled())
 		ksalloc_trace_allocate(a, max(slot, -1L));
 	return min(slot, 0L);
+}
+
+static noinline int ksalloc_allocate_slow(struct ksalloc *a, void **frame,
+					  unsigned long irqflags)
+{
+	return __ksalloc_allocate_slow(a, frame, irqflags, NULL, 0);
+}
+
+static noinline int ksalloc_dma_allocate_slow(struct ksalloc *a, void **frame,
+					      unsigned long irqflags,
+					      dma_addr_t *addr,
+					      unsigned long addr_offset)
+{
+	return __ksalloc_allocate_slow(a, frame, irqflags, addr, addr_offset);
+}
+
+/*
+ * allocate_frame; if @dma (a constant in each caller), also sets *@addr to
+ * the frame's device address, which sits @addr_offset bytes from its table
+ * entry (struct ksalloc_dma), DMA_MAPPING_ERROR on failure. Set before
+ * anything else is called, so that nothing is live across a call: the fast
+ * path keeps to scratch registers and tail calls.
+ */
+static __always_inline int ksalloc_allocate(struct ksalloc *a, void **frame,
+					    bool dma, dma_addr_t *addr,
+					    unsigned long addr_offset)
+{
+	struct ksalloc_cpu *c;
+	unsigned long flags, *entry;
+	u32 state, new;
+
+	local_irq_save(flags);
+	c = this_cpu_ptr(READ_ONCE(a->pool.cpu));
+	state = READ_ONCE(c->state);
+	new = state - KSALLOC_CPU_ONE;
+	/*
+	 * Negative if the cache has no headroom: it may have frames, or none
+	 * (no headroom either), or be closed. A failed cmpxchg met the lock's
+	 * holder.
+	 */
+	if (unlikely((s32)new < 0) ||
+	    unlikely(!try_cmpxchg(&c->state, &state, new))) {
+		if (!dma)
+			return ksalloc_allocate_slow(a, frame, flags);
+		return ksalloc_dma_allocate_slow(a, frame, flags, addr,
+						 addr_offset);
+	}
+	entry = c->entry[ksalloc_cpu_nr(new)];
+	c->total++;
+	*frame = ksalloc_mark_allocated(entry);
+	local_irq_restore(flags);
+	if (dma)
+		*addr = *(dma_addr_t *)((unsigned long)entry + addr_offset);
+
+	ksalloc_check(a, *frame);
+	if (trace_ksalloc_allocate_enabled())
+		ksalloc_trace_allocate(a, entry - a->pool.table->entry);
+	return 0;
 }
 
 /**
@@ -428,34 +496,33 @@ static noinline int ksalloc_allocate_slow(struct ksalloc *a, void **frame,
  */
 int ksalloc_allocate_frame(struct file *file, void **frame)
 {
-	struct ksalloc *a = file->private_data;
-	struct ksalloc_cpu *c;
-	unsigned long flags, *entry;
-	u32 state, new;
-
-	local_irq_save(flags);
-	c = this_cpu_ptr(READ_ONCE(a->pool.cpu));
-	state = READ_ONCE(c->state);
-	new = state - KSALLOC_CPU_ONE;
-	/*
-	 * Negative if the cache has no headroom: it may have frames, or none
-	 * (no headroom either), or be closed. A failed cmpxchg met the lock's
-	 * holder.
-	 */
-	if (unlikely((s32)new < 0) ||
-	    unlikely(!try_cmpxchg(&c->state, &state, new)))
-		return ksalloc_allocate_slow(a, frame, flags);
-	entry = c->entry[ksalloc_cpu_nr(new)];
-	c->total++;
-	*frame = ksalloc_mark_allocated(entry);
-	local_irq_restore(flags);
-
-	ksalloc_check(a, *frame);
-	if (trace_ksalloc_allocate_enabled())
-		ksalloc_trace_allocate(a, entry - a->pool.table->entry);
-	return 0;
+	return ksalloc_allocate(file->private_data, frame, false, NULL, 0);
 }
 EXPORT_SYMBOL_NS_GPL(ksalloc_allocate_frame, KSALLOC);
+
+/**
+ * ksalloc_dma_allocate_frame() - take a free frame and its device address
+ * @dma: the attachment (ksalloc_dma_attach()).
+ * @frame: set to the frame, or to NULL on failure.
+ * @addr: set to ksalloc_dma_addr() of the frame (DMA_MAPPING_ERROR if it
+ *	is several ranges for the device: see ksalloc_dma_sgt()), or to
+ *	DMA_MAPPING_ERROR on failure.
+ *
+ * allocate_frame of the attachment's allocator and the frame's address at
+ * once, what a capture driver's completion interrupt does for the next
+ * transfer: the fast path, plus one add and two moves. Return the frame
+ * with free_frame (ksalloc_free_frame()).
+ *
+ * Context: Any context. Never sleeps.
+ * Return: as ksalloc_allocate_frame(): 0; -EAGAIN if no frame is free;
+ * -EOPNOTSUPP for a sleepable pool.
+ */
+int ksalloc_dma_allocate_frame(const struct ksalloc_dma *dma, void **frame,
+			       dma_addr_t *addr)
+{
+	return ksalloc_allocate(dma->a, frame, true, addr, dma->addr_offset);
+}
+EXPORT_SYMBOL_NS_GPL(ksalloc_dma_allocate_frame, KSALLOC);
 
 /*
  * free_frame when the frame could not go to this CPU's cache, full or

@@ -4,7 +4,8 @@
  * functions that cross files. Nothing else.
  *
  *   frame.c    allocate_frame and free_frame, the per-CPU caches and their
- *              protocol, the headroom that keeps the peak exact
+ *              protocol, the headroom that keeps the peak exact;
+ *              ksalloc_dma_allocate_frame(), the same fast path
  *   request.c  pending requests, the free-frame event, poll wake-ups
  *   pool.c     the frames' memory, the table that finds them, the framing,
  *              where a frame is in a mapping (ksalloc_frame_offset())
@@ -15,11 +16,13 @@
  *              mmap, ksalloc_create() and ksalloc_fget()
  *   dmabuf.c   a frame as a dma-buf: KSALLOC_IOC_EXPORT_FRAME and the
  *              dma_buf_ops (CONFIG_DMA_SHARED_BUFFER only)
+ *   dma.c      devices attached to an allocator: every frame mapped for
+ *              each, DMA addresses and syncs in any context
  *   debugfs.c  ksalloc/<id> and ksalloc/totals (CONFIG_DEBUG_FS only)
  *   main.c     module init and exit
  *
  * The allocator core (frame.c, request.c, pool.c, slab.c, quota.c,
- * misuse.c) never calls dev.c, debugfs.c or main.c; it only recognises its
+ * misuse.c) never calls dma.c, dev.c, debugfs.c or main.c; it only recognises its
  * files by dev.c's ksalloc_fops (ksalloc_from_file()).
  */
 #ifndef _KSALLOC_PRIV_H
@@ -218,6 +221,39 @@ struct ksalloc {
 	wait_queue_head_t wait;
 	struct irq_work wake_work;
 	struct work_struct complete_work;
+};
+
+/**
+ * struct ksalloc_dma - a device attached to an allocator (dma.c)
+ * @a: the allocator.
+ * @addr_offset: (unsigned long)@addr - (unsigned long)@table->entry: a
+ *	frame's address sits this far from its table entry, both arrays
+ *	being by slot with elements of one size; the fast path of
+ *	ksalloc_dma_allocate_frame() (frame.c) has the entry, and adds it.
+ * @node: in dma.c's list of attachments.
+ * @file: the allocator's file, held.
+ * @dev: the device, held.
+ * @dir: the direction every frame is mapped with.
+ * @size: the bytes of each frame mapped: the frame size.
+ * @table: the allocator's address table: a frame's slot indexes the arrays.
+ * @addr: by slot, the frame's address for @dev if it is one range for it,
+ *	else DMA_MAPPING_ERROR.
+ * @sgt: by slot, the frame's mapped list, if the pool's frames are mapped
+ *	as lists (page-backed, larger than a page); else NULL.
+ *
+ * Constant once made.
+ */
+struct ksalloc_dma {
+	struct ksalloc *a;
+	unsigned long addr_offset;
+	struct list_head node;
+	struct file *file;
+	struct device *dev;
+	enum dma_data_direction dir;
+	u32 size;
+	const struct ksalloc_table *table;
+	dma_addr_t *addr;
+	struct sg_table *sgt;
 };
 
 extern const struct file_operations ksalloc_fops;

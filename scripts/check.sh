@@ -37,6 +37,8 @@
 #   KSALLOC_TESTS   the test programs to take along, e.g. "ksalloc_test ksalloc_slab"
 #                   (names without _32 or .sh; default: all)
 #   KSALLOC_GATES=0 skip the style, documentation, in-tree and install gates
+#   KSALLOC_KUNIT_GLOB  test-6.12 runs only the KUnit suites matching this glob
+#                   (kunit.filter_glob), e.g. "ksalloc_dma"
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,7 +52,8 @@ mkdir -p "$build/logs"
 start=$SECONDS
 tools=() demos=() stock_kernels=
 partial=${KSALLOC_GUESTS:+KSALLOC_GUESTS=$KSALLOC_GUESTS }${KSALLOC_TESTS:+KSALLOC_TESTS=$KSALLOC_TESTS }
-[ "${KSALLOC_GATES:-1}" = 1 ] || partial+="KSALLOC_GATES=$KSALLOC_GATES"
+[ "${KSALLOC_GATES:-1}" = 1 ] || partial+="KSALLOC_GATES=$KSALLOC_GATES "
+partial+=${KSALLOC_KUNIT_GLOB:+KSALLOC_KUNIT_GLOB=$KSALLOC_KUNIT_GLOB}
 [ -z "$kunit_only" ] || partial+=" --kunit"
 # want_guest NAME / want_test NAME: the development filters above.
 want_guest() { [ -z "${KSALLOC_GUESTS:-}" ] || [[ " $KSALLOC_GUESTS " = *" $1 "* ]]; }
@@ -277,11 +280,23 @@ elif [ -n "$test_ok" ]; then
 	# guests below: ksalloc_vivid_test runs under KASAN and DMA-API debugging.
 	"$scripts/media-modules.sh" "$test_kdir" "$build/test-6.12/media" vivid ||
 		rm -rf "${build:?}/test-6.12/media"
+	test_suites=$suites append=kmemleak=on
+	if [ -n "${KSALLOC_KUNIT_GLOB:-}" ]; then
+		test_suites=''
+		for x in $suites; do
+			# shellcheck disable=SC2053 # a glob, as kunit.py's filter
+			[[ $x == $KSALLOC_KUNIT_GLOB ]] && test_suites+=" $x"
+		done
+		[ -n "$test_suites" ] || fatal "no KUnit suite matches $KSALLOC_KUNIT_GLOB"
+		append+=" kunit.filter_glob=$KSALLOC_KUNIT_GLOB"
+		# pinned_test runs after every suite only (test-kernel.sh).
+		tap=${tap/ ksalloc_pinned/}
+	fi
 	# Four vCPUs: a scan of the caches by the lock's holder meets the fast
 	# paths of two CPUs or more (ksalloc_smp), as it never does with two.
-	KSALLOC_SMP=${KSALLOC_TEST_SMP:-4} KSALLOC_KUNIT_SUITES=$suites KSALLOC_TAP_EXPECT=$tap \
+	KSALLOC_SMP=${KSALLOC_TEST_SMP:-4} KSALLOC_KUNIT_SUITES=$test_suites KSALLOC_TAP_EXPECT=$tap \
 		run_guest test-6.12 "$test_kdir/arch/x86/boot/bzImage" "${KSALLOC_TEST_TIMEOUT:-900}" \
-		test-kernel.sh kmemleak=on "$build"/test-6.12/src/{module,kunit,samples}/*.ko \
+		test-kernel.sh "$append" "$build"/test-6.12/src/{module,kunit,samples}/*.ko \
 		"$build/test-6.12/media" "${test_tools[@]}" "${demos[@]}" \
 		> "$build/logs/guest-test-6.12.out" 2>&1 &
 	running+=(test-6.12)

@@ -9,11 +9,14 @@
 #ifndef _LINUX_KSALLOC_H
 #define _LINUX_KSALLOC_H
 
+#include <linux/dma-direction.h>
 #include <linux/list.h>
 #include <linux/types.h>
 #include <uapi/linux/ksalloc.h>
 
+struct device;
 struct file;
+struct sg_table;
 
 /**
  * typedef ksalloc_allocate_frame_fn - take a free frame (KS AllocateFrame)
@@ -138,6 +141,49 @@ void ksalloc_disable_free_frame_event(struct file *file);
 int ksalloc_submit_request(struct file *file, struct ksalloc_request *req);
 bool ksalloc_cancel_request(struct file *file, struct ksalloc_request *req);
 
+/**
+ * DOC: DMA attachments
+ *
+ * A driver whose device DMAs into frames attaches the device to the
+ * allocator once, in process context: ksalloc_dma_attach() maps every
+ * frame for it, and from then on the driver only looks addresses up and
+ * syncs, in any context, hard IRQ included (as page_pool maps its pages
+ * once with PP_FLAG_DMA_MAP, then syncs up to max_len). Detach unmaps every
+ * frame, those still held included: the mappings belong to the device's
+ * binding, not to the frames, so nothing stays mapped after the driver's
+ * remove(), whoever holds frames then (page_pool learnt this the hard way:
+ * pages in flight at destroy were unmapped only when they came back, after
+ * the device was gone).
+ *
+ * A frame is mapped as one range (a slab-backed frame, or a page-backed
+ * frame of at most a page) or, a page-backed frame larger than a page, as
+ * a scatter/gather list of its pages that the device may see as one range
+ * or several: an IOMMU merges the list up to the device's largest segment,
+ * dma_get_max_seg_size() (64 KiB unless its driver raised it with
+ * dma_set_max_seg_size() before attaching). ksalloc_dma_addr() gives the
+ * address of a frame that is one range for the device, ksalloc_dma_sgt()
+ * the list of every frame mapped as one.
+ *
+ * The attachment holds a reference to the allocator's file and to the
+ * device: the allocator lives until it is detached, whoever else lets go.
+ */
+
+/* A device attached to an allocator: made by ksalloc_dma_attach(), opaque. */
+struct ksalloc_dma;
+
+struct ksalloc_dma *ksalloc_dma_attach(struct file *file, struct device *dev,
+				       enum dma_data_direction dir);
+void ksalloc_dma_detach(struct ksalloc_dma *dma);
+dma_addr_t ksalloc_dma_addr(const struct ksalloc_dma *dma, const void *frame);
+const struct sg_table *ksalloc_dma_sgt(const struct ksalloc_dma *dma,
+				       const void *frame);
+int ksalloc_dma_sync_for_device(const struct ksalloc_dma *dma,
+				const void *frame, size_t len);
+int ksalloc_dma_sync_for_cpu(const struct ksalloc_dma *dma, const void *frame,
+			     size_t len);
+int ksalloc_dma_allocate_frame(const struct ksalloc_dma *dma, void **frame,
+			       dma_addr_t *addr);
+
 #if IS_ENABLED(CONFIG_KUNIT)
 /* Exported only to the KUnit tests (namespace EXPORTED_FOR_KUNIT_TESTING). */
 void ksalloc_get_totals(struct ksalloc_totals *totals);
@@ -145,9 +191,17 @@ void ksalloc_get_totals(struct ksalloc_totals *totals);
  * struct ksalloc_test_hooks - where the KUnit tests step into the allocator
  * @scan: called, if set, by a scan of every CPU's cache after each one
  *	(frame.c), with the allocator's lock held and interrupts disabled.
+ * @dma_map: called, if set, before each frame is mapped for @dev (dma.c):
+ *	true fails that mapping as if the DMA API had.
+ * @dma_unmap: called, if set, after each frame is unmapped for @dev.
+ * @dma_align: if set, the frame alignment @dev needs, in bytes, in place of
+ *	what its coherence says (x86 devices are all coherent).
  */
 struct ksalloc_test_hooks {
 	void (*scan)(unsigned int cpu);
+	bool (*dma_map)(struct device *dev);
+	void (*dma_unmap)(struct device *dev);
+	unsigned int (*dma_align)(struct device *dev);
 };
 
 extern struct ksalloc_test_hooks ksalloc_test_hooks;
