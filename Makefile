@@ -7,7 +7,7 @@
 #   make shell        an interactive shell in that guest, both modules loaded
 #   make check        THE test command: install, build, boot, test, count
 #   make kunit        only the KUnit suites, on the debug test kernel
-#   make bench        ksalloc vs kmem_cache, mempool, objpool in QEMU (scripts/bench.sh)
+#   make bench        ksalloc vs kmem_cache, mempool, objpool, and the capture paths, in QEMU (scripts/bench.sh)
 #   make docs         Documentation/ to HTML in build/docs/html (scripts/check-docs.sh)
 #   make install      modules_install (INSTALL_MOD_PATH, INSTALL_MOD_DIR) + depmod
 #   make headers_install  headers and this build's Module.symvers for companion modules

@@ -7,7 +7,10 @@
  * Contenders (bench_contenders[]): ksalloc through its function table and
  * through its exported calls, kmem_cache, mempool, objpool, a free list
  * under a spinlock, and the floor: a bare per-CPU array, called directly and
- * through a function table (local patterns only). All are behind the same
+ * through a function table (local patterns only); and ksalloc_pages,
+ * ksalloc through its table on a page-backed pool (KSALLOC_OPTIONF_MAPPABLE:
+ * frames of any size on whole pages, as mmap() and dma-buf need), where
+ * ksalloc_table's pool is slab-backed. All are behind the same
  * {alloc, free} pair, called through a function pointer. "empty" is a
  * contender whose alloc and free do nothing: the cost of the loop and of
  * those two calls, subtracted from the others.
@@ -112,7 +115,7 @@ MODULE_PARM_DESC(mode,
 static ulong contenders = ~0UL;
 module_param(contenders, ulong, 0444);
 MODULE_PARM_DESC(contenders,
-		 "Mask: 0x2 ksalloc_table, 0x4 ksalloc_direct, 0x8 kmem_cache, 0x10 mempool, 0x20 objpool, 0x40 spinlock_list, 0x80 array_direct, 0x100 array_table (0x1 empty always runs in icount mode)");
+		 "Mask: 0x2 ksalloc_table, 0x4 ksalloc_direct, 0x8 kmem_cache, 0x10 mempool, 0x20 objpool, 0x40 spinlock_list, 0x80 array_direct, 0x100 array_table, 0x200 ksalloc_pages (0x1 empty always runs in icount mode)");
 
 static ulong patterns = ~0UL;
 module_param(patterns, ulong, 0444);
@@ -357,9 +360,10 @@ static void bench_ksalloc_exit(struct bench_pool *pool)
 	__fput_sync(pool->file);
 }
 
-static int bench_ksalloc_init(struct bench_pool *pool)
+static int bench_ksalloc_make(struct bench_pool *pool, u32 options)
 {
 	struct ksalloc_framing framing = {
+		.options = options,
 		.pool_type = KSALLOC_POOL_ATOMIC,
 		.frames = pool->frames,
 		.frame_size = frame_size,
@@ -374,6 +378,17 @@ static int bench_ksalloc_init(struct bench_pool *pool)
 	if (err)
 		bench_ksalloc_exit(pool);
 	return err;
+}
+
+static int bench_ksalloc_init(struct bench_pool *pool)
+{
+	return bench_ksalloc_make(pool, 0);
+}
+
+/* Page-backed frames whatever their size: each takes whole pages. */
+static int bench_ksalloc_pages_init(struct bench_pool *pool)
+{
+	return bench_ksalloc_make(pool, KSALLOC_OPTIONF_MAPPABLE);
 }
 
 static int bench_ksalloc_table_alloc(struct bench_pool *pool, void **frame)
@@ -671,6 +686,16 @@ static const struct bench_contender bench_contenders[] = {
 		.exit = bench_array_exit,
 		.alloc = bench_array_table_alloc,
 		.free = bench_array_table_free,
+	}, {
+		/*
+		 * ksalloc_table on a page-backed pool. Not "pooled": its
+		 * memory is that of the framings of page-backed frames.
+		 */
+		.name = "ksalloc_pages",
+		.init = bench_ksalloc_pages_init,
+		.exit = bench_ksalloc_exit,
+		.alloc = bench_ksalloc_table_alloc,
+		.free = bench_ksalloc_table_free,
 	},
 };
 

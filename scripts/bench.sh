@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 # `make bench`: ksalloc next to kmem_cache, mempool, objpool, a spinlock-
 # protected list and the floor (a bare per-CPU array, local patterns only),
-# on Debian's stock 6.12 kernel in QEMU (TCG). A benchmark:
+# and what a captured frame costs an application by read() and by the
+# zero-copy path, on Debian's stock 6.12 kernel in QEMU (TCG). A benchmark:
 # it prints figures and judges only whether the guests ran cleanly.
 #
-# Builds ksalloc.ko and bench/ksalloc_bench.ko against the stock 6.12 headers
-# (W=1) in build/bench/src, one initramfs, and boots four guests:
+# Builds ksalloc.ko, ksalloc_capture.ko and bench/ksalloc_bench.ko against
+# the stock 6.12 headers (W=1) in build/bench/src, the static program
+# bench/ksalloc_capture_bench.c, one initramfs, and boots six guests:
 #   icount-1  -icount shift=0,sleep=off -smp 1: instructions per pair (one
 #             guest instruction is one TSC tick), memory, cost of creation
 #   icount-2  the same at -smp 2, for the "cross" pattern only
@@ -14,20 +16,26 @@
 #   wall-2    the same at -smp 2: Mops/s on all vCPUs at once, each window
 #             after one on vCPU 0 alone (solo=1: the base of the scaling,
 #             so that both sides see the same host load), and "cross"
+#   icount-cap  ksalloc_capture_bench -m icount at -smp 1: instructions per
+#             frame delivered by read() and by the zero-copy path
+#   wall-cap  the same with -m wall: frames per second
 # The icount guests run side by side: their figures are instruction counts,
 # whatever the host's load. The wall-clock guests run one at a time, alone.
 #
 # Prints the table, target checks and one machine-readable line per figure:
 #   BENCH name=N pattern=P context=C instr_per_pair=X mops_1cpu=Y mops_allcpu=Z scaling=Z/Y
+#   BENCH name=capture_PATH pattern=WxH context=task instr_per_frame=X instr_per_frame_sum=S fps=Y fps_sum=T host=H
 # ("na": not measured; "cross" has no 1-vCPU figure). Kept in build/bench/:
 # results.txt (all of it), results.md (the table for the README), and the
 # guests' console logs in build/logs/bench-*.log.
 # Env: KSALLOC_BENCH_ARGS  more ksalloc_bench parameters for every guest
 #                          (e.g. "pairs=8192 duration_ms=100 contenders=0x6")
-#      KSALLOC_BENCH_GUESTS   the guests to boot (default: all four)
+#      KSALLOC_BENCH_CAPTURE_ARGS  ksalloc_capture_bench options for
+#                          icount-cap and wall-cap: "-n TIMED_FRAMES -f FPS"
+#      KSALLOC_BENCH_GUESTS   the guests to boot (default: all six)
 #      KSALLOC_BENCH_TIMEOUT  limit per guest (300 s)
 # Exit: 1 when a build failed, a guest's log is not clean (scripts/check-log.sh)
-# or the module reported an error.
+# or the module or the capture bench reported an error.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,6 +44,7 @@ out=$top/build/bench
 logs=$top/build/logs
 timeout=${KSALLOC_BENCH_TIMEOUT:-300}
 extra_args=${KSALLOC_BENCH_ARGS:-}
+capture_args=${KSALLOC_BENCH_CAPTURE_ARGS:-}
 start=$SECONDS
 # check-log.sh appends results to these when set: not ours to count.
 unset KSALLOC_RESULTS KSALLOC_KUNIT_SUITES KSALLOC_TAP_EXPECT
@@ -44,7 +53,7 @@ mkdir -p "$out" "$logs"
 say() { echo "bench: $*"; }
 die() { say "$*" >&2; exit 1; }
 
-all_guests="icount-1 icount-2 wall-1 wall-2"
+all_guests="icount-1 icount-2 icount-cap wall-1 wall-2 wall-cap"
 guests=${KSALLOC_BENCH_GUESTS:-$all_guests}
 want() { [[ " $guests " = *" $1 "* ]]; }
 for g in $guests; do
@@ -84,29 +93,52 @@ if grep -qiE 'warning:|error:' "$build_log"; then
 	grep -iE -A 3 'warning:|error:' "$build_log" | head -n 40
 	die "the build warned (log: $build_log)"
 fi
+# The capture bench: a static program, as the tests (tools/Makefile).
+gcc -static -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$top/include/uapi" \
+	-o "$out/ksalloc_capture_bench.new" "$top/bench/ksalloc_capture_bench.c" ||
+	die "the build of ksalloc_capture_bench failed"
+update "$out/ksalloc_capture_bench"
 
 # The guest reads its module parameters from the kernel command line
-# (ksalloc_bench.NAME=VALUE): one initramfs serves every guest.
+# (ksalloc_bench.NAME=VALUE), or the capture bench's mode and options
+# (ksalloc_capture_bench.mode=M, ksalloc_capture_bench.args=A with commas
+# for spaces): one initramfs serves every guest.
 cat > "$out/guest.sh.new" <<'EOF'
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # Guest script of scripts/bench.sh (written by it): ksalloc_bench with the
-# parameters given as ksalloc_bench.NAME=VALUE on the kernel command line.
+# parameters given as ksalloc_bench.NAME=VALUE on the kernel command line,
+# or, given ksalloc_capture_bench.mode=M, ksalloc_capture_bench -m M, its
+# output in the kernel log as ksalloc_bench's.
 . /lib/ksalloc/lib.sh
 
 args=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^ksalloc_bench\.//p')
+cap=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^ksalloc_capture_bench\.mode=//p')
+cap_args=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^ksalloc_capture_bench\.args=//p' | tr , ' ')
 stage load
 load ksalloc
-stage bench
-insmod /lib/ksalloc/ksalloc_bench.ko $args || error "insmod ksalloc_bench.ko $args failed"
-stage unload
-unload ksalloc_bench
+if [ -n "$cap" ]; then
+	load ksalloc_capture
+	stage capture
+	# shellcheck disable=SC2086 # the options are words
+	/bin/ksalloc_capture_bench -m "$cap" $cap_args > /tmp/capture.out 2>&1 ||
+		error "ksalloc_capture_bench -m $cap $cap_args failed"
+	sed 's/^/ksalloc_bench: /' /tmp/capture.out | kmsg_lines
+	stage unload
+	unload ksalloc_capture
+else
+	stage bench
+	insmod /lib/ksalloc/ksalloc_bench.ko $args || error "insmod ksalloc_bench.ko $args failed"
+	stage unload
+	unload ksalloc_bench
+fi
 unload ksalloc
 finish
 EOF
 update "$out/guest.sh"
 initrd=$out/initramfs.cpio.gz
-initrd_files=("$out/guest.sh" "$scripts/guest/lib.sh" "$src/module/ksalloc.ko" "$src/bench/ksalloc_bench.ko")
+initrd_files=("$out/guest.sh" "$scripts/guest/lib.sh" "$src/module/ksalloc.ko" "$src/bench/ksalloc_bench.ko"
+	"$src/module/ksalloc_capture.ko" "$out/ksalloc_capture_bench")
 # mkinitramfs.sh stamps the files with the time: remade only when one changed.
 for f in "${initrd_files[@]}"; do
 	[ "$f" -ot "$initrd" ] || { rm -f "$initrd"; break; }
@@ -123,7 +155,13 @@ done
 boot() {
 	local name=$1 smp=$2 icount=$3 params="$4 $extra_args" append='' p rc=0
 	local log=$logs/bench-$1.log opts=(--name "bench-$name")
-	for p in $params; do append+=" ksalloc_bench.$p"; done
+	# Words with a dot are the capture bench's, given as they are.
+	for p in $params; do
+		case $p in
+		*.*=*) append+=" $p" ;;
+		*) append+=" ksalloc_bench.$p" ;;
+		esac
+	done
 	if [ "$icount" = 0 ]; then
 		KSALLOC_SMP=$smp "$scripts/qemu-run.sh" --name "bench-$name" --timeout "$timeout" \
 			--append "$append" --log "$log" "$stock_6_12_vmlinuz" "$initrd" \
@@ -150,9 +188,11 @@ boot() {
 	} > "$out/$name.verdict" 2>&1
 }
 
-say "guests: icount-1 and icount-2 side by side, then wall-1, then wall-2 (of: $guests)"
+say "guests: icount-1, icount-2 and icount-cap side by side, then wall-1, wall-2, wall-cap (of: $guests)"
+cap_params() { echo "ksalloc_capture_bench.mode=$1${capture_args:+ ksalloc_capture_bench.args=${capture_args// /,}}"; }
 want icount-1 && boot icount-1 1 1 "mode=icount patterns=0x7f extras=1" &
 want icount-2 && boot icount-2 2 1 "mode=icount patterns=0x80" &
+want icount-cap && boot icount-cap 1 1 "$(cap_params icount)" &
 wait
 # Wall-clock figures need the host to themselves: a CPU per vCPU and no
 # other guest running meanwhile (as `make check` of another tree would).
@@ -181,9 +221,12 @@ wall() {
 : > "$out/host.txt"
 # Windows of 100 ms, the best of 7: shorter ones measured TCG's warm-up
 # (kmem_cache's own scaling read 1.3-1.5 with 20 ms windows, 2.0 with these).
-wall_args="duration_ms=100 runs=7"
+# ksalloc_pages (0x200) only in icount: its fast path is ksalloc_table's,
+# and the wall guests are long enough as they are.
+wall_args="duration_ms=100 runs=7 contenders=0x1ff"
 ! want wall-1 || wall wall-1 1 "mode=wall patterns=0x7f extras=1 $wall_args" >> "$out/host.txt"
 ! want wall-2 || wall wall-2 2 "mode=wall $wall_args" >> "$out/host.txt"
+! want wall-cap || wall wall-cap 1 "$(cap_params wall)" >> "$out/host.txt"
 
 failed=
 for g in $guests; do
@@ -196,8 +239,9 @@ done
 grep -h ' error ' "$out"/*.lines || true
 
 # The table: one row per figure, from the four guests' "result" lines.
-busy=$(grep -c WARNING "$out/host.txt" || true)
-cat "$out"/*.lines | awk -v md="$out/results.md" -v busy="$busy" -v host="$out/host.txt" \
+busy=$(grep -c '^wall-[12]: WARNING' "$out/host.txt" || true)
+busycap=$(grep -c '^wall-cap: WARNING' "$out/host.txt" || true)
+cat "$out"/*.lines | awk -v md="$out/results.md" -v busy="$busy" -v busycap="$busycap" -v host="$out/host.txt" \
 	-v cmd="scripts/bench.sh${extra_args:+ (KSALLOC_BENCH_ARGS=\"$extra_args\")}" '
 function kv(line, key,    m) {
 	if (match(line, " " key "=[^ ]*")) return substr(line, RSTART + length(key) + 2, RLENGTH - length(key) - 2)
@@ -220,6 +264,16 @@ $2 == "result" {
 	else if ($1 == "wall-2") m2[k] = kv($0, "mops")
 }
 $2 == "memory" { mem[++nm] = $0 }
+$2 == "capture" {
+	c = kv($0, "frame") SUBSEP kv($0, "path")
+	if (!(c in capseen)) { capseen[c] = 1; capkeys[++ncap] = c }
+	capcopied[c] = kv($0, "copied_bytes")
+	if ($1 == "icount-cap") {
+		capi[c] = kv($0, "deliver"); capis[c] = kv($0, "with_sum")
+		if (kv($0, "dequeue") != "") capsplit[c] = kv($0, "dequeue") " + " kv($0, "return")
+	}
+	else if ($1 == "wall-cap") { capw[c] = kv($0, "deliver"); capws[c] = kv($0, "with_sum") }
+}
 $2 == "framing" && $1 == "icount-1" { frm[++nf] = $0 }
 $2 == "metadata" && $1 == "icount-1" { meta[kv($0, "name")] = kv($0, "bytes_per_frame") "," kv($0, "fixed_bytes") }
 $2 == "create" {
@@ -300,6 +354,30 @@ END {
 		printf "%-38s %10s %10s %10s %8s\n", c, val(cs, c), val(ct, c), val(ce, c), val(cw, c)
 		printf "| %s | %s | %s | %s | %s |\n", c, val(cs, c), val(ct, c), val(ce, c), val(cw, c) > md
 	}
+	print ""
+	print "Capture (ksalloc_capture, YUYV, 4 page-backed frames; icount-cap, wall-cap):"
+	print "per delivered frame, \"deliver\" = what the application calls to have the"
+	print "frame'"'"'s bytes and to give the frame back: read() (which copies into its"
+	print "buffer), or DEQUEUE_FRAME + RETURN_FRAME (the bytes stay in its mmap() of the"
+	print "allocator). \"+sum\" adds reading the bytes: one pass summing the payload'"'"'s"
+	print "64-bit words, from the buffer or through the mapping, the same code on both"
+	print "paths. The producer (the timer, the fill) is not counted: the clock starts"
+	print "once a frame is filled. instr: smallest of the timed frames (icount);"
+	print "frames/s: 1 s / the smallest time (wall clock)" (busycap ? "; HOST BUSY (see below): lower bounds" : "") "."
+	printf "%-10s %-9s %8s %11s %11s %11s %11s\n", "frame", "path", "copied", "instr", "instr+sum", "frames/s", "fr/s+sum"
+	print "" > md
+	print "| frame | path | bytes copied | instr per frame | instr + sum | frames/s | frames/s + sum |" > md
+	print "|---|---|---:|---:|---:|---:|---:|" > md
+	for (i = 1; i <= ncap; i++) {
+		c = capkeys[i]; split(c, cp, SUBSEP)
+		fi_ = val(capi, c); fs_ = val(capis, c)
+		fw = fps(val(capw, c)); fws = fps(val(capws, c))
+		printf "%-10s %-9s %8s %11s %11s %11s %11s\n", cp[1], cp[2], capcopied[c], fi_, fs_, fw, fws
+		printf "| %s | %s | %s | %s | %s | %s | %s |\n", cp[1], cp[2], capcopied[c], fi_, fs_, fw, fws > md
+		if (c in capsplit) split_ = split_ sprintf("  %s: DEQUEUE_FRAME + RETURN_FRAME = %s instructions\n", cp[1], capsplit[c])
+		cline[++ncl] = sprintf("BENCH name=capture_%s pattern=%s context=task instr_per_frame=%s instr_per_frame_sum=%s fps=%s fps_sum=%s host=%s", cp[2], cp[1], fi_, fs_, fw, fws, fw == "na" ? "na" : busycap ? "busy" : "quiet")
+	}
+	printf "%s", split_
 	print "" > md
 	print "Made by `" cmd "` (stock 6.12 kernel, QEMU TCG)." > md
 	while ((getline l < host) > 0) print l "  " > md
@@ -330,12 +408,30 @@ END {
 			target(fsz[i] " B: used/ideal <= 1.05", "-", val(uratio, fsz[i]), 1.05, "le")
 		target(fsz[i] " B: left after release <= 4096", "-", val(fleft, fsz[i]), 4096, "le")
 	}
+	# Issue 17: the pair (the README'"'"'s figure: irqs off) on slab- and
+	# page-backed pools alike, the other contexts beside it; zero copy at
+	# most 1/20 of read() per VGA frame.
+	for (x = 0; x < 3; x++) {
+		ctx = x == 0 ? "irqsoff" : x == 1 ? "softirq" : "hardirq"
+		target("pair, slab-backed <= 75", ctx, val(instr, t SUBSEP "pair" SUBSEP ctx), 75, x ? "info" : "le")
+		target("pair, page-backed <= 75", ctx, val(instr, "ksalloc_pages" SUBSEP "pair" SUBSEP ctx), 75, x ? "info" : "le")
+	}
+	for (i = 1; i <= 2; i++) {
+		f = i == 1 ? "640x480" : "1920x1080"
+		z = val(capi, f SUBSEP "zerocopy"); rd = val(capi, f SUBSEP "read")
+		r = (z == "na" || rd == "na" || rd + 0 == 0) ? "na" : sprintf("%.3f", z / rd)
+		if (i == 1) target(f ": zero copy <= 1/20 of read()", "-", r, 0.05, "le")
+		else target(f ": zero copy / read()", "-", r, 0.05, "info")
+	}
 	print ""
 	for (i = 1; i <= n; i++) print line[i]
+	for (i = 1; i <= ncl; i++) print cline[i]
 }
+function fps(ns) { return (ns == "na" || ns + 0 <= 0) ? "na" : sprintf("%.0f", 1e9 / ns) }
 function target(what, ctx, v, limit, op,    ok) {
 	if (v == "na") ok = "not measured"
 	else if (op == "busy") ok = "not judged: host too small or busy"
+	else if (op == "info") ok = "(for information)"
 	else if (op == "le") ok = (v + 0 <= limit) ? "met" : "MISSED"
 	else ok = (v + 0 >= limit) ? "met" : "MISSED"
 	printf "  %-36s %-8s %8s  %s\n", what, ctx, v, ok

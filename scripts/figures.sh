@@ -60,6 +60,7 @@ bench_rows() {
 	done <<- 'EOF'
 	ksalloc_table|pair|irqsoff|instructions per allocate+free pair, function table (irqs off)
 	ksalloc_direct|pair|irqsoff|the same, direct calls
+	ksalloc_pages|pair|irqsoff|the same, page-backed pool (KSALLOC_OPTIONF_MAPPABLE)
 	ksalloc_table|burst256-lifo|irqsoff|the same, per frame of a burst of 256 (LIFO)
 	ksalloc_table|cross|irqsoff|the same, frames moved across CPUs (hard IRQ → irqs off)
 	kmem_cache|pair|irqsoff|kmem_cache (GFP_ATOMIC) pair, for comparison
@@ -69,6 +70,24 @@ bench_rows() {
 		"$(bench_value ksalloc_table pair irqsoff mops_1cpu) →" \
 		"$(bench_value ksalloc_table pair irqsoff mops_allcpu)" \
 		"($(bench_value ksalloc_table pair irqsoff scaling)×) | $bench_cmd, $run |"
+	local size r z
+	for size in 640x480 1920x1080; do
+		r=$(bench_value capture_read "$size" task instr_per_frame)
+		z=$(bench_value capture_zerocopy "$size" task instr_per_frame)
+		echo "| capture, instructions per $size YUYV frame: read() → zero copy" \
+			"(DEQUEUE_FRAME + RETURN_FRAME) | $r → $z ($(share "$z" "$r")) | $bench_cmd, $run |"
+	done
+	[ "$(bench_value capture_read 640x480 task host)" = busy ] && z=' (host busy)' || z=
+	echo "| capture, 640x480 frames/s, the delivery alone: read() → zero copy (wall clock)" \
+		"| $(bench_value capture_read 640x480 task fps) →" \
+		"$(bench_value capture_zerocopy 640x480 task fps)$z | $bench_cmd, $run |"
+}
+
+# share PART WHOLE: PART as a fraction of WHOLE, "1/N".
+share() {
+	awk -v p="$1" -v w="$2" 'BEGIN {
+		if (p + 0 > 0 && w + 0 > 0) printf "1/%.0f", w / p; else print "na"
+	}'
 }
 
 # old_rows CMD: the rows of CMD in README's table as it is.
