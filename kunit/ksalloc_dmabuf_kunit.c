@@ -45,6 +45,7 @@
 #include "ksalloc_kunit.h"
 
 MODULE_IMPORT_NS(DMA_BUF);
+MODULE_IMPORT_NS(KSALLOC);
 
 /* Two frames of a VGA YUYV image: 151 pages each, page-backed. */
 #define KSALLOC_DMABUF_FRAMES	2U
@@ -488,8 +489,7 @@ KUNIT_ARRAY_PARAM(ksalloc_dmabuf_dir, ksalloc_dmabuf_dirs, ksalloc_dmabuf_dir_de
  * mapped with, whatever the direction of the CPU's access: the DMA API
  * wants a mapping synced in its own direction (dma-debug reports any
  * other). Two importers: one mapped in the parameter's direction, one
- * DMA_TO_DEVICE (two mappings the device may write would overlap, which
- * dma-debug reports too); the CPU accesses the frame in each direction.
+ * DMA_TO_DEVICE; the CPU accesses the frame in each direction.
  */
 static void ksalloc_dmabuf_cpu_access_mapped_direction(struct kunit *test)
 {
@@ -523,11 +523,52 @@ static void ksalloc_dmabuf_cpu_access_mapped_direction(struct kunit *test)
 	ksalloc_test_expect_no_dma_api_report(test, &t);
 }
 
+static void ksalloc_dmabuf_test_detach(void *dma)
+{
+	ksalloc_dma_detach(dma);
+}
+
+/*
+ * A frame mapped for a device attached to the allocator (dma.c) and, through
+ * its export, for an importer: both may write it. DMA-API debugging refuses
+ * overlapping mappings a device may write that sync themselves; neither
+ * does (the export syncs after mapping and before unmapping): no report.
+ */
+static void ksalloc_dmabuf_import_attached_frame(struct kunit *test)
+{
+	struct ksalloc_dmabuf_test t;
+	struct dma_buf_attachment *at;
+	struct ksalloc_dma *dma;
+	struct sg_table *sgt;
+	struct device *dev;
+
+	ksalloc_dmabuf_test_export(test, &t);
+	if (t.dma_api_errors < 0)
+		kunit_skip(test, "no CONFIG_DMA_API_DEBUG: no report of overlapping mappings");
+	dev = ksalloc_test_dma_dev(test, "capture", 0);
+	dma = ksalloc_dma_attach(t.file, dev, DMA_FROM_DEVICE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dma);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, ksalloc_dmabuf_test_detach,
+							   dma));
+
+	dev = ksalloc_test_dma_dev(test, "importer", 0);
+	at = dma_buf_attach(t.dmabuf, dev);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, at);
+	sgt = dma_buf_map_attachment_unlocked(at, DMA_BIDIRECTIONAL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, 0, dma_buf_begin_cpu_access(t.dmabuf, DMA_FROM_DEVICE));
+	KUNIT_EXPECT_EQ(test, 0, dma_buf_end_cpu_access(t.dmabuf, DMA_FROM_DEVICE));
+	dma_buf_unmap_attachment_unlocked(at, sgt, DMA_BIDIRECTIONAL);
+	dma_buf_detach(t.dmabuf, at);
+	ksalloc_test_expect_no_dma_api_report(test, &t);
+}
+
 static struct kunit_case ksalloc_dmabuf_test_cases[] = {
 	KUNIT_CASE_PARAM(ksalloc_dmabuf_import, ksalloc_dmabuf_order_gen_params),
 	KUNIT_CASE_PARAM(ksalloc_dmabuf_attach_max_segment, ksalloc_dmabuf_max_seg_gen_params),
 	KUNIT_CASE_PARAM(ksalloc_dmabuf_cpu_access_mapped_direction,
 			 ksalloc_dmabuf_dir_gen_params),
+	KUNIT_CASE(ksalloc_dmabuf_import_attached_frame),
 	{}
 };
 

@@ -27,12 +27,17 @@
  * device (DMA_MAPPING_ERROR if it is several ranges) and, for frames mapped
  * as a list, the list. ksalloc_dma_allocate_frame() (frame.c) needs no
  * lookup: the fast path has the frame's table entry, and the address array
- * is a constant distance from the table (struct ksalloc_dma). Syncs go segment by segment with
- * dma_sync_single_for_*(), up to the length asked, as page_pool syncs up to
- * max_len; DMA-API debugging accepts a sync inside a mapped segment.
+ * is a constant distance from the table (struct ksalloc_dma).
  *
- * Reach: a mapping the device cannot reach directly, with neither an IOMMU
- * nor bounce buffers to help, is a dma-direct warning, not an error: so a
+ * Syncs: a frame mapped as one range is synced with dma_sync_single_for_*()
+ * up to the length asked, as page_pool syncs up to max_len. A frame mapped
+ * as a list is synced whole, with dma_sync_sgtable_for_*(): the DMA API
+ * syncs a list by its CPU entries, and an IOMMU may have merged them into
+ * device ranges that no CPU entry matches, where a dma_sync_single_*() of a
+ * device range would sync the wrong pages.
+ *
+ * Reach: dma-direct maps what the device cannot reach, with neither an IOMMU
+ * nor bounce buffers to help, only after a warning (and then fails it): so a
  * device that cannot address all memory (dma_addressing_limited()) is
  * refused before anything is mapped unless an IOMMU translates for it
  * (device_iommu_mapped()) or bounce buffers serve it (its largest mapping
@@ -125,13 +130,37 @@ static bool ksalloc_dma_reaches_all(struct device *dev)
 	       dma_max_mapping_size(dev) != SIZE_MAX;
 }
 
-/* The largest segment of a frame's list: what @dev and its bounce buffers take. */
-static unsigned int ksalloc_dma_max_segment(struct device *dev)
+/* The longest range @dev and its bounce buffers take in one mapping. */
+static size_t ksalloc_dma_max_range(struct device *dev)
 {
-	size_t max = min_t(size_t, dma_max_mapping_size(dev),
-			   dma_get_max_seg_size(dev));
+	return min_t(size_t, dma_max_mapping_size(dev), dma_get_max_seg_size(dev));
+}
 
-	return max(rounddown(min_t(size_t, max, UINT_MAX), PAGE_SIZE), PAGE_SIZE);
+/**
+ * ksalloc_dma_max_segment() - the largest segment of a list of whole pages
+ * @dev: the device the list is for.
+ *
+ * Context: Any context.
+ * Return: the largest multiple of PAGE_SIZE that @dev and its bounce
+ * buffers take as one segment, at most UINT_MAX; 0 if that is less than a
+ * page (no list of whole pages serves @dev).
+ */
+unsigned int ksalloc_dma_max_segment(struct device *dev)
+{
+	return rounddown(min_t(size_t, ksalloc_dma_max_range(dev), UINT_MAX),
+			 PAGE_SIZE);
+}
+
+/*
+ * A frame is one range of frame_size bytes, or a list of whole pages for a
+ * page-backed frame larger than a page: either must fit what @dev takes.
+ */
+static bool ksalloc_dma_check_segment(const struct ksalloc *a,
+				      struct device *dev)
+{
+	if (a->pool.mem && a->framing.frame_size > PAGE_SIZE)
+		return ksalloc_dma_max_segment(dev) != 0;
+	return ksalloc_dma_max_range(dev) >= a->framing.frame_size;
 }
 
 /* Mappings are synced by the driver, transfer by transfer (see the top). */
@@ -158,7 +187,8 @@ static int ksalloc_dma_map_slot(struct ksalloc_dma *dma, u32 slot,
 				unsigned int max_segment)
 {
 	const struct ksalloc_pool *pool = &dma->a->pool;
-	void *frame = ksalloc_entry_frame(dma->table->entry[slot]);
+	/* Other CPUs may flip the entry's flag bits: its frame stays. */
+	void *frame = ksalloc_entry_frame(READ_ONCE(dma->table->entry[slot]));
 	struct sg_table *sgt;
 	dma_addr_t addr;
 	int err;
@@ -208,7 +238,7 @@ static int ksalloc_dma_map_all(struct ksalloc_dma *dma)
 	int err;
 
 	for (slot = 0; slot < dma->table->size; slot++) {
-		if (!dma->table->entry[slot])
+		if (!READ_ONCE(dma->table->entry[slot]))
 			continue;
 		err = ksalloc_dma_map_slot(dma, slot, max_segment);
 		if (err)
@@ -219,7 +249,7 @@ static int ksalloc_dma_map_all(struct ksalloc_dma *dma)
 
 err_unmap:
 	while (slot--)
-		if (dma->table->entry[slot])
+		if (READ_ONCE(dma->table->entry[slot]))
 			ksalloc_dma_unmap_slot(dma, slot);
 	return err;
 }
@@ -252,7 +282,9 @@ static void ksalloc_dma_free(struct ksalloc_dma *dma)
  * -EBADFD before the framing is set; -EEXIST if @dev is attached to it
  * already; -EOPNOTSUPP if @dev is not DMA-coherent and the framing's
  * alignment is below dma_get_cache_alignment() (a sync would touch memory
- * next to a frame); -ERANGE if @dev cannot address all memory and neither an
+ * next to a frame), or @dev takes shorter ranges than a frame is mapped as
+ * (its frame_size bytes; a page for a page-backed frame larger than a
+ * page, mapped as a list of its pages); -ERANGE if @dev cannot address all memory and neither an
  * IOMMU nor bounce buffers serve it; -EIO if mapping a frame failed
  * (IOMMU or bounce buffer space exhausted); -ENOMEM.
  */
@@ -275,7 +307,7 @@ struct ksalloc_dma *ksalloc_dma_attach(struct file *file, struct device *dev,
 	raw_spin_unlock_irqrestore(&a->lock, flags);
 	if (!ready)
 		return ERR_PTR(-EBADFD);
-	if (!ksalloc_dma_check_align(a, dev))
+	if (!ksalloc_dma_check_align(a, dev) || !ksalloc_dma_check_segment(a, dev))
 		return ERR_PTR(-EOPNOTSUPP);
 	if (!ksalloc_dma_reaches_all(dev))
 		return ERR_PTR(-ERANGE);
@@ -343,7 +375,9 @@ EXPORT_SYMBOL_NS_GPL(ksalloc_dma_attach, KSALLOC);
  * allocator usable; only the device's view of them goes. Call it in the
  * driver's remove(), once the device has stopped and no call on @dma can
  * run or start (free_irq(), hrtimer_cancel(), ...). Drops the references to
- * the device and the allocator: the last one releases it.
+ * the device and the allocator: the last one releases it, so a driver that
+ * frees frames after detaching (through the function table) keeps a
+ * reference of its own to the allocator's file until it has.
  *
  * Context: Process context. May sleep.
  */
@@ -358,7 +392,7 @@ void ksalloc_dma_detach(struct ksalloc_dma *dma)
 	list_del(&dma->node);
 	mutex_unlock(&ksalloc_dma_lock);
 	for (slot = 0; slot < dma->table->size; slot++) {
-		if (!dma->table->entry[slot])
+		if (!READ_ONCE(dma->table->entry[slot]))
 			continue;
 		ksalloc_dma_unmap_slot(dma, slot);
 		cond_resched();
@@ -421,38 +455,31 @@ const struct sg_table *ksalloc_dma_sgt(const struct ksalloc_dma *dma,
 }
 EXPORT_SYMBOL_NS_GPL(ksalloc_dma_sgt, KSALLOC);
 
-/* Syncs the first @len bytes of the frame of @slot, segment by segment. */
+/*
+ * Syncs the first @len bytes of the frame of @slot if it is one range, the
+ * whole frame if it is a list (see "Syncs" at the top of this file).
+ */
 static void ksalloc_dma_sync(const struct ksalloc_dma *dma, long slot,
 			     size_t len, bool for_cpu)
 {
-	struct scatterlist *sg;
-	dma_addr_t addr;
-	size_t n;
-	int i;
+	struct sg_table *sgt;
 
-	len = min_t(size_t, len, dma->size);
-	if (!dma->sgt) {
-		if (!len)
-			return;
+	if (!len)
+		return;
+	if (dma->sgt) {
+		sgt = &dma->sgt[slot];
 		if (for_cpu)
-			dma_sync_single_for_cpu(dma->dev, dma->addr[slot], len,
-						dma->dir);
+			dma_sync_sgtable_for_cpu(dma->dev, sgt, dma->dir);
 		else
-			dma_sync_single_for_device(dma->dev, dma->addr[slot],
-						   len, dma->dir);
+			dma_sync_sgtable_for_device(dma->dev, sgt, dma->dir);
 		return;
 	}
-	for_each_sgtable_dma_sg(&dma->sgt[slot], sg, i) {
-		if (!len)
-			break;
-		addr = sg_dma_address(sg);
-		n = min_t(size_t, len, sg_dma_len(sg));
-		if (for_cpu)
-			dma_sync_single_for_cpu(dma->dev, addr, n, dma->dir);
-		else
-			dma_sync_single_for_device(dma->dev, addr, n, dma->dir);
-		len -= n;
-	}
+	len = min_t(size_t, len, dma->size);
+	if (for_cpu)
+		dma_sync_single_for_cpu(dma->dev, dma->addr[slot], len, dma->dir);
+	else
+		dma_sync_single_for_device(dma->dev, dma->addr[slot], len,
+					   dma->dir);
 }
 
 /**
@@ -461,7 +488,8 @@ static void ksalloc_dma_sync(const struct ksalloc_dma *dma, long slot,
  * @frame: a frame of its allocator, held by the caller.
  * @len: how many bytes from the frame's start, at most the frame size
  *	(more is the frame size): as page_pool_dma_sync_for_device() takes
- *	max_len, what the device will access.
+ *	max_len, what the device will access. A frame mapped as a list (see
+ *	ksalloc_dma_sgt()) is synced whole if @len is not 0.
  *
  * Before the device reads or writes the frame: writes back what the CPU
  * wrote (DMA_TO_DEVICE, DMA_BIDIRECTIONAL) and, with bounce buffers, copies
@@ -490,7 +518,8 @@ EXPORT_SYMBOL_NS_GPL(ksalloc_dma_sync_for_device, KSALLOC);
  * @dma: the attachment.
  * @frame: a frame of its allocator, held by the caller.
  * @len: how many bytes from the frame's start the device wrote, at most the
- *	frame size (more is the frame size).
+ *	frame size (more is the frame size). A frame mapped as a list (see
+ *	ksalloc_dma_sgt()) is synced whole if @len is not 0.
  *
  * After the device wrote the frame and before the CPU reads it: drops
  * stale cache lines and, with bounce buffers, copies the data from them.

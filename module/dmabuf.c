@@ -89,19 +89,19 @@ static int ksalloc_dmabuf_attach(struct dma_buf *dmabuf,
 				 struct dma_buf_attachment *attachment)
 {
 	struct ksalloc_export *e = dmabuf->priv;
+	unsigned int max_segment = ksalloc_dma_max_segment(attachment->dev);
 	struct ksalloc_attachment *at;
 	int err;
 
 	/* A segment is whole pages: no page is split between two. */
-	if (dma_get_max_seg_size(attachment->dev) < PAGE_SIZE)
+	if (!max_segment)
 		return -EINVAL;
 	at = kzalloc(sizeof(*at), GFP_KERNEL);
 	if (!at)
 		return -ENOMEM;
 	err = sg_alloc_table_from_pages_segment(&at->sgt, e->pages, e->nr_pages, 0,
 						(size_t)e->nr_pages << PAGE_SHIFT,
-						dma_get_max_seg_size(attachment->dev),
-						GFP_KERNEL);
+						max_segment, GFP_KERNEL);
 	if (err) {
 		kfree(at);
 		return err;
@@ -135,9 +135,16 @@ ksalloc_dmabuf_map(struct dma_buf_attachment *attachment,
 	struct ksalloc_attachment *at = attachment->priv;
 	int err;
 
-	err = dma_map_sgtable(at->dev, &at->sgt, dir, 0);
+	/*
+	 * Synced here rather than by the mapping: DMA-API debugging refuses
+	 * overlapping mappings the device may write only when they sync
+	 * themselves, and a frame may also be mapped for a device attached
+	 * to the allocator (dma.c), which maps without syncing.
+	 */
+	err = dma_map_sgtable(at->dev, &at->sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
 	if (err)
 		return ERR_PTR(err);
+	dma_sync_sgtable_for_device(at->dev, &at->sgt, dir);
 	/* begin/end_cpu_access sync it from now on, in @dir. */
 	mutex_lock(&e->lock);
 	at->mapped = true;
@@ -156,7 +163,9 @@ static void ksalloc_dmabuf_unmap(struct dma_buf_attachment *attachment,
 	mutex_lock(&e->lock);
 	at->mapped = false;
 	mutex_unlock(&e->lock);
-	dma_unmap_sgtable(at->dev, sgt, dir, 0);
+	/* As ksalloc_dmabuf_map(): the sync the unmapping skips. */
+	dma_sync_sgtable_for_cpu(at->dev, sgt, dir);
+	dma_unmap_sgtable(at->dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
 }
 
 /*

@@ -370,6 +370,9 @@ void ksalloc_count_retained(unsigned int id, unsigned int retained);
 void ksalloc_get_totals(struct ksalloc_totals *totals);
 #endif
 
+/* dma.c */
+unsigned int ksalloc_dma_max_segment(struct device *dev);
+
 /* dmabuf.c */
 struct ksalloc_export_frame;
 #if IS_ENABLED(CONFIG_DMA_SHARED_BUFFER)
