@@ -28,7 +28,9 @@
 # the in-tree kunit.py run (check-intree.sh) and the install checks (check-dkms.sh),
 # "build tools -Werror clean", "guest <kernel> clean log". The last line is
 # "N passed, N failed"; the exit status is 1 when anything failed.
-# Env: KSALLOC_TEST_TIMEOUT (900 s; the variants' too), KSALLOC_STOCK_TIMEOUT (300 s),
+# Env: KSALLOC_TEST_TIMEOUT (1500 s; the variants' too: a hang guard; test-6.12
+# takes ~10 min alone, ~16 min while a cold run builds the in-tree kernel
+# beside it), KSALLOC_STOCK_TIMEOUT (300 s),
 # KSALLOC_TEST_SMP (4: test-6.12's -smp; the stock guests boot -smp 2), and
 # qemu-run.sh's.
 # For development only (a run with any of them set is not `make check`, and
@@ -257,7 +259,7 @@ for k in $variants; do
 	fi
 	append+=" KSALLOC_KUNIT_ARGS=stress_ops=2000000"
 	KSALLOC_SMP=4 KSALLOC_KUNIT_SUITES=$var_suites KSALLOC_TAP_EXPECT=$tap \
-		run_guest "$k" "${!kvar}/arch/x86/boot/bzImage" "${KSALLOC_TEST_TIMEOUT:-900}" \
+		run_guest "$k" "${!kvar}/arch/x86/boot/bzImage" "${KSALLOC_TEST_TIMEOUT:-1500}" \
 		test-kernel.sh "$append" "$build/$k/src/"{module,kunit,samples}/*.ko \
 		"$build/tools/ksallocctl" > "$build/logs/guest-$k.out" 2>&1 &
 	running+=("$k")
@@ -295,7 +297,7 @@ elif [ -n "$test_ok" ]; then
 	# Four vCPUs: a scan of the caches by the lock's holder meets the fast
 	# paths of two CPUs or more (ksalloc_smp), as it never does with two.
 	KSALLOC_SMP=${KSALLOC_TEST_SMP:-4} KSALLOC_KUNIT_SUITES=$test_suites KSALLOC_TAP_EXPECT=$tap \
-		run_guest test-6.12 "$test_kdir/arch/x86/boot/bzImage" "${KSALLOC_TEST_TIMEOUT:-900}" \
+		run_guest test-6.12 "$test_kdir/arch/x86/boot/bzImage" "${KSALLOC_TEST_TIMEOUT:-1500}" \
 		test-kernel.sh "$append" "$build"/test-6.12/src/{module,kunit,samples}/*.ko \
 		"$build/test-6.12/media" "${test_tools[@]}" "${demos[@]}" \
 		> "$build/logs/guest-test-6.12.out" 2>&1 &
