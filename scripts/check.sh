@@ -5,11 +5,7 @@
 # install deps -> debug test kernels -> Debian stock kernels -> modules (W=1) for
 # each kernel -> static user-space tests -> one QEMU guest per kernel -> count.
 #   test-6.12   the debug kernel (KASAN, lockdep, kmemleak, ...), 4 vCPUs:
-#               the 64-bit user-space tests, KUnit suites, kmemleak scan
-#               after rmmod
-#   test-6.12-32    the same kernel, 2 vCPUs: the 32-bit (-m32) user-space
-#               tests, kmemleak scan; beside test-6.12, which alone would
-#               take ~15 min
+#               user-space tests, KUnit suites, kmemleak scan after rmmod
 #   test-6.12-rt    its PREEMPT_RT variant (raw lock nesting checked), 4 vCPUs
 #               of which 3 online: the KUnit suites
 #   test-6.12-kcsan its KCSAN variant (no KASAN), 4 vCPUs: the KUnit suites
@@ -274,15 +270,13 @@ done
 if ! want_guest test-6.12; then
 	:
 elif [ -n "$test_ok" ]; then
-	test_tools=() tap=" ksalloc_pinned" tools_32=() tap_32=''
+	test_tools=() tap=" ksalloc_pinned"
 	for t in "${tools[@]}"; do
-		if [[ $t != *_32 ]]; then
-			test_tools+=("$t") tap+=" $(basename "$t" .sh)"
-		elif ! grep -q '^CONFIG_IA32_EMULATION=y' "$test_kdir/.config"; then
-			record FAIL "test-6.12-32 $(basename "$t"): the test kernel has no CONFIG_IA32_EMULATION"
-		else
-			tools_32+=("$t") tap_32+=" $(basename "$t")"
+		if [[ $t = *_32 ]] && ! grep -q '^CONFIG_IA32_EMULATION=y' "$test_kdir/.config"; then
+			record FAIL "test-6.12 $(basename "$t"): the test kernel has no CONFIG_IA32_EMULATION"
+			continue
 		fi
+		test_tools+=("$t") tap+=" $(basename "$t" .sh)"
 	done
 	# vivid and its dependencies, from the debug build, as for the stock
 	# guests below: ksalloc_vivid_test runs under KASAN and DMA-API debugging.
@@ -308,16 +302,6 @@ elif [ -n "$test_ok" ]; then
 		"$build/test-6.12/media" "${test_tools[@]}" "${demos[@]}" \
 		> "$build/logs/guest-test-6.12.out" 2>&1 &
 	running+=(test-6.12)
-	# The 32-bit tests on the same kernel and modules (no KUnit module:
-	# test-kernel.sh then runs no suite), in a guest of their own.
-	if [ ${#tools_32[@]} -gt 0 ]; then
-		KSALLOC_SMP=2 KSALLOC_KUNIT_SUITES='' KSALLOC_TAP_EXPECT=$tap_32 \
-			run_guest test-6.12-32 "$test_kdir/arch/x86/boot/bzImage" \
-			"${KSALLOC_TEST_TIMEOUT:-1500}" test-kernel.sh kmemleak=on \
-			"$build"/test-6.12/src/{module,samples}/*.ko "$build/test-6.12/media" \
-			"${tools_32[@]}" "${demos[@]}" > "$build/logs/guest-test-6.12-32.out" 2>&1 &
-		running+=(test-6.12-32)
-	fi
 else
 	record FAIL "guest test-6.12 clean log (not run: the module build failed)"
 fi

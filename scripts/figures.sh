@@ -111,14 +111,14 @@ details() {
 	echo "KUnit (test-6.12), stress and lifetime cases:"
 	plain "$logs/test-6.12.log" | grep -E '^ +# ksalloc_[a-z_]+: [0-9]' | strip | sed 's/^/  /'
 	echo
-	echo "User-space tests, the figures each prints (test-6.12 and -32; the fuzz test on every guest):"
-	for g in test-6.12 test-6.12-32 stock-6.12 stock-6.12-rt stock-6.1; do
+	echo "User-space tests, the figures each prints (test-6.12; the fuzz test on every guest):"
+	for g in test-6.12 stock-6.12 stock-6.12-rt stock-6.1; do
 		[ -f "$logs/$g.log" ] || continue
 		awk -v g="$g" '
 			/KSALLOC-TAP-BEGIN: / { prog = $NF; next }
 			/KSALLOC-TAP-END: / { prog = ""; next }
 			prog && /^# [0-9]+ calls in [0-9.]+ s \(/ { print "  " g " " prog ": " substr($0, 3) }
-			prog && g ~ /^test-6.12/ && /^# .*(injection points|rounds|iterations)/ {
+			prog && g == "test-6.12" && /^# .*(injection points|rounds|iterations)/ {
 				line = $0; sub(/^# (testing\/[^:]*:[0-9]+:)?/, "", line)
 				print "  " g " " prog ": " line
 			}' <(plain "$logs/$g.log")
