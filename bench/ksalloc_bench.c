@@ -10,7 +10,12 @@
  * through a function table (local patterns only); and ksalloc_pages,
  * ksalloc through its table on a page-backed pool (KSALLOC_OPTIONF_MAPPABLE:
  * frames of any size on whole pages, as mmap() and dma-buf need), where
- * ksalloc_table's pool is slab-backed. All are behind the same
+ * ksalloc_table's pool is slab-backed; ksalloc_dma, ksalloc_table's pool
+ * with a device attached (see "The device" below), a frame and its DMA
+ * address taken by ksalloc_dma_allocate_frame() and freed through the table,
+ * what a capture driver's completion interrupt does; and ksalloc_dma_direct,
+ * the same freed by ksalloc_free_frame(), next to ksalloc_direct: the two
+ * differ only in the address. All are behind the same
  * {alloc, free} pair, called through a function pointer. "empty" is a
  * contender whose alloc and free do nothing: the cost of the loop and of
  * those two calls, subtracted from the others.
@@ -50,10 +55,19 @@
  * allocator of 1024 frames of 4 KiB next to 1024 kmem_cache_alloc()+free,
  * with and without creating and destroying the cache; and the memory of
  * pools of 16 frames of 256 B, 4 KiB, 614,424 B and 4 MiB, taken and left
- * after the release.
+ * after the release; and the cost of attaching a device to an allocator of
+ * 1024 frames and detaching it, next to 1024 dma_map_single() and
+ * dma_unmap_single() calls of buffers of the frame size on that device.
+ *
+ * The device: a platform device with a 64-bit DMA mask, as
+ * mm/dmapool_test.c makes one, bound to no driver. On x86 without an IOMMU
+ * (the bench guests) it maps through dma-direct, coherent: a mapping is an
+ * address computed, and these figures are the cost of the DMA API's calls
+ * and of ksalloc's bookkeeping around them.
  *
  * Output: one "result" line of key=value pairs per figure, "memory",
- * "framing" and "create" lines for the extras, and a closing "done errors=N".
+ * "framing", "create" and "attach" lines for the extras, and a closing
+ * "done errors=N".
  *
  * Limits: one pool of each contender serves all the figures of that
  * contender. icount counts instructions, not cycles: cache misses, atomics
@@ -70,6 +84,7 @@
 #include <linux/atomic.h>
 #include <linux/completion.h>
 #include <linux/cpumask.h>
+#include <linux/dma-mapping.h>
 #include <linux/err.h>
 #include <linux/file.h>
 #include <linux/hrtimer.h>
@@ -82,6 +97,7 @@
 #include <linux/mmzone.h>
 #include <linux/module.h>
 #include <linux/objpool.h>
+#include <linux/platform_device.h>
 #include <linux/prandom.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
@@ -115,7 +131,7 @@ MODULE_PARM_DESC(mode,
 static ulong contenders = ~0UL;
 module_param(contenders, ulong, 0444);
 MODULE_PARM_DESC(contenders,
-		 "Mask: 0x2 ksalloc_table, 0x4 ksalloc_direct, 0x8 kmem_cache, 0x10 mempool, 0x20 objpool, 0x40 spinlock_list, 0x80 array_direct, 0x100 array_table, 0x200 ksalloc_pages (0x1 empty always runs in icount mode)");
+		 "Mask: 0x2 ksalloc_table, 0x4 ksalloc_direct, 0x8 kmem_cache, 0x10 mempool, 0x20 objpool, 0x40 spinlock_list, 0x80 array_direct, 0x100 array_table, 0x200 ksalloc_pages, 0x400 ksalloc_dma, 0x800 ksalloc_dma_direct (0x1 empty always runs in icount mode)");
 
 static ulong patterns = ~0UL;
 module_param(patterns, ulong, 0444);
@@ -152,11 +168,13 @@ MODULE_PARM_DESC(alignment, "Frame alignment mask 2^n - 1 (default 0)");
 
 static bool extras;
 module_param(extras, bool, 0444);
-MODULE_PARM_DESC(extras, "Also measure memory and the cost of creating an allocator");
+MODULE_PARM_DESC(extras, "Also measure memory, the cost of creating an allocator and of attaching a device");
 
 /* mode=icount: get_cycles() counts instructions. */
 static bool bench_icount;
 static unsigned int bench_errors;
+/* The device of the DMA figures (see "The device" at the top). */
+static struct platform_device *bench_pdev;
 
 /**
  * struct bench_array - a CPU's free frames, for the array_* contenders
@@ -186,6 +204,9 @@ struct bench_array_table {
  * @frames: number of frames.
  * @file: ksalloc: the allocator.
  * @table: ksalloc: its function table.
+ * @dma: ksalloc_dma*: bench_pdev attached to @file.
+ * @dma_addr: ksalloc_dma*: the address of the frame last taken, where a
+ *	driver would store it for its device (written, never read).
  * @cache: kmem_cache, mempool: the slab cache.
  * @mempool: mempool: the pool.
  * @objpool: objpool: the pool.
@@ -200,6 +221,8 @@ struct bench_pool {
 	unsigned int frames;
 	struct file *file;
 	struct ksalloc_functiontable table;
+	struct ksalloc_dma *dma;
+	dma_addr_t dma_addr;
 	struct kmem_cache *cache;
 	mempool_t *mempool;
 	struct objpool_head objpool;
@@ -409,6 +432,34 @@ static int bench_ksalloc_direct_alloc(struct bench_pool *pool, void **frame)
 static void bench_ksalloc_direct_free(struct bench_pool *pool, void *frame)
 {
 	ksalloc_free_frame(pool->file, frame);
+}
+
+/* ksalloc_table's pool, the bench's device attached to it. */
+static int bench_ksalloc_dma_init(struct bench_pool *pool)
+{
+	int err = bench_ksalloc_init(pool);
+
+	if (err)
+		return err;
+	pool->dma = ksalloc_dma_attach(pool->file, &bench_pdev->dev,
+				       DMA_FROM_DEVICE);
+	if (IS_ERR(pool->dma)) {
+		err = PTR_ERR(pool->dma);
+		bench_ksalloc_exit(pool);
+	}
+	return err;
+}
+
+/* The attachment's reference to the file goes first: the release is ours. */
+static void bench_ksalloc_dma_exit(struct bench_pool *pool)
+{
+	ksalloc_dma_detach(pool->dma);
+	bench_ksalloc_exit(pool);
+}
+
+static int bench_ksalloc_dma_alloc(struct bench_pool *pool, void **frame)
+{
+	return ksalloc_dma_allocate_frame(pool->dma, frame, &pool->dma_addr);
 }
 
 static int bench_cache_init(struct bench_pool *pool)
@@ -696,6 +747,24 @@ static const struct bench_contender bench_contenders[] = {
 		.exit = bench_ksalloc_exit,
 		.alloc = bench_ksalloc_table_alloc,
 		.free = bench_ksalloc_table_free,
+	}, {
+		/*
+		 * ksalloc_dma_allocate_frame() has no entry in the function
+		 * table: a driver calls it directly, and frees through the
+		 * table as it would any frame.
+		 */
+		.name = "ksalloc_dma",
+		.init = bench_ksalloc_dma_init,
+		.exit = bench_ksalloc_dma_exit,
+		.alloc = bench_ksalloc_dma_alloc,
+		.free = bench_ksalloc_table_free,
+	}, {
+		/* ksalloc_direct with the address: the cost of it alone. */
+		.name = "ksalloc_dma_direct",
+		.init = bench_ksalloc_dma_init,
+		.exit = bench_ksalloc_dma_exit,
+		.alloc = bench_ksalloc_dma_alloc,
+		.free = bench_ksalloc_direct_free,
 	},
 };
 
@@ -1670,6 +1739,167 @@ out:
 	kfree(m);
 }
 
+/* ---- Extras: attaching a device ---------------------------------------- */
+
+#define BENCH_ATTACH_FRAMES	1024U
+
+/**
+ * struct bench_attach_kind - a framing whose frames are attached
+ * @kind: its name in the results: how its frames are mapped.
+ * @options: the framing's options.
+ * @frame_size: the framing's frame size.
+ */
+struct bench_attach_kind {
+	const char *kind;
+	u32 options;
+	u32 frame_size;
+};
+
+/*
+ * Page-backed frames of a page (a mappable pool), each mapped with
+ * dma_map_page(); slab-backed ones of the same size, dma_map_single(); and
+ * page-backed frames of 64 KiB, each a list of 16 pages for
+ * dma_map_sgtable(), against one dma_map_single() of 64 contiguous KiB.
+ */
+static const struct bench_attach_kind bench_attach_kinds[] = {
+	{ "page", KSALLOC_OPTIONF_MAPPABLE, 4096 },
+	{ "slab", 0, 4096 },
+	{ "sg", 0, 65536 },
+};
+
+/* The fastest of @runs attach+detach of @file, after one untimed. */
+static int bench_attach_ksalloc(struct file *file, u64 *attach, u64 *detach)
+{
+	struct ksalloc_dma *dma;
+	u64 start, mid, end;
+	unsigned int i;
+
+	*attach = U64_MAX;
+	*detach = U64_MAX;
+	for (i = 0; i <= runs; i++) {
+		start = bench_clock();
+		dma = ksalloc_dma_attach(file, &bench_pdev->dev, DMA_FROM_DEVICE);
+		mid = bench_clock();
+		if (IS_ERR(dma))
+			return PTR_ERR(dma);
+		ksalloc_dma_detach(dma);
+		end = bench_clock();
+		if (i && mid - start + end - mid < *attach + *detach) {
+			*attach = mid - start;
+			*detach = end - mid;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The baseline: what a driver without ksalloc does for the same frames,
+ * dma_map_single() of each of @n buffers, then dma_unmap_single() of each.
+ * The fastest of @runs, after one untimed.
+ */
+static int bench_attach_single(void **buf, dma_addr_t *addr, unsigned int n,
+			       size_t size, u64 *map, u64 *unmap)
+{
+	struct device *dev = &bench_pdev->dev;
+	u64 start, mid, end;
+	unsigned int i, r;
+	int err = 0;
+
+	*map = U64_MAX;
+	*unmap = U64_MAX;
+	for (r = 0; r <= runs && !err; r++) {
+		start = bench_clock();
+		for (i = 0; i < n; i++) {
+			addr[i] = dma_map_single(dev, buf[i], size, DMA_FROM_DEVICE);
+			if (dma_mapping_error(dev, addr[i])) {
+				err = -EIO;
+				break;
+			}
+		}
+		mid = bench_clock();
+		n = i;
+		for (i = 0; i < n; i++)
+			dma_unmap_single(dev, addr[i], size, DMA_FROM_DEVICE);
+		end = bench_clock();
+		if (r && mid - start + end - mid < *map + *unmap) {
+			*map = mid - start;
+			*unmap = end - mid;
+		}
+	}
+	return err;
+}
+
+static void bench_attach_one(const struct bench_attach_kind *k)
+{
+	struct ksalloc_framing framing = {
+		.options = k->options,
+		.pool_type = KSALLOC_POOL_ATOMIC,
+		.frames = BENCH_ATTACH_FRAMES,
+		.frame_size = k->frame_size,
+	};
+	u64 attach, detach, map, unmap;
+	struct file *file;
+	dma_addr_t *addr;
+	unsigned int i = 0;
+	void **buf;
+	int err;
+
+	buf = kvcalloc(BENCH_ATTACH_FRAMES, sizeof(*buf), GFP_KERNEL);
+	addr = kvcalloc(BENCH_ATTACH_FRAMES, sizeof(*addr), GFP_KERNEL);
+	if (!buf || !addr) {
+		err = -ENOMEM;
+		goto out;
+	}
+	file = ksalloc_create(&framing);
+	if (IS_ERR(file)) {
+		err = PTR_ERR(file);
+		goto out;
+	}
+	err = bench_attach_ksalloc(file, &attach, &detach);
+	__fput_sync(file);	/* see bench_ksalloc_exit() */
+	if (err)
+		goto out;
+
+	for (i = 0; i < BENCH_ATTACH_FRAMES; i++) {
+		buf[i] = kmalloc(k->frame_size, GFP_KERNEL);
+		if (!buf[i]) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+	err = bench_attach_single(buf, addr, BENCH_ATTACH_FRAMES,
+				  k->frame_size, &map, &unmap);
+	if (err)
+		goto out;
+	pr_info("attach mode=%s kind=%s frames=%u frame_size=%u attach=%llu detach=%llu map_single=%llu unmap_single=%llu unit=%s\n",
+		mode, k->kind, BENCH_ATTACH_FRAMES, k->frame_size, attach,
+		detach, map, unmap, bench_icount ? "instr" : "ns");
+out:
+	while (i--)
+		kfree(buf[i]);
+	kvfree(addr);
+	kvfree(buf);
+	if (err) {
+		bench_errors++;
+		pr_err("error mode=%s attach kind=%s: %d\n", mode, k->kind, err);
+	}
+}
+
+static int bench_dma_device_add(void)
+{
+	int err;
+
+	bench_pdev = platform_device_register_simple(KBUILD_MODNAME,
+						     PLATFORM_DEVID_NONE,
+						     NULL, 0);
+	if (IS_ERR(bench_pdev))
+		return PTR_ERR(bench_pdev);
+	err = dma_set_mask_and_coherent(&bench_pdev->dev, DMA_BIT_MASK(64));
+	if (err)
+		platform_device_unregister(bench_pdev);
+	return err;
+}
+
 /* ---- The module -------------------------------------------------------- */
 
 static int bench_check_params(void)
@@ -1703,6 +1933,11 @@ static int __init bench_init(void)
 		pr_err("invalid parameters\n");
 		return err;
 	}
+	err = bench_dma_device_add();
+	if (err) {
+		pr_err("no DMA device: %d\n", err);
+		return err;
+	}
 	bench_make_orders();
 	pr_info("start mode=%s cpus=%u pairs=%u runs=%u duration_ms=%u frames=%u frame_size=%u alignment=%u\n",
 		mode, num_online_cpus(), pairs, runs, duration_ms, frames,
@@ -1722,7 +1957,10 @@ static int __init bench_init(void)
 		for (i = 0; i < ARRAY_SIZE(bench_framing_sizes); i++)
 			bench_framing_memory(bench_framing_sizes[i]);
 		bench_create();
+		for (i = 0; i < ARRAY_SIZE(bench_attach_kinds); i++)
+			bench_attach_one(&bench_attach_kinds[i]);
 	}
+	platform_device_unregister(bench_pdev);
 	pr_info("done mode=%s errors=%u\n", mode, bench_errors);
 	return 0;
 }

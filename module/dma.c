@@ -182,6 +182,17 @@ static void ksalloc_dma_unmap_slot(struct ksalloc_dma *dma, u32 slot)
 	ksalloc_dma_unmap_hook(dma->dev);
 }
 
+/*
+ * The pages of a page-backed frame, from the pool's array: with a
+ * page-table walk per frame (vmalloc_to_page()), attaching 1024 frames of a
+ * page cost 1.9 times 1024 dma_map_single() + unmap calls (make bench).
+ */
+static struct page **ksalloc_dma_frame_pages(const struct ksalloc_mem *mem,
+					     const void *frame)
+{
+	return &mem->pages[(frame - mem->base) >> PAGE_SHIFT];
+}
+
 /* Maps the frame of @slot, which has one. Returns 0, -EIO or -ENOMEM. */
 static int ksalloc_dma_map_slot(struct ksalloc_dma *dma, u32 slot,
 				unsigned int max_segment)
@@ -197,7 +208,8 @@ static int ksalloc_dma_map_slot(struct ksalloc_dma *dma, u32 slot,
 		if (ksalloc_dma_fail_hook(dma->dev))
 			return -EIO;
 		if (pool->mem)
-			addr = dma_map_page_attrs(dma->dev, vmalloc_to_page(frame),
+			addr = dma_map_page_attrs(dma->dev,
+						  *ksalloc_dma_frame_pages(pool->mem, frame),
 						  0, dma->size, dma->dir,
 						  KSALLOC_DMA_ATTRS);
 		else
@@ -211,8 +223,7 @@ static int ksalloc_dma_map_slot(struct ksalloc_dma *dma, u32 slot,
 
 	sgt = &dma->sgt[slot];
 	err = sg_alloc_table_from_pages_segment(sgt,
-						&pool->mem->pages[(frame - pool->mem->base) >>
-								  PAGE_SHIFT],
+						ksalloc_dma_frame_pages(pool->mem, frame),
 						DIV_ROUND_UP(dma->size, PAGE_SIZE), 0,
 						dma->size, max_segment, GFP_KERNEL);
 	if (err)

@@ -11,6 +11,7 @@
 # bench/ksalloc_capture_bench.c, one initramfs, and boots six guests:
 #   icount-1  -icount shift=0,sleep=off -smp 1: instructions per pair (one
 #             guest instruction is one TSC tick), memory, cost of creation
+#             and of attaching a device (a platform device: dma-direct)
 #   icount-2  the same at -smp 2, for the "cross" pattern only
 #   wall-1    multi-threaded TCG, -smp 1: Mops/s on one vCPU
 #   wall-2    the same at -smp 2: Mops/s on all vCPUs at once, each window
@@ -25,6 +26,7 @@
 # Prints the table, target checks and one machine-readable line per figure:
 #   BENCH name=N pattern=P context=C instr_per_pair=X mops_1cpu=Y mops_allcpu=Z scaling=Z/Y
 #   BENCH name=capture_PATH pattern=WxH context=task instr_per_frame=X instr_per_frame_sum=S fps=Y fps_sum=T host=H
+#   BENCH name=dma_attach pattern=1024xSIZE-KIND context=task instr=X instr_single=Y ratio=X/Y us=U us_single=V
 # ("na": not measured; "cross" has no 1-vCPU figure). Kept in build/bench/:
 # results.txt (all of it), results.md (the table for the README), and the
 # guests' console logs in build/logs/bench-*.log.
@@ -282,8 +284,19 @@ $2 == "create" {
 	if ($1 == "icount-1") { cs[c] = kv($0, "setup"); ct[c] = kv($0, "teardown"); ce[c] = kv($0, "total") }
 	else if ($1 == "wall-1") cw[c] = sprintf("%.0f", kv($0, "total") / 1000)
 }
+$2 == "attach" {
+	c = kv($0, "frames") "x" kv($0, "frame_size") "-" kv($0, "kind")
+	if (!(c in aseen)) { aseen[c] = 1; akeys[++na] = c }
+	if ($1 == "icount-1") {
+		aa[c] = kv($0, "attach"); ad[c] = kv($0, "detach"); ai[c] = aa[c] + ad[c]
+		am[c] = kv($0, "map_single"); au[c] = kv($0, "unmap_single"); as[c] = am[c] + au[c]
+	} else if ($1 == "wall-1") {
+		aw[c] = sprintf("%.0f", (kv($0, "attach") + kv($0, "detach")) / 1000)
+		asw[c] = sprintf("%.0f", (kv($0, "map_single") + kv($0, "unmap_single")) / 1000)
+	}
+}
 END {
-	hdr = sprintf("%-17s %-8s %-15s %11s %9s %9s %7s", "pattern", "context", "contender", "instr/pair", "Mops/s x1", "Mops/s xN", "xN/x1")
+	hdr = sprintf("%-17s %-8s %-18s %11s %9s %9s %7s", "pattern", "context", "contender", "instr/pair", "Mops/s x1", "Mops/s xN", "xN/x1")
 	print "Figures: instructions per allocate+free pair (icount, empty loop subtracted;"
 	print "the \"empty\" row is that loop itself), Mops/s on 1 vCPU and on all vCPUs"
 	print "(N = 2, sum over the vCPUs); xN/x1 divides xN by vCPU 0 alone in the same"
@@ -301,7 +314,7 @@ END {
 			if (!(k in seen)) continue
 			a = val(instr, k); b = val(m1, k); c = val(m2, k)
 			r = ratio(c, (k in s1) ? s1[k] : b)
-			printf "%-17s %-8s %-15s %11s %9s %9s %7s\n", pats[pi], ctxs[xi], names[ni], a, b, c, r
+			printf "%-17s %-8s %-18s %11s %9s %9s %7s\n", pats[pi], ctxs[xi], names[ni], a, b, c, r
 			printf "| %s | %s | %s | %s | %s | %s | %s |\n", pats[pi], ctxs[xi], names[ni], a, b, c, r > md
 			line[++n] = sprintf("BENCH name=%s pattern=%s context=%s instr_per_pair=%s mops_1cpu=%s mops_allcpu=%s scaling=%s", names[ni], pats[pi], ctxs[xi], a, b, c, r)
 		}
@@ -378,6 +391,25 @@ END {
 		cline[++ncl] = sprintf("BENCH name=capture_%s pattern=%s context=task instr_per_frame=%s instr_per_frame_sum=%s fps=%s fps_sum=%s host=%s", cp[2], cp[1], fi_, fs_, fw, fws, fw == "na" ? "na" : busycap ? "busy" : "quiet")
 	}
 	printf "%s", split_
+	print ""
+	print "Attaching a device (a platform device, 64-bit mask, dma-direct) to an"
+	print "allocator of 1024 frames, and detaching it (ksalloc_dma_attach(), _detach()),"
+	print "against dma_map_single() of 1024 kmalloc buffers of the frame size on that"
+	print "device, then dma_unmap_single() of each; instructions (icount-1), microseconds"
+	print "(wall-1). page: page-backed frames of a page (dma_map_page() each); slab:"
+	print "slab-backed (dma_map_single() each); sg: page-backed frames of 16 pages (an"
+	print "sg_table each, dma_map_sgtable()) against one contiguous buffer each."
+	printf "%-14s %10s %10s %10s %10s %10s %10s %6s %8s %8s\n", "frames", "attach", "detach", "total", "map", "unmap", "total", "ratio", "us", "us map"
+	print "" > md
+	print "| frames | attach instr | detach instr | total instr | dma_map_single instr | dma_unmap_single instr | total instr | ratio | us (wall) | us map+unmap (wall) |" > md
+	print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" > md
+	for (i = 1; i <= na; i++) {
+		c = akeys[i]
+		ar[c] = (c in ai) ? ratio(ai[c], as[c]) : "na"
+		printf "%-14s %10s %10s %10s %10s %10s %10s %6s %8s %8s\n", c, val(aa, c), val(ad, c), val(ai, c), val(am, c), val(au, c), val(as, c), ar[c], val(aw, c), val(asw, c)
+		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c, val(aa, c), val(ad, c), val(ai, c), val(am, c), val(au, c), val(as, c), ar[c], val(aw, c), val(asw, c) > md
+		aline[++nal] = sprintf("BENCH name=dma_attach pattern=%s context=task instr=%s instr_single=%s ratio=%s us=%s us_single=%s", c, val(ai, c), val(as, c), ar[c], val(aw, c), val(asw, c))
+	}
 	print "" > md
 	print "Made by `" cmd "` (stock 6.12 kernel, QEMU TCG)." > md
 	while ((getline l < host) > 0) print l "  " > md
@@ -416,6 +448,20 @@ END {
 		target("pair, slab-backed <= 75", ctx, val(instr, t SUBSEP "pair" SUBSEP ctx), 75, x ? "info" : "le")
 		target("pair, page-backed <= 75", ctx, val(instr, "ksalloc_pages" SUBSEP "pair" SUBSEP ctx), 75, x ? "info" : "le")
 	}
+	# Issue 18: the pair with the frame'"'"'s DMA address at most 8 instructions
+	# over the plain pair through the table (and the same, both direct, for
+	# information: the address alone); attach + detach of 1024 frames within
+	# 1.5 x as many dma_map_single() + unmap.
+	for (x = 0; x < 3; x++) {
+		ctx = x == 0 ? "irqsoff" : x == 1 ? "softirq" : "hardirq"
+		d = val(instr, "ksalloc_dma" SUBSEP "pair" SUBSEP ctx); p = val(instr, t SUBSEP "pair" SUBSEP ctx)
+		target("pair with DMA addr - pair <= 8", ctx, (d == "na" || p == "na") ? "na" : sprintf("%.2f", d - p), 8, "le")
+		d = val(instr, "ksalloc_dma_direct" SUBSEP "pair" SUBSEP ctx); p = val(instr, "ksalloc_direct" SUBSEP "pair" SUBSEP ctx)
+		target("the same, both direct calls", ctx, (d == "na" || p == "na") ? "na" : sprintf("%.2f", d - p), 8, "info")
+	}
+	split("1024x4096-page 1024x4096-slab 1024x65536-sg", ak, " ")
+	for (i = 1; i <= 3; i++)
+		target(ak[i] ": attach <= 1.5 x map", "-", val(ar, ak[i]), 1.5, i < 3 ? "le" : "info")
 	for (i = 1; i <= 2; i++) {
 		f = i == 1 ? "640x480" : "1920x1080"
 		z = val(capi, f SUBSEP "zerocopy"); rd = val(capi, f SUBSEP "read")
@@ -426,6 +472,7 @@ END {
 	print ""
 	for (i = 1; i <= n; i++) print line[i]
 	for (i = 1; i <= ncl; i++) print cline[i]
+	for (i = 1; i <= nal; i++) print aline[i]
 }
 function fps(ns) { return (ns == "na" || ns + 0 <= 0) ? "na" : sprintf("%.0f", 1e9 / ns) }
 function target(what, ctx, v, limit, op,    ok) {

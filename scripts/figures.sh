@@ -61,6 +61,7 @@ bench_rows() {
 	ksalloc_table|pair|irqsoff|instructions per allocate+free pair, function table (irqs off)
 	ksalloc_direct|pair|irqsoff|the same, direct calls
 	ksalloc_pages|pair|irqsoff|the same, page-backed pool (KSALLOC_OPTIONF_MAPPABLE)
+	ksalloc_dma|pair|irqsoff|the same, with the frame's DMA address (ksalloc_dma_allocate_frame(), free through the table)
 	ksalloc_table|burst256-lifo|irqsoff|the same, per frame of a burst of 256 (LIFO)
 	ksalloc_table|cross|irqsoff|the same, frames moved across CPUs (hard IRQ → irqs off)
 	kmem_cache|pair|irqsoff|kmem_cache (GFP_ATOMIC) pair, for comparison
@@ -70,6 +71,15 @@ bench_rows() {
 		"$(bench_value ksalloc_table pair irqsoff mops_1cpu) →" \
 		"$(bench_value ksalloc_table pair irqsoff mops_allcpu)" \
 		"($(bench_value ksalloc_table pair irqsoff scaling)×) | $bench_cmd, $run |"
+	local kind what
+	while IFS='|' read -r kind what; do
+		echo "| attach + detach of a device, 1024 $what: instructions, against 1024 dma_map_single() + unmap" \
+			"| $(bench_value dma_attach "$kind" task instr) vs $(bench_value dma_attach "$kind" task instr_single)" \
+			"($(bench_value dma_attach "$kind" task ratio)×) | $bench_cmd, $run |"
+	done <<- 'EOF'
+	1024x4096-page|page-backed 4 KiB frames
+	1024x4096-slab|slab-backed 4 KiB frames
+	EOF
 	local size r z
 	for size in 640x480 1920x1080; do
 		r=$(bench_value capture_read "$size" task instr_per_frame)
