@@ -39,18 +39,60 @@
  *
  * User space can write a mappable pool's frames at any time, headers
  * included: the fill work and DEQUEUE_FRAME never take a size from a frame.
+ *
+ * A DMA source: the module is also the PCI driver of QEMU's edu device
+ * (docs/specs/edu.rst in QEMU), the shape of an AVStream DMA capture
+ * driver. A stream whose source is KSALLOC_CAPTURE_SOURCE_EDU takes a bound
+ * edu device at STREAMON and attaches it to its allocator
+ * (ksalloc_dma_attach(): every frame mapped once, DMA_FROM_DEVICE); edu's
+ * DMA engine then replaces the timer. edu moves at most its 4 KiB buffer
+ * per transfer (QEMU 7.2: a byte less, KSALLOC_CAPTURE_EDU_MAX_FRAME), 100 ms
+ * after it is started, between its buffer and a DMA address below 2^28.
+ * A frame is two transfers: the driver writes the frame's header and
+ * payload for its sequence into a coherent buffer and has the device load
+ * it into its buffer; at that transfer's completion
+ * interrupt it takes a frame with ksalloc_dma_allocate_frame(), syncs it for
+ * the device and has the device write its buffer into the frame; at that
+ * one's, it puts the frame in the ring, as the timer does, and loads the
+ * next sequence. No free frame: the sequence is dropped and counted.
+ * Every byte of a delivered frame was written by the device. The fill work
+ * syncs each completed frame for the CPU (ksalloc_dma_sync_for_cpu()) before
+ * it becomes ready: in process context, as DMA-API debugging on PREEMPT_RT
+ * asks. The interrupt handler's sync for the device runs in hard IRQ
+ * except on PREEMPT_RT, where request_irq() handlers run in threads.
+ *
+ * The stream machinery (ring, held frames, DEQUEUE_FRAME, read(), the
+ * counters) is the timer source's, unchanged: only the producer differs,
+ * which is why edu is a source of this module and not a module of its own.
+ *
+ * Unbinding edu (remove()) while it streams does what page_pool learnt it
+ * must (its 2024 fix "page_pool: fix IOMMU crash when driver has already
+ * unbound"): no mapping outlives the device's binding. remove() stops the
+ * device from starting transfers, waits for the one in flight to complete
+ * and for the interrupt handler, cancels the fill work, and detaches: every
+ * frame unmapped, held ones included, which stay valid memory for their
+ * holders (the application's, returned later, as page_pool's pages in
+ * flight return after its destroy). The stream then fails DEQUEUE_FRAME and
+ * read() with -ENODEV until STREAMOFF; the allocator is untouched.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/dma-mapping.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/hrtimer.h>
+#include <linux/interrupt.h>
+#include <linux/io.h>
+#include <linux/io-64-nonatomic-lo-hi.h>
+#include <linux/iopoll.h>
 #include <linux/ksalloc.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/pci.h>
 #include <linux/poll.h>
+#include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
@@ -64,6 +106,8 @@ enum ksalloc_capture_mode {
 	KSALLOC_CAPTURE_READ,
 	KSALLOC_CAPTURE_DEQUEUE,
 };
+
+struct ksalloc_capture_edu;
 
 /**
  * struct ksalloc_capture_held - a frame the application holds
@@ -104,6 +148,15 @@ struct ksalloc_capture_held {
  * @epoch: counts STREAMONs, which reset @counters: a reader that took a
  *	frame before one must not correct the new counters.
  * @mode: how the stream is read since STREAMON, enum ksalloc_capture_mode.
+ * @source: where frames come from, KSALLOC_CAPTURE_SOURCE_*; set under
+ *	@lock, not while streaming.
+ * @edu: the edu device streaming for us. Set at STREAMON, cleared by
+ *	STREAMOFF or the device's remove(), under ksalloc_capture_edu_lock
+ *	and @qlock.
+ * @dma: its attachment, as @edu; the fill work uses it, and it stays while
+ *	the work can run.
+ * @error: why the stream stopped producing (-ENODEV: the device went away),
+ *	0 while it works; under @qlock, reset by STREAMON.
  */
 struct ksalloc_capture {
 	struct mutex lock; /* serialises configuration, see above */
@@ -131,6 +184,11 @@ struct ksalloc_capture {
 	struct ksalloc_capture_counters counters;
 	u32 epoch;
 	u8 mode;
+
+	u32 source;
+	struct ksalloc_capture_edu *edu;
+	struct ksalloc_dma *dma;
+	int error;
 };
 
 static enum hrtimer_restart ksalloc_capture_tick(struct hrtimer *timer)
@@ -209,8 +267,16 @@ static void ksalloc_capture_fill_work(struct work_struct *work)
 		if (!frame)
 			return;
 
-		/* Constant while the work can run (see ksalloc_capture_stop()). */
-		ksalloc_capture_fill(frame, c->frame_bytes - sizeof(struct ksalloc_capture_header));
+		/*
+		 * Constant while the work can run (see ksalloc_capture_stop()
+		 * and ksalloc_capture_edu_stop()). The device wrote the frame:
+		 * make it the CPU's; the timer only stamped it: fill it.
+		 */
+		if (c->dma)
+			ksalloc_dma_sync_for_cpu(c->dma, frame, c->frame_bytes);
+		else
+			ksalloc_capture_fill(frame, c->frame_bytes -
+					     sizeof(struct ksalloc_capture_header));
 
 		raw_spin_lock_irq(&c->qlock);
 		c->filled++;
@@ -219,6 +285,400 @@ static void ksalloc_capture_fill_work(struct work_struct *work)
 		cond_resched();
 	}
 }
+
+/* QEMU's edu device: the registers of BAR 0 used here, and its buffer. */
+#define KSALLOC_EDU_IRQ_STATUS	0x24
+#define KSALLOC_EDU_IRQ_ACK	0x64
+#define KSALLOC_EDU_DMA_SRC	0x80
+#define KSALLOC_EDU_DMA_DST	0x88
+#define KSALLOC_EDU_DMA_COUNT	0x90
+#define KSALLOC_EDU_DMA_CMD	0x98
+#define KSALLOC_EDU_CMD_RUN	0x1
+#define KSALLOC_EDU_CMD_TO_RAM	0x2	/* else from memory to its buffer */
+#define KSALLOC_EDU_CMD_IRQ	0x4	/* raise KSALLOC_EDU_IRQ_DMA when done */
+#define KSALLOC_EDU_IRQ_DMA	0x100
+#define KSALLOC_EDU_BUF		0x40000	/* its buffer, in its own addresses */
+/* Its DMA addresses keep 28 bits (edu.rst: "dma_mask"). */
+#define KSALLOC_EDU_DMA_BITS	28
+/* A transfer completes 100 ms after it starts: wait that, with room to spare. */
+#define KSALLOC_EDU_TIMEOUT_US	(2 * USEC_PER_SEC)
+
+/**
+ * struct ksalloc_capture_edu - an edu device bound to the driver
+ * @pdev: the device.
+ * @regs: its registers (BAR 0).
+ * @irq: its interrupt, an MSI.
+ * @node: in ksalloc_capture_edus.
+ * @buf: what the device loads a frame from, coherent,
+ *	KSALLOC_CAPTURE_EDU_MAX_FRAME bytes.
+ * @buf_dma: @buf's DMA address.
+ * @stream: the stream it produces for, NULL when idle; under
+ *	ksalloc_capture_edu_lock.
+ * @dma: @stream's attachment of the device; constant while @running.
+ * @lock: orders the start of a transfer against the clearing of @running.
+ * @running: transfers may start; under @lock.
+ * @busy: a transfer is in flight: set when one starts, under @lock;
+ *	cleared by the interrupt handler when it completes.
+ * @frame: the frame the device writes, NULL while it loads one.
+ * @sequence: the sequence of the frame it loads or writes.
+ *
+ * @frame and @sequence are the interrupt handler's while @running (a
+ * handler never runs concurrently with itself); STREAMON sets them before,
+ * ksalloc_capture_edu_stop() takes them after.
+ */
+struct ksalloc_capture_edu {
+	struct pci_dev *pdev;
+	void __iomem *regs;
+	int irq;
+	struct list_head node;
+	void *buf;
+	dma_addr_t buf_dma;
+	struct ksalloc_capture *stream;
+	struct ksalloc_dma *dma;
+	raw_spinlock_t lock; /* orders transfers against stopping, see above */
+	bool running;
+	bool busy;
+	void *frame;
+	u64 sequence;
+};
+
+/* Protects ksalloc_capture_edus and each device's @stream; nests in a stream's @lock. */
+static DEFINE_MUTEX(ksalloc_capture_edu_lock);
+static LIST_HEAD(ksalloc_capture_edus);
+
+/* Starts a transfer of @count bytes, unless the device is being stopped. */
+static void ksalloc_capture_edu_dma(struct ksalloc_capture_edu *edu,
+				    dma_addr_t src, dma_addr_t dst, u32 count,
+				    u32 cmd)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&edu->lock, flags);
+	if (edu->running) {
+		edu->busy = true;
+		/* writel()/writeq() order the CPU's writes to @buf before. */
+		writeq(src, edu->regs + KSALLOC_EDU_DMA_SRC);
+		writeq(dst, edu->regs + KSALLOC_EDU_DMA_DST);
+		writeq(count, edu->regs + KSALLOC_EDU_DMA_COUNT);
+		writeq(cmd | KSALLOC_EDU_CMD_RUN | KSALLOC_EDU_CMD_IRQ,
+		       edu->regs + KSALLOC_EDU_DMA_CMD);
+	}
+	raw_spin_unlock_irqrestore(&edu->lock, flags);
+}
+
+/* Loads frame @sequence, header and payload, into the device's buffer. */
+static void ksalloc_capture_edu_load(struct ksalloc_capture_edu *edu)
+{
+	struct ksalloc_capture *c = edu->stream;
+	struct ksalloc_capture_header *h = edu->buf;
+
+	h->sequence = edu->sequence;
+	h->timestamp_ns = ktime_get_ns();
+	h->payload_size = c->frame_bytes - sizeof(*h);
+	h->reserved = 0;
+	ksalloc_capture_fill(h, h->payload_size);
+	ksalloc_capture_edu_dma(edu, edu->buf_dma, KSALLOC_EDU_BUF,
+				c->frame_bytes, 0);
+}
+
+#if IS_ENABLED(CONFIG_PCI)
+/*
+ * The device address of @frame's first @len bytes, given its address from
+ * ksalloc_dma_allocate_frame(); DMA_MAPPING_ERROR if they are not one range.
+ */
+static dma_addr_t ksalloc_capture_edu_addr(const struct ksalloc_capture_edu *edu,
+					   const void *frame, dma_addr_t addr,
+					   u32 len)
+{
+	const struct sg_table *sgt;
+
+	if (addr != DMA_MAPPING_ERROR)
+		return addr;
+	/* Frames of several pages are lists: the device writes at most a page. */
+	sgt = ksalloc_dma_sgt(edu->dma, frame);
+	if (!sgt || sg_dma_len(sgt->sgl) < len)
+		return DMA_MAPPING_ERROR;
+	return sg_dma_address(sgt->sgl);
+}
+
+/*
+ * A transfer completed: the device loaded a frame into its buffer, and the
+ * next free frame takes it; or it wrote a frame, which goes to the ring, as
+ * the timer's do, and the next sequence is loaded.
+ */
+static irqreturn_t ksalloc_capture_edu_irq(int irq, void *data)
+{
+	struct ksalloc_capture_edu *edu = data;
+	struct ksalloc_capture *c;
+	unsigned long flags;
+	dma_addr_t addr;
+	void *frame;
+	u32 status;
+
+	status = readl(edu->regs + KSALLOC_EDU_IRQ_STATUS);
+	if (!(status & KSALLOC_EDU_IRQ_DMA))
+		return IRQ_NONE;
+	writel(status, edu->regs + KSALLOC_EDU_IRQ_ACK);
+	/* Seen by ksalloc_capture_edu_stop() once the handler returns. */
+	WRITE_ONCE(edu->busy, false);
+	if (!READ_ONCE(edu->running))
+		return IRQ_HANDLED;
+
+	c = edu->stream;
+	frame = edu->frame;
+	if (frame) {
+		/* Synced for the CPU by the fill work. */
+		edu->frame = NULL;
+		raw_spin_lock_irqsave(&c->qlock, flags);
+		c->counters.produced++;
+		c->ring[c->tail++ % c->ring_size] = frame;
+		c->counters.in_flight++;
+		raw_spin_unlock_irqrestore(&c->qlock, flags);
+		queue_work(system_highpri_wq, &c->fill_work);
+		edu->sequence++;
+		ksalloc_capture_edu_load(edu);
+		return IRQ_HANDLED;
+	}
+
+	if (!ksalloc_dma_allocate_frame(edu->dma, &frame, &addr)) {
+		addr = ksalloc_capture_edu_addr(edu, frame, addr, c->frame_bytes);
+		if (!WARN_ON_ONCE(addr == DMA_MAPPING_ERROR)) {
+			ksalloc_dma_sync_for_device(edu->dma, frame, c->frame_bytes);
+			edu->frame = frame;
+			ksalloc_capture_edu_dma(edu, KSALLOC_EDU_BUF, addr,
+						c->frame_bytes,
+						KSALLOC_EDU_CMD_TO_RAM);
+			return IRQ_HANDLED;
+		}
+		c->table.free_frame(c->alloc, frame);
+	}
+	/* No free frame: dropped, as hardware drops a frame no buffer awaits. */
+	raw_spin_lock_irqsave(&c->qlock, flags);
+	c->counters.produced++;
+	c->counters.dropped++;
+	raw_spin_unlock_irqrestore(&c->qlock, flags);
+	edu->sequence++;
+	ksalloc_capture_edu_load(edu);
+	return IRQ_HANDLED;
+}
+
+#endif /* CONFIG_PCI */
+
+/*
+ * Takes an idle edu device for @c and attaches it to @c's allocator;
+ * ksalloc_capture_edu_run() starts it.
+ */
+static int ksalloc_capture_edu_attach(struct ksalloc_capture *c)
+{
+	struct ksalloc_capture_edu *edu, *found = NULL;
+	struct ksalloc_dma *dma;
+	int err = -ENODEV;
+
+	lockdep_assert_held(&c->lock);
+	lockdep_assert_held(&ksalloc_capture_edu_lock);
+	if (c->frame_bytes > KSALLOC_CAPTURE_EDU_MAX_FRAME)
+		return -EMSGSIZE;
+	list_for_each_entry(edu, &ksalloc_capture_edus, node) {
+		if (!edu->stream) {
+			found = edu;
+			break;
+		}
+		err = -EBUSY;
+	}
+	if (!found)
+		return err;
+	dma = ksalloc_dma_attach(c->alloc, &found->pdev->dev, DMA_FROM_DEVICE);
+	if (IS_ERR(dma))
+		return PTR_ERR(dma);
+	found->stream = c;
+	found->dma = dma;
+	found->frame = NULL;
+	found->sequence = 0;
+	raw_spin_lock_irq(&c->qlock);
+	c->edu = found;
+	c->dma = dma;
+	raw_spin_unlock_irq(&c->qlock);
+	return 0;
+}
+
+/* Starts @c's device: it loads frame 0. */
+static void ksalloc_capture_edu_run(struct ksalloc_capture *c)
+{
+	struct ksalloc_capture_edu *edu = c->edu;
+
+	lockdep_assert_held(&ksalloc_capture_edu_lock);
+	raw_spin_lock_irq(&edu->lock);
+	edu->running = true;
+	raw_spin_unlock_irq(&edu->lock);
+	/* Nothing in flight: the interrupt handler cannot run for it. */
+	ksalloc_capture_edu_load(edu);
+}
+
+/*
+ * Stops @c's device and detaches it, leaving @err for the stream (0 at
+ * STREAMOFF, -ENODEV when the device goes away). Afterwards no transfer
+ * runs or starts, the interrupt handler and the fill work are done with the
+ * stream, and no frame is mapped for the device. A frame the device wrote
+ * and the fill work has not synced is left in the ring: the stream is
+ * stopped (@err) or stopping, and it never becomes ready.
+ */
+static void ksalloc_capture_edu_stop(struct ksalloc_capture *c, int err)
+{
+	struct ksalloc_capture_edu *edu = c->edu;
+	bool busy;
+
+	lockdep_assert_held(&ksalloc_capture_edu_lock);
+	raw_spin_lock_irq(&edu->lock);
+	edu->running = false;
+	raw_spin_unlock_irq(&edu->lock);
+	/*
+	 * No transfer starts now; edu cannot abort one in flight: wait for
+	 * it to complete (its handler clears @busy), then for the handler.
+	 */
+	if (read_poll_timeout(READ_ONCE, busy, !busy, USEC_PER_MSEC,
+			      KSALLOC_EDU_TIMEOUT_US, false, edu->busy))
+		dev_err(&edu->pdev->dev,
+			"DMA still running after %lu ms: its frame is leaked\n",
+			KSALLOC_EDU_TIMEOUT_US / USEC_PER_MSEC);
+	synchronize_irq(edu->irq);
+	if (!busy && edu->frame)
+		c->table.free_frame(c->alloc, edu->frame);
+	edu->frame = NULL;
+	/* It syncs frames for the CPU through the attachment. */
+	cancel_work_sync(&c->fill_work);
+	ksalloc_dma_detach(edu->dma);
+	edu->dma = NULL;
+	edu->stream = NULL;
+	raw_spin_lock_irq(&c->qlock);
+	c->edu = NULL;
+	c->dma = NULL;
+	c->error = err;
+	raw_spin_unlock_irq(&c->qlock);
+	wake_up_interruptible(&c->wait);
+}
+
+#if IS_ENABLED(CONFIG_PCI)
+static int ksalloc_capture_edu_probe(struct pci_dev *pdev,
+				     const struct pci_device_id *id)
+{
+	struct ksalloc_capture_edu *edu;
+	int err;
+
+	edu = kzalloc(sizeof(*edu), GFP_KERNEL);
+	if (!edu)
+		return -ENOMEM;
+	edu->pdev = pdev;
+	raw_spin_lock_init(&edu->lock);
+	err = pci_enable_device(pdev);
+	if (err)
+		goto err_free;
+	err = pci_request_regions(pdev, KBUILD_MODNAME);
+	if (err)
+		goto err_disable;
+	edu->regs = pci_iomap(pdev, 0, 0);
+	if (!edu->regs) {
+		err = -ENOMEM;
+		goto err_release;
+	}
+	/* Before ksalloc_dma_attach(), which maps for this mask. */
+	err = dma_set_mask_and_coherent(&pdev->dev,
+					DMA_BIT_MASK(KSALLOC_EDU_DMA_BITS));
+	if (err)
+		goto err_iounmap;
+	pci_set_master(pdev);
+	edu->buf = dma_alloc_coherent(&pdev->dev, KSALLOC_CAPTURE_EDU_MAX_FRAME,
+				      &edu->buf_dma, GFP_KERNEL);
+	if (!edu->buf) {
+		err = -ENOMEM;
+		goto err_clear_master;
+	}
+	err = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_MSI);
+	if (err < 0)
+		goto err_free_buf;
+	edu->irq = pci_irq_vector(pdev, 0);
+	/* Not IRQF_NO_THREAD: on PREEMPT_RT a thread, where syncs may run. */
+	err = request_irq(edu->irq, ksalloc_capture_edu_irq, 0, KBUILD_MODNAME,
+			  edu);
+	if (err)
+		goto err_free_vectors;
+	pci_set_drvdata(pdev, edu);
+	mutex_lock(&ksalloc_capture_edu_lock);
+	list_add_tail(&edu->node, &ksalloc_capture_edus);
+	mutex_unlock(&ksalloc_capture_edu_lock);
+	return 0;
+
+err_free_vectors:
+	pci_free_irq_vectors(pdev);
+err_free_buf:
+	dma_free_coherent(&pdev->dev, KSALLOC_CAPTURE_EDU_MAX_FRAME, edu->buf,
+			  edu->buf_dma);
+err_clear_master:
+	pci_clear_master(pdev);
+err_iounmap:
+	pci_iounmap(pdev, edu->regs);
+err_release:
+	pci_release_regions(pdev);
+err_disable:
+	pci_disable_device(pdev);
+err_free:
+	kfree(edu);
+	return err;
+}
+
+/* Unbinding: a stream that uses the device stops with -ENODEV first. */
+static void ksalloc_capture_edu_remove(struct pci_dev *pdev)
+{
+	struct ksalloc_capture_edu *edu = pci_get_drvdata(pdev);
+
+	mutex_lock(&ksalloc_capture_edu_lock);
+	list_del(&edu->node);
+	if (edu->stream)
+		ksalloc_capture_edu_stop(edu->stream, -ENODEV);
+	mutex_unlock(&ksalloc_capture_edu_lock);
+	free_irq(edu->irq, edu);
+	pci_free_irq_vectors(pdev);
+	dma_free_coherent(&pdev->dev, KSALLOC_CAPTURE_EDU_MAX_FRAME, edu->buf,
+			  edu->buf_dma);
+	pci_clear_master(pdev);
+	pci_iounmap(pdev, edu->regs);
+	pci_release_regions(pdev);
+	pci_disable_device(pdev);
+	kfree(edu);
+}
+
+static const struct pci_device_id ksalloc_capture_edu_ids[] = {
+	{ PCI_DEVICE(0x1234, 0x11e8) },	/* QEMU's edu */
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, ksalloc_capture_edu_ids);
+
+static struct pci_driver ksalloc_capture_edu_driver = {
+	.name		= KBUILD_MODNAME,
+	.id_table	= ksalloc_capture_edu_ids,
+	.probe		= ksalloc_capture_edu_probe,
+	.remove		= ksalloc_capture_edu_remove,
+};
+
+static int ksalloc_capture_edu_register(void)
+{
+	return pci_register_driver(&ksalloc_capture_edu_driver);
+}
+
+static void ksalloc_capture_edu_unregister(void)
+{
+	pci_unregister_driver(&ksalloc_capture_edu_driver);
+}
+#else
+/* No PCI: no edu device; STREAMON of an edu stream fails with -ENODEV. */
+static int ksalloc_capture_edu_register(void)
+{
+	return 0;
+}
+
+static void ksalloc_capture_edu_unregister(void)
+{
+}
+#endif /* CONFIG_PCI */
 
 /*
  * Stops the stream and returns every frame in the ring, and every frame the
@@ -230,6 +690,13 @@ static void ksalloc_capture_stop(struct ksalloc_capture *c)
 	u32 i;
 
 	lockdep_assert_held(&c->lock);
+	if (c->source == KSALLOC_CAPTURE_SOURCE_EDU) {
+		mutex_lock(&ksalloc_capture_edu_lock);
+		/* Unless the device went away. */
+		if (c->edu)
+			ksalloc_capture_edu_stop(c, 0);
+		mutex_unlock(&ksalloc_capture_edu_lock);
+	}
 	hrtimer_cancel(&c->timer);
 	cancel_work_sync(&c->fill_work);
 
@@ -396,15 +863,45 @@ static long ksalloc_capture_streamon(struct ksalloc_capture *c)
 	} else if (!c->alloc || !c->format.fps) {
 		err = -EBADFD;
 	} else {
-		raw_spin_lock_irq(&c->qlock);
-		memset(&c->counters, 0, sizeof(c->counters));
-		c->counters.streaming = 1;
-		c->epoch++;
-		c->mode = KSALLOC_CAPTURE_UNCHOSEN;
-		c->streaming = true;
-		raw_spin_unlock_irq(&c->qlock);
-		hrtimer_start(&c->timer, c->period, HRTIMER_MODE_REL_HARD);
+		/* Held until the device runs: remove() waits for it. */
+		if (c->source == KSALLOC_CAPTURE_SOURCE_EDU) {
+			mutex_lock(&ksalloc_capture_edu_lock);
+			err = ksalloc_capture_edu_attach(c);
+		}
+		if (!err) {
+			raw_spin_lock_irq(&c->qlock);
+			memset(&c->counters, 0, sizeof(c->counters));
+			c->counters.streaming = 1;
+			c->epoch++;
+			c->mode = KSALLOC_CAPTURE_UNCHOSEN;
+			c->error = 0;
+			c->streaming = true;
+			raw_spin_unlock_irq(&c->qlock);
+			if (c->source == KSALLOC_CAPTURE_SOURCE_EDU)
+				ksalloc_capture_edu_run(c);
+			else
+				hrtimer_start(&c->timer, c->period,
+					      HRTIMER_MODE_REL_HARD);
+		}
+		if (c->source == KSALLOC_CAPTURE_SOURCE_EDU)
+			mutex_unlock(&ksalloc_capture_edu_lock);
 	}
+	mutex_unlock(&c->lock);
+	return err;
+}
+
+static long ksalloc_capture_set_source(struct ksalloc_capture *c,
+				       const struct ksalloc_capture_source *s)
+{
+	long err = 0;
+
+	if (s->flags || s->source > KSALLOC_CAPTURE_SOURCE_EDU)
+		return -EINVAL;
+	mutex_lock(&c->lock);
+	if (c->streaming)
+		err = -EBUSY;
+	else
+		c->source = s->source;
 	mutex_unlock(&c->lock);
 	return err;
 }
@@ -414,7 +911,7 @@ static bool ksalloc_capture_readable(struct ksalloc_capture *c)
 	bool readable;
 
 	raw_spin_lock_irq(&c->qlock);
-	readable = c->head != c->filled || !c->streaming;
+	readable = c->head != c->filled || !c->streaming || c->error;
 	raw_spin_unlock_irq(&c->qlock);
 	return readable;
 }
@@ -437,6 +934,8 @@ static int ksalloc_capture_take(struct ksalloc_capture *c, void **frame)
 		err = -EBUSY;
 	} else if (!c->streaming) {
 		err = -ENODATA;
+	} else if (c->error) {
+		err = c->error;
 	} else {
 		c->mode = KSALLOC_CAPTURE_DEQUEUE;
 		if (c->head == c->filled) {
@@ -561,6 +1060,7 @@ static long ksalloc_capture_ioctl(struct file *file, unsigned int cmd,
 	struct ksalloc_capture_frame_handle handle;
 	struct ksalloc_capture_allocator alloc;
 	struct ksalloc_capture_format format;
+	struct ksalloc_capture_source source;
 
 	switch (cmd) {
 	case KSALLOC_CAPTURE_IOC_SET_ALLOCATOR:
@@ -571,6 +1071,10 @@ static long ksalloc_capture_ioctl(struct file *file, unsigned int cmd,
 		if (copy_from_user(&format, uarg, sizeof(format)))
 			return -EFAULT;
 		return ksalloc_capture_set_format(c, &format);
+	case KSALLOC_CAPTURE_IOC_SET_SOURCE:
+		if (copy_from_user(&source, uarg, sizeof(source)))
+			return -EFAULT;
+		return ksalloc_capture_set_source(c, &source);
 	case KSALLOC_CAPTURE_IOC_STREAMON:
 		return ksalloc_capture_streamon(c);
 	case KSALLOC_CAPTURE_IOC_STREAMOFF:
@@ -614,6 +1118,11 @@ static ssize_t ksalloc_capture_read(struct file *file, char __user *buf,
 		}
 		if (c->streaming)
 			c->mode = KSALLOC_CAPTURE_READ;
+		if (c->streaming && c->error) {
+			ret = c->error;
+			raw_spin_unlock_irq(&c->qlock);
+			return ret;
+		}
 		if (c->head != c->filled)
 			break;
 		ret = c->streaming ? -EAGAIN : 0;
@@ -664,9 +1173,11 @@ static __poll_t ksalloc_capture_poll(struct file *file,
 	poll_wait(file, &c->wait, pt);
 	raw_spin_lock_irq(&c->qlock);
 	mask = c->head != c->filled ? EPOLLIN | EPOLLRDNORM : 0;
-	/* A stopped stream reads as end of file. */
+	/* A stopped stream reads as end of file; one whose device went, as an error. */
 	if (!c->streaming)
 		mask |= EPOLLIN | EPOLLRDNORM | EPOLLHUP;
+	else if (c->error)
+		mask = EPOLLERR | EPOLLHUP;
 	raw_spin_unlock_irq(&c->qlock);
 	return mask;
 }
@@ -690,15 +1201,25 @@ static struct miscdevice ksalloc_capture_misc = {
 
 static int __init ksalloc_capture_init(void)
 {
+	int err;
+
 	BUILD_BUG_ON(sizeof(struct ksalloc_capture_header) != 24);
 	BUILD_BUG_ON(sizeof(struct ksalloc_capture_counters) != 32);
 	BUILD_BUG_ON(sizeof(struct ksalloc_capture_frame) != 48);
 	BUILD_BUG_ON(sizeof(struct ksalloc_capture_frame_handle) != 16);
-	return misc_register(&ksalloc_capture_misc);
+	BUILD_BUG_ON(sizeof(struct ksalloc_capture_source) != 8);
+	err = misc_register(&ksalloc_capture_misc);
+	if (err)
+		return err;
+	err = ksalloc_capture_edu_register();
+	if (err)
+		misc_deregister(&ksalloc_capture_misc);
+	return err;
 }
 
 static void __exit ksalloc_capture_exit(void)
 {
+	ksalloc_capture_edu_unregister();
 	misc_deregister(&ksalloc_capture_misc);
 }
 

@@ -11,6 +11,9 @@
 #   test-6.12-kcsan its KCSAN variant (no KASAN), 4 vCPUs: the KUnit suites
 #               and the lifetime tests (ksalloc_lifetime*)
 #   stock-6.12, stock-6.12-rt, stock-6.1   Debian's kernels: user-space tests
+#   stock-6.12-edu, stock-6.12-edu-swiotlb  Debian's 6.12 with QEMU's edu device,
+#               256 MiB, the second with swiotlb=force: ksalloc_edu_test only,
+#               which no other guest runs (they have no edu device)
 # The guests run in the background, side by side: the test kernels' three
 # from before the gates on, the stock ones once the gates are done. Each
 # waits for timers, threads and rates as much as it computes, so together
@@ -183,8 +186,15 @@ if [ -z "$kunit_only" ]; then
 	stock=$("$scripts/stock-kernels.sh" --env) || fatal "stock-kernels.sh failed"
 	eval "$stock"
 	echo "$stock"
-	kernels=
-	for k in $stock_kernels; do want_guest "$k" && kernels+=" $k"; done
+	kernels='' stock_builds=''
+	for k in $stock_kernels; do
+		want_guest "$k" && kernels+=" $k"
+		# The edu guests boot stock-6.12 with its modules.
+		if want_guest "$k" || { [ "$k" = stock-6.12 ] &&
+			{ want_guest stock-6.12-edu || want_guest stock-6.12-edu-swiotlb; }; }; then
+			stock_builds+=" $k"
+		fi
+	done
 	stock_kernels=${kernels# }
 fi
 
@@ -196,7 +206,7 @@ for k in $variants; do
 done
 if [ -z "$kunit_only" ]; then
 	stock_ok=
-	for k in $stock_kernels; do
+	for k in $stock_builds; do
 		kvar=${k//[-.]/_}_kdir
 		build_modules "$k" "${!kvar}" && stock_ok+=" $k"
 	done
@@ -219,9 +229,15 @@ if [ -z "$kunit_only" ]; then
 	# The -m32 half is not optional: install-deps.sh installed gcc-multilib.
 	m32=$(gcc -m32 -print-file-name=libc.a | grep / || true)
 	[ -n "$m32" ] || fatal "gcc -m32 has no libc.a: gcc-multilib is missing"
+	edu_tools=()
 	for c in "$top"/tools/testing/*.c; do
 		want_test "$(basename "$c" .c)" || continue
 		t=$build/tools/$(basename "$c" .c)
+		# Only the edu guests have the device it needs.
+		if [ "$(basename "$c" .c)" = ksalloc_edu_test ]; then
+			edu_tools+=("$t" "${t}_32")
+			continue
+		fi
 		tools+=("$t" "${t}_32")
 	done
 	# TAP shell tests run in the guests too (see run_tests in guest/lib.sh).
@@ -353,6 +369,31 @@ if [ -z "$kunit_only" ]; then
 			"${tools[@]}" "${demos[@]}" \
 			> "$build/logs/guest-$k.out" 2>&1 &
 		running+=("$k")
+	done
+	# QEMU's edu device, for ksalloc_edu_test: ksalloc_capture's DMA source,
+	# on Debian's 6.12 (the debug kernel has no PCI). 256 MiB of memory: edu
+	# reaches 28 bits of address, and x86 sets up no bounce buffers below 4
+	# GiB of memory (nor, with swiotlb=force, any below 256 MiB in 2 GiB), so
+	# 2 GiB would leave frames it cannot reach (STREAMON: -ERANGE). With
+	# swiotlb=force (16 MiB of it) every mapping bounces: a sync missing or
+	# in the wrong place shows as a wrong frame.
+	for g in stock-6.12-edu stock-6.12-edu-swiotlb; do
+		if ! want_guest "$g" || [ ${#edu_tools[@]} -eq 0 ]; then
+			continue
+		fi
+		if [[ " $stock_ok " != *" stock-6.12 "* ]]; then
+			record FAIL "guest $g clean log (not run: the module build failed)"
+			continue
+		fi
+		kvar=stock_6_12_vmlinuz append=''
+		[ "$g" = stock-6.12-edu-swiotlb ] && append=swiotlb=8192,force
+		tap=
+		for t in "${edu_tools[@]}"; do tap+=" $(basename "$t")"; done
+		KSALLOC_MEM=256 KSALLOC_QEMU_ARGS="-device edu" KSALLOC_TAP_EXPECT=$tap \
+			run_guest "$g" "${!kvar}" "${KSALLOC_STOCK_TIMEOUT:-300}" \
+			stock.sh "$append" "$build/stock-6.12/src/"{module,samples}/*.ko \
+			"${edu_tools[@]}" > "$build/logs/guest-$g.out" 2>&1 &
+		running+=("$g")
 	done
 fi
 wait

@@ -9,6 +9,7 @@
 #     --append ARGS    more kernel command line
 #     --interactive    console on this terminal (stdin included); no verdict
 # Env: KSALLOC_SMP (2), KSALLOC_MEM (2048, MiB), KSALLOC_VERBOSE=1 to watch the console,
+#      KSALLOC_QEMU_ARGS more QEMU arguments, split at blanks (e.g. "-device edu"),
 #      and those of check-log.sh, which judges the log: its exit status is ours.
 #
 # A panic must end the run at once: panic=-1 reboots, which -no-reboot turns into
@@ -49,6 +50,8 @@ qemu=(qemu-system-x86_64 -accel tcg -M pc -bios qboot.rom -nodefaults -display n
 	-kernel "$kernel" -initrd "$initrd"
 	-append "console=ttyS0 panic=-1 oops=panic tsc=unstable printk.devkmsg=on log_buf_len=16M $append"
 	-chardev "stdio,id=con,logfile=$log,signal=off" -serial chardev:con)
+# shellcheck disable=SC2206 # a list of arguments
+qemu+=(${KSALLOC_QEMU_ARGS:-})
 
 if [ -n "$interactive" ]; then
 	exec "${qemu[@]}"

@@ -4,6 +4,8 @@
 # ksalloc_capture.ko, run the capture demo.
 #
 #   run.sh [DEMO OPTIONS]   (make run ARGS="..."; see ksalloc_capture_demo -h)
+#                           with -e, frames from QEMU's edu device (make run ARGS=-e):
+#                           the guest gets -device edu and 256 MiB (edu reaches 28 bits)
 #   run.sh --shell          (make shell) an interactive busybox shell in that guest,
 #                           our modules loaded (leave it with `exit`); /bin holds
 #                           whatever build/tools/ has.
@@ -43,6 +45,9 @@ printf 'demo_args=%q\n' "$*" > "$build/run/demo_args.sh"
 "$scripts/mkinitramfs.sh" "$initrd" "$scripts/guest/demo.sh" "$scripts/guest/lib.sh" \
 	"$src"/module/*.ko "$build/tools/ksalloc_capture_demo" "$build/run/demo_args.sh"
 log=$build/logs/run-stock-6.12.log
+for a; do
+	[ "$a" = -e ] && export KSALLOC_QEMU_ARGS="-device edu" KSALLOC_MEM=256
+done
 echo "run: booting Debian's stock 6.12 kernel in QEMU; the demo's output follows when it ends"
 verdict=$("$scripts/qemu-run.sh" --name run-stock-6.12 --timeout 600 --log "$log" \
 	"$stock_6_12_vmlinuz" "$initrd") && clean=1 || clean=

@@ -20,6 +20,12 @@
  * the fast phase dropped some, and after each STREAMOFF the counters add up
  * (produced == delivered + dropped, none in flight, delivered as read) and
  * the allocator has every frame back; else 1, with a message on stderr.
+ *
+ * With -e the frames come from QEMU's edu device instead of the timer
+ * (KSALLOC_CAPTURE_SOURCE_EDU): written by its DMA engine at its own pace,
+ * about five a second, so the frame rates do not apply; by default the frames
+ * are 64x31 YUYV (they must fit its 4 KiB buffer), and phase 2 sleeps 1500
+ * ms between reads, slower than the device.
  */
 #include <endian.h>
 #include <errno.h>
@@ -60,6 +66,7 @@ struct demo {
 	size_t buf_size;
 	unsigned int reported;
 	bool use_read;
+	bool edu;
 	/* The allocator's frames, mapped read-only: the zero-copy path. */
 	unsigned char *map;
 	size_t map_size;
@@ -90,7 +97,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: " PROG " [-n frames] [-W width] [-H height] [-b bytes_per_pixel]\n"
-		"       [-F fps] [-f fps] [-t seconds] [-s delay_ms] [-r]\n"
+		"       [-F fps] [-f fps] [-t seconds] [-s delay_ms] [-r] [-e]\n"
 		"Stream frames from %s into a %s allocator, in two phases.\n"
 		"\n"
 		"  -n frames  frames in the allocator (default 8)\n"
@@ -102,6 +109,7 @@ static void usage(FILE *out)
 		"  -t secs    seconds per phase (default 3)\n"
 		"  -s ms      phase 2: sleep between reads (default 20)\n"
 		"  -r         read() each frame (a copy) instead of the zero-copy path\n"
+		"  -e         frames from QEMU's edu device by DMA (default 64x31, -s 1500)\n"
 		"  -h         show this help\n",
 		KSALLOC_CAPTURE_DEV, KSALLOC_DEV);
 }
@@ -387,24 +395,27 @@ int main(int argc, char **argv)
 		},
 		.format = { .width = 640, .height = 480, .bytes_per_pixel = 2 },
 	};
-	bool ok = true;
+	bool ok = true, size_set = false, delay_set = false;
 	unsigned int i;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "n:W:H:b:f:F:t:s:rh")) != -1) {
+	while ((opt = getopt(argc, argv, "n:W:H:b:f:F:t:s:reh")) != -1) {
 		switch (opt) {
 		case 'n':
 			d.framing.frames = parse_u32("frames", optarg, 1, KSALLOC_MAX_FRAMES);
 			break;
 		case 'W':
 			d.format.width = parse_u32("width", optarg, 1, KSALLOC_CAPTURE_MAX_DIM);
+			size_set = true;
 			break;
 		case 'H':
 			d.format.height = parse_u32("height", optarg, 1, KSALLOC_CAPTURE_MAX_DIM);
+			size_set = true;
 			break;
 		case 'b':
 			d.format.bytes_per_pixel = parse_u32("bytes per pixel", optarg, 1,
 							     KSALLOC_CAPTURE_MAX_BPP);
+			size_set = true;
 			break;
 		case 'F':
 			phases[0].fps = parse_u32("fps", optarg, 1, KSALLOC_CAPTURE_MAX_FPS);
@@ -418,9 +429,13 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			phases[1].delay_ms = parse_u32("delay", optarg, 0, 10000);
+			delay_set = true;
 			break;
 		case 'r':
 			d.use_read = true;
+			break;
+		case 'e':
+			d.edu = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -435,6 +450,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
+	if (d.edu && !size_set)
+		d.format = (struct ksalloc_capture_format){ 64, 31, 2, 0 };
+	if (d.edu && !delay_set)
+		phases[1].delay_ms = 1500;
 	/* The output usually goes to a file: keep it in order with stderr. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
@@ -451,6 +470,10 @@ int main(int argc, char **argv)
 		die("allocating the frame buffer");
 	for (i = 0; i < 2; i++)
 		snprintf(phases[i].name, sizeof(phases[i].name), "%ufps", phases[i].fps);
+	if (d.edu) {
+		snprintf(phases[0].name, sizeof(phases[0].name), "edu");
+		snprintf(phases[1].name, sizeof(phases[1].name), "edu-slow-reader");
+	}
 
 	d.alloc_fd = open(KSALLOC_DEV, O_RDWR | O_CLOEXEC);
 	if (d.alloc_fd < 0)
@@ -474,6 +497,13 @@ int main(int argc, char **argv)
 	arg.fd = d.alloc_fd;
 	xioctl(d.cap_fd, KSALLOC_CAPTURE_IOC_SET_ALLOCATOR, &arg,
 	       "KSALLOC_CAPTURE_IOC_SET_ALLOCATOR");
+	if (d.edu) {
+		struct ksalloc_capture_source src = { .source = KSALLOC_CAPTURE_SOURCE_EDU };
+
+		xioctl(d.cap_fd, KSALLOC_CAPTURE_IOC_SET_SOURCE, &src,
+		       "KSALLOC_CAPTURE_IOC_SET_SOURCE (is there an edu device?)");
+		printf("source: QEMU's edu device, by DMA\n");
+	}
 	printf("allocator: %u frames of %u bytes, alignment %u, atomic pool\n",
 	       d.framing.frames, d.framing.frame_size, d.framing.alignment);
 	printf("path: %s\n", d.use_read ? "read(): each frame copied" :

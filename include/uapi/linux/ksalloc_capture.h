@@ -31,6 +31,16 @@
  * STREAMON the other fails with -EBUSY. A dequeued frame counts as
  * delivered; the frames an application still holds go back to the allocator
  * at STREAMOFF and at close.
+ *
+ * Sources: by default a timer produces the frames (KSALLOC_CAPTURE_SOURCE_TIMER).
+ * KSALLOC_CAPTURE_IOC_SET_SOURCE can choose a device instead: QEMU's edu PCI
+ * device (KSALLOC_CAPTURE_SOURCE_EDU), whose DMA engine writes every frame,
+ * header and payload, into the allocator's frames at its own pace (the
+ * format's fps is not used): the same frames, checked the same way. If the
+ * device goes away while streaming (its driver unbound), DEQUEUE_FRAME and
+ * read() fail with -ENODEV; the frames the application holds stay readable
+ * through its mapping until it returns them, and STREAMOFF ends the stream
+ * as usual.
  */
 #ifndef _UAPI_LINUX_KSALLOC_CAPTURE_H
 #define _UAPI_LINUX_KSALLOC_CAPTURE_H
@@ -150,6 +160,34 @@ struct ksalloc_capture_frame_handle {
 	__u32 reserved;
 };
 
+/* Frames from a timer: the default. */
+#define KSALLOC_CAPTURE_SOURCE_TIMER	0U
+/* Frames from QEMU's edu device (PCI 1234:11e8), by DMA. */
+#define KSALLOC_CAPTURE_SOURCE_EDU	1U
+/*
+ * The largest frame (header and payload) edu writes: its 4096-byte buffer
+ * but one byte, as QEMU up to 8.0 refuses (aborts on) a transfer that ends
+ * at the buffer's end.
+ */
+#define KSALLOC_CAPTURE_EDU_MAX_FRAME	4095U
+
+/**
+ * struct ksalloc_capture_source - KSALLOC_CAPTURE_IOC_SET_SOURCE
+ * @source: KSALLOC_CAPTURE_SOURCE_TIMER or KSALLOC_CAPTURE_SOURCE_EDU.
+ * @flags: must be 0.
+ *
+ * With KSALLOC_CAPTURE_SOURCE_EDU, STREAMON takes an edu device no other
+ * stream uses and maps the allocator's frames for it; it fails with -ENODEV
+ * if no edu device is bound to ksalloc_capture, -EBUSY if every one streams
+ * for another stream, -EMSGSIZE if header and payload exceed
+ * KSALLOC_CAPTURE_EDU_MAX_FRAME, and with ksalloc_dma_attach()'s errors if
+ * the frames cannot be mapped for it (-ERANGE, -EIO, -ENOMEM).
+ */
+struct ksalloc_capture_source {
+	__u32 source;
+	__u32 flags;
+};
+
 #define KSALLOC_CAPTURE_IOC_MAGIC	0xD8
 
 /* Take a reference to an allocator; drop the previous one. Not while streaming. */
@@ -174,5 +212,9 @@ struct ksalloc_capture_frame_handle {
 /* Give a dequeued frame back; it returns to the allocator. */
 #define KSALLOC_CAPTURE_IOC_RETURN_FRAME \
 	_IOW(KSALLOC_CAPTURE_IOC_MAGIC, 0x06, struct ksalloc_capture_frame_handle)
+
+/* Choose where frames come from; -EINVAL for an unknown source, -EBUSY while streaming. */
+#define KSALLOC_CAPTURE_IOC_SET_SOURCE \
+	_IOW(KSALLOC_CAPTURE_IOC_MAGIC, 0x07, struct ksalloc_capture_source)
 
 #endif /* _UAPI_LINUX_KSALLOC_CAPTURE_H */
