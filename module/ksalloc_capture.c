@@ -321,6 +321,9 @@ static void ksalloc_capture_fill_work(struct work_struct *work)
  *	cleared by the interrupt handler when it completes.
  * @frame: the frame the device writes, NULL while it loads one.
  * @sequence: the sequence of the frame it loads or writes.
+ * @broken: a transfer never completed (ksalloc_capture_edu_stop()): bus
+ *	mastering is off and no stream takes the device until it is bound
+ *	again (STREAMON: -EBUSY); under ksalloc_capture_edu_lock.
  *
  * @frame and @sequence are the interrupt handler's while @running (a
  * handler never runs concurrently with itself); STREAMON sets them before,
@@ -340,6 +343,7 @@ struct ksalloc_capture_edu {
 	bool busy;
 	void *frame;
 	u64 sequence;
+	bool broken;
 };
 
 /* Protects ksalloc_capture_edus and each device's @stream; nests in a stream's @lock. */
@@ -479,7 +483,7 @@ static int ksalloc_capture_edu_attach(struct ksalloc_capture *c)
 	if (c->frame_bytes > KSALLOC_CAPTURE_EDU_MAX_FRAME)
 		return -EMSGSIZE;
 	list_for_each_entry(edu, &ksalloc_capture_edus, node) {
-		if (!edu->stream) {
+		if (!edu->stream && !edu->broken) {
 			found = edu;
 			break;
 		}
@@ -536,10 +540,18 @@ static void ksalloc_capture_edu_stop(struct ksalloc_capture *c, int err)
 	 * it to complete (its handler clears @busy), then for the handler.
 	 */
 	if (read_poll_timeout(READ_ONCE, busy, !busy, USEC_PER_MSEC,
-			      KSALLOC_EDU_TIMEOUT_US, false, edu->busy))
+			      KSALLOC_EDU_TIMEOUT_US, false, edu->busy)) {
+		/*
+		 * Before anything is unmapped: no late write may reach memory
+		 * that is not the frame's any more. The device stays unusable
+		 * until it is bound again.
+		 */
+		pci_clear_master(edu->pdev);
+		edu->broken = true;
 		dev_err(&edu->pdev->dev,
-			"DMA still running after %lu ms: its frame is leaked\n",
+			"DMA still running after %lu ms: bus mastering off, its frame leaked\n",
 			KSALLOC_EDU_TIMEOUT_US / USEC_PER_MSEC);
+	}
 	synchronize_irq(edu->irq);
 	if (!busy && edu->frame)
 		c->table.free_frame(c->alloc, edu->frame);
@@ -637,9 +649,10 @@ static void ksalloc_capture_edu_remove(struct pci_dev *pdev)
 	mutex_unlock(&ksalloc_capture_edu_lock);
 	free_irq(edu->irq, edu);
 	pci_free_irq_vectors(pdev);
+	/* No DMA from the device once its buffer is freed. */
+	pci_clear_master(pdev);
 	dma_free_coherent(&pdev->dev, KSALLOC_CAPTURE_EDU_MAX_FRAME, edu->buf,
 			  edu->buf_dma);
-	pci_clear_master(pdev);
 	pci_iounmap(pdev, edu->regs);
 	pci_release_regions(pdev);
 	pci_disable_device(pdev);
@@ -930,12 +943,13 @@ static int ksalloc_capture_take(struct ksalloc_capture *c, void **frame)
 	if (!c->mappable)
 		return -ENODEV;
 	raw_spin_lock_irq(&c->qlock);
-	if (c->mode == KSALLOC_CAPTURE_READ) {
+	if (c->streaming && c->error) {
+		/* As read(): a failed stream chooses no mode. */
+		err = c->error;
+	} else if (c->mode == KSALLOC_CAPTURE_READ) {
 		err = -EBUSY;
 	} else if (!c->streaming) {
 		err = -ENODATA;
-	} else if (c->error) {
-		err = c->error;
 	} else {
 		c->mode = KSALLOC_CAPTURE_DEQUEUE;
 		if (c->head == c->filled) {
@@ -1112,17 +1126,18 @@ static ssize_t ksalloc_capture_read(struct file *file, char __user *buf,
 
 	for (;;) {
 		raw_spin_lock_irq(&c->qlock);
+		/* A stream that failed chooses no mode: both calls see why. */
+		if (c->streaming && c->error) {
+			ret = c->error;
+			raw_spin_unlock_irq(&c->qlock);
+			return ret;
+		}
 		if (c->mode == KSALLOC_CAPTURE_DEQUEUE) {
 			raw_spin_unlock_irq(&c->qlock);
 			return -EBUSY;
 		}
 		if (c->streaming)
 			c->mode = KSALLOC_CAPTURE_READ;
-		if (c->streaming && c->error) {
-			ret = c->error;
-			raw_spin_unlock_irq(&c->qlock);
-			return ret;
-		}
 		if (c->head != c->filled)
 			break;
 		ret = c->streaming ? -EAGAIN : 0;

@@ -179,9 +179,10 @@ struct ksalloc_capture_frame_handle {
  * With KSALLOC_CAPTURE_SOURCE_EDU, STREAMON takes an edu device no other
  * stream uses and maps the allocator's frames for it; it fails with -ENODEV
  * if no edu device is bound to ksalloc_capture, -EBUSY if every one streams
- * for another stream, -EMSGSIZE if header and payload exceed
- * KSALLOC_CAPTURE_EDU_MAX_FRAME, and with ksalloc_dma_attach()'s errors if
- * the frames cannot be mapped for it (-ERANGE, -EIO, -ENOMEM).
+ * for another stream (or stopped answering, until it is bound again),
+ * -EMSGSIZE if header and payload exceed KSALLOC_CAPTURE_EDU_MAX_FRAME, and
+ * with ksalloc_dma_attach()'s errors if the frames cannot be mapped for it
+ * (-EOPNOTSUPP, -ERANGE, -EIO, -ENOMEM).
  */
 struct ksalloc_capture_source {
 	__u32 source;
