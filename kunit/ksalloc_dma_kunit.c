@@ -552,6 +552,117 @@ static void ksalloc_dma_attach_fails_half_way(struct kunit *test)
 	KSALLOC_EXPECT_LIVE(test, t->dev, 0);
 }
 
+/* Whether [@addr, @addr + @len) crosses a multiple of @span, a power of two. */
+static bool ksalloc_dma_test_crosses(dma_addr_t addr, size_t len, u64 span)
+{
+	return div64_u64(addr, span) != div64_u64(addr + len - 1, span);
+}
+
+/*
+ * A device whose DMA segments must not cross a boundary
+ * (dma_get_seg_boundary()): a frame of one range is refused before anything
+ * is mapped unless it lies within one wherever the pool puts it (no longer
+ * than the span, aligned to its size rounded up to a power of two or to the
+ * span); a list gets a segment per page, which crosses none, and a boundary
+ * below a page, or a largest segment below a page, serves no list.
+ */
+static void ksalloc_dma_segment_boundary(struct kunit *test)
+{
+	static const struct {
+		u32 frames, size, alignment;
+		int err;
+	} one_range[] = {
+		{ 4, 8192, 4095, -EOPNOTSUPP },	/* longer than the span */
+		{ 16, 3000, 63, -EOPNOTSUPP },	/* may lie across a page */
+		{ 16, 3000, 4095, 0 },
+		{ 16, 2048, 2047, 0 },
+		{ 16, 100, 127, 0 },		/* 128-aligned: within 128 bytes */
+		{ 16, 100, 63, -EOPNOTSUPP },
+	};
+	struct ksalloc_framing list = ksalloc_test_framing(8, 3 * PAGE_SIZE, 0);
+	struct ksalloc_framing small = ksalloc_test_framing(16, 256, 255);
+	struct ksalloc_dma_test *t = test->priv;
+	unsigned int i, j, maps, segments = 0;
+	struct ksalloc_framing framing;
+	const struct sg_table *sgt;
+	struct ksalloc_dma *dma;
+	struct scatterlist *sg;
+	struct file *file;
+	dma_addr_t addr;
+	void *frame[16];
+
+	/* Closer than a page: a list of whole pages cannot be cut to fit. */
+	dma_set_seg_boundary(t->dev, SZ_2K - 1);
+	file = ksalloc_test_create(test, &list);
+	KUNIT_EXPECT_EQ(test, -EOPNOTSUPP,
+			PTR_ERR(ksalloc_dma_attach(file, t->dev, DMA_FROM_DEVICE)));
+	/* 256 bytes at 256 lie within 2 KiB. */
+	file = ksalloc_test_create(test, &small);
+	dma = ksalloc_dma_test_attach(test, file, t->dev, DMA_FROM_DEVICE);
+	for (i = 0; i < small.frames; i++) {
+		KUNIT_ASSERT_EQ(test, 0, ksalloc_dma_allocate_frame(dma, &frame[i], &addr));
+		KUNIT_EXPECT_FALSE(test, ksalloc_dma_test_crosses(addr, small.frame_size, SZ_2K));
+	}
+	for (i = 0; i < small.frames; i++)
+		ksalloc_free_frame(file, frame[i]);
+	ksalloc_dma_test_detach_now(test, dma);
+	KUNIT_EXPECT_EQ(test, t->maps, 16);
+
+	dma_set_seg_boundary(t->dev, PAGE_SIZE - 1);
+	for (i = 0; i < ARRAY_SIZE(one_range); i++) {
+		framing = ksalloc_test_framing(one_range[i].frames, one_range[i].size,
+					       one_range[i].alignment);
+		maps = t->maps;
+		file = ksalloc_test_create(test, &framing);
+		dma = ksalloc_dma_attach(file, t->dev, DMA_FROM_DEVICE);
+		KUNIT_EXPECT_EQ_MSG(test, PTR_ERR_OR_ZERO(dma), one_range[i].err,
+				    "%u bytes, alignment mask %u", framing.frame_size,
+				    framing.alignment);
+		if (IS_ERR(dma)) {
+			KUNIT_EXPECT_EQ(test, t->maps, maps);
+			continue;
+		}
+		for (j = 0; j < framing.frames; j++) {
+			KUNIT_ASSERT_EQ(test, 0,
+					ksalloc_dma_allocate_frame(dma, &frame[j], &addr));
+			KUNIT_EXPECT_FALSE(test, ksalloc_dma_test_crosses(addr, framing.frame_size,
+									  PAGE_SIZE));
+		}
+		for (j = 0; j < framing.frames; j++)
+			ksalloc_free_frame(file, frame[j]);
+		ksalloc_dma_detach(dma);
+	}
+	KUNIT_EXPECT_EQ(test, t->unmaps, t->maps);
+
+	file = ksalloc_test_create(test, &list);
+	dma = ksalloc_dma_test_attach(test, file, t->dev, DMA_FROM_DEVICE);
+	for (i = 0; i < list.frames; i++) {
+		KUNIT_ASSERT_EQ(test, 0, ksalloc_dma_allocate_frame(dma, &frame[i], &addr));
+		sgt = ksalloc_dma_sgt(dma, frame[i]);
+		KUNIT_ASSERT_NOT_NULL(test, sgt);
+		/* A CPU entry per page, contiguous or not. */
+		KUNIT_EXPECT_EQ(test, sgt->orig_nents, 3);
+		segments += sgt->nents;
+		for_each_sgtable_dma_sg(sgt, sg, j)
+			KUNIT_EXPECT_FALSE_MSG(test,
+					       ksalloc_dma_test_crosses(sg_dma_address(sg),
+									sg_dma_len(sg), PAGE_SIZE),
+					       "frame %u, segment %u: %pad, %u bytes",
+					       i, j, &sg_dma_address(sg), sg_dma_len(sg));
+	}
+	KSALLOC_EXPECT_LIVE(test, t->dev, segments);
+	for (i = 0; i < list.frames; i++)
+		ksalloc_free_frame(file, frame[i]);
+	ksalloc_dma_test_detach_now(test, dma);
+	KUNIT_EXPECT_EQ(test, t->unmaps, t->maps);
+
+	/* Boundaries of a page, segments of at most 2 KiB: no list fits. */
+	dma_set_max_seg_size(t->dev, SZ_2K);
+	KUNIT_EXPECT_EQ(test, -EOPNOTSUPP,
+			PTR_ERR(ksalloc_dma_attach(file, t->dev, DMA_FROM_DEVICE)));
+	KSALLOC_EXPECT_LIVE(test, t->dev, 0);
+}
+
 /*
  * Two devices on one allocator, each with its own mappings: detaching one
  * leaves the other's, which still serves lookups and syncs. A sleepable pool
@@ -767,6 +878,7 @@ static struct kunit_case ksalloc_dma_test_cases[] = {
 	KUNIT_CASE(ksalloc_dma_attach_small_mask),
 	KUNIT_CASE(ksalloc_dma_attach_noncoherent_alignment),
 	KUNIT_CASE_PARAM(ksalloc_dma_attach_fails_half_way, ksalloc_dma_fail_gen_params),
+	KUNIT_CASE(ksalloc_dma_segment_boundary),
 	KUNIT_CASE(ksalloc_dma_two_devices),
 	KUNIT_CASE(ksalloc_dma_detach_while_held),
 	KUNIT_CASE(ksalloc_dma_attachment_holds_allocator),

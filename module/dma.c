@@ -13,9 +13,11 @@
  * - a slab-backed frame: dma_map_single() of its bytes;
  * - a page-backed frame of at most a page: dma_map_page() of its bytes;
  * - a larger page-backed frame: an sg_table of its pages, segments no larger
- *   than the device and its bounce buffers take, and dma_map_sgtable(). An
- *   IOMMU may make it one range for the device; without one, physically
- *   contiguous pages are one segment, and each other one its own.
+ *   than the device and its bounce buffers take, and a page each for a
+ *   device with segment boundaries (ksalloc_dma_max_segment()), and
+ *   dma_map_sgtable(). An IOMMU may make it one range for the device;
+ *   without one, physically contiguous pages are one segment where they
+ *   may be, and each other one its own.
  * The frame's frame_size bytes are mapped, no more: the device can reach
  * nothing else. Page-backed frames start on a page and share it with
  * nothing, so they meet any device's cache alignment; slab-backed frames do
@@ -136,31 +138,93 @@ static size_t ksalloc_dma_max_range(struct device *dev)
 	return min_t(size_t, dma_max_mapping_size(dev), dma_get_max_seg_size(dev));
 }
 
+/*
+ * The span of @dev's DMA segments, from dma_get_seg_boundary(): a segment
+ * must not cross a multiple of it. 0 if there is no boundary: a mask of all
+ * ones as wide as a DMA address (on a 32-bit kernel with 64-bit DMA
+ * addresses, ULONG_MAX is a boundary at 4 GiB, as the DMA layer reads it).
+ */
+static u64 ksalloc_dma_seg_span(struct device *dev)
+{
+	dma_addr_t boundary = dma_get_seg_boundary(dev);
+
+	return boundary == (dma_addr_t)~0ULL ? 0 : (u64)boundary + 1;
+}
+
 /**
  * ksalloc_dma_max_segment() - the largest segment of a list of whole pages
  * @dev: the device the list is for.
  *
+ * Nothing but an IOMMU keeps a list's segments within a device's segment
+ * boundaries: dma-direct maps each as it is, and physically contiguous pages
+ * merged into one segment may cross one. A page crosses none of a page or
+ * more: a device with boundaries (every PCI device on a 64-bit kernel, at
+ * 4 GiB) gets a segment per page, which an IOMMU merges again within them.
+ *
  * Context: Any context.
  * Return: the largest multiple of PAGE_SIZE that @dev and its bounce
- * buffers take as one segment, at most UINT_MAX; 0 if that is less than a
- * page (no list of whole pages serves @dev).
+ * buffers take as one segment, at most UINT_MAX, and PAGE_SIZE if @dev has
+ * segment boundaries; 0 if @dev takes less than a page or its boundaries
+ * are closer than a page (no list of whole pages serves @dev).
  */
 unsigned int ksalloc_dma_max_segment(struct device *dev)
 {
-	return rounddown(min_t(size_t, ksalloc_dma_max_range(dev), UINT_MAX),
-			 PAGE_SIZE);
+	unsigned int seg = rounddown(min_t(size_t, ksalloc_dma_max_range(dev),
+					   UINT_MAX), PAGE_SIZE);
+	u64 span = ksalloc_dma_seg_span(dev);
+
+	if (!span)
+		return seg;
+	return seg && span >= PAGE_SIZE ? PAGE_SIZE : 0;
 }
+
+/*
+ * The largest block the page allocator hands out, naturally aligned: no
+ * slab crosses one (MAX_ORDER was the number of orders before 6.4, and
+ * became MAX_PAGE_ORDER in 6.8; one order more than needed is harmless).
+ */
+#ifdef MAX_PAGE_ORDER
+#define KSALLOC_DMA_MAX_BLOCK	((u64)PAGE_SIZE << MAX_PAGE_ORDER)
+#else
+#define KSALLOC_DMA_MAX_BLOCK	((u64)PAGE_SIZE << MAX_ORDER)
+#endif
 
 /*
  * A frame is one range of frame_size bytes, or a list of whole pages for a
  * page-backed frame larger than a page: either must fit what @dev takes.
+ * One range must besides lie within a segment boundary of @dev wherever the
+ * pool put it: boundaries a largest page block apart or more (PCI's 4 GiB)
+ * no slab crosses; closer ones, a range at most their span long, aligned to
+ * its size rounded up to a power of two or to the span, does not
+ * (page-backed frames start on a page; slab-backed ones at the framing's
+ * alignment). An IOMMU keeps the offset in a page and aligns a range of
+ * pages to their count rounded up to a power of two; bounce buffers keep
+ * boundaries.
  */
 static bool ksalloc_dma_check_segment(const struct ksalloc *a,
 				      struct device *dev)
 {
-	if (a->pool.mem && a->framing.frame_size > PAGE_SIZE)
+	u32 size = a->framing.frame_size;
+	u32 align = a->pool.slab ? a->pool.slab->align : PAGE_SIZE;
+	u64 span = ksalloc_dma_seg_span(dev);
+
+	if (a->pool.mem && size > PAGE_SIZE)
 		return ksalloc_dma_max_segment(dev) != 0;
-	return ksalloc_dma_max_range(dev) >= a->framing.frame_size;
+	if (ksalloc_dma_max_range(dev) < size)
+		return false;
+	return !span || span >= KSALLOC_DMA_MAX_BLOCK ||
+	       (size <= span &&
+		align >= min_t(u64, roundup_pow_of_two(size), span));
+}
+
+/*
+ * Whether the device range [@addr, @addr + @len) crosses a segment boundary
+ * of @dev: never, for a frame that ksalloc_dma_check_segment() let through;
+ * checked once mapped all the same, as a DMA layer may place it otherwise.
+ */
+static bool ksalloc_dma_crosses(struct device *dev, dma_addr_t addr, size_t len)
+{
+	return (addr ^ (addr + len - 1)) & ~(dma_addr_t)dma_get_seg_boundary(dev);
 }
 
 /* Mappings are synced by the driver, transfer by transfer (see the top). */
@@ -193,7 +257,10 @@ static struct page **ksalloc_dma_frame_pages(const struct ksalloc_mem *mem,
 	return &mem->pages[(frame - mem->base) >> PAGE_SHIFT];
 }
 
-/* Maps the frame of @slot, which has one. Returns 0, -EIO or -ENOMEM. */
+/*
+ * Maps the frame of @slot, which has one. Returns 0, -EIO, -ENOMEM or
+ * -EOPNOTSUPP (one range, across a segment boundary of the device).
+ */
 static int ksalloc_dma_map_slot(struct ksalloc_dma *dma, u32 slot,
 				unsigned int max_segment)
 {
@@ -218,6 +285,10 @@ static int ksalloc_dma_map_slot(struct ksalloc_dma *dma, u32 slot,
 		if (dma_mapping_error(dma->dev, addr))
 			return -EIO;
 		dma->addr[slot] = addr;
+		if (ksalloc_dma_crosses(dma->dev, addr, dma->size)) {
+			ksalloc_dma_unmap_slot(dma, slot);
+			return -EOPNOTSUPP;
+		}
 		return 0;
 	}
 
@@ -295,9 +366,14 @@ static void ksalloc_dma_free(struct ksalloc_dma *dma)
  * alignment is below dma_get_cache_alignment() (a sync would touch memory
  * next to a frame), or @dev takes shorter ranges than a frame is mapped as
  * (its frame_size bytes; a page for a page-backed frame larger than a
- * page, mapped as a list of its pages); -ERANGE if @dev cannot address all memory and neither an
- * IOMMU nor bounce buffers serve it; -EIO if mapping a frame failed
- * (IOMMU or bounce buffer space exhausted); -ENOMEM.
+ * page, mapped as a list of its pages), or a frame mapped as one range may
+ * lie across one of its segment boundaries (dma_get_seg_boundary()
+ * closer than the largest page block: longer than their span, or aligned
+ * to less than both its size rounded up to a power of two and the span; a
+ * list gets a segment per page, which crosses none) or does once mapped;
+ * -ERANGE if @dev cannot address
+ * all memory and neither an IOMMU nor bounce buffers serve it; -EIO if
+ * mapping a frame failed (IOMMU or bounce buffer space exhausted); -ENOMEM.
  */
 struct ksalloc_dma *ksalloc_dma_attach(struct file *file, struct device *dev,
 				       enum dma_data_direction dir)
@@ -421,7 +497,8 @@ EXPORT_SYMBOL_NS_GPL(ksalloc_dma_detach, KSALLOC);
  *
  * A frame is one range for the device if it is slab-backed, no larger than
  * a page, or mapped as a list the device sees as one range (an IOMMU, up
- * to dma_get_max_seg_size(); or physically contiguous pages). Otherwise its scatter/gather list is
+ * to dma_get_max_seg_size(); or physically contiguous pages, for a device
+ * without segment boundaries). Otherwise its scatter/gather list is
  * ksalloc_dma_sgt(). O(1): no lock is taken and nothing written.
  *
  * Context: Any context.

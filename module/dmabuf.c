@@ -13,10 +13,12 @@
  *
  * The operations are those of videobuf2-vmalloc's and the system heap's
  * exporters: an sg_table of the frame's pages per attachment, its segments
- * no longer than the device's dma_get_max_seg_size(), mapped for its device
- * by map_dma_buf and synced for the CPU and back by begin/end_cpu_access
- * in the direction it was mapped in, whatever the CPU's access (the DMA API
- * syncs a mapping in its own direction, as videobuf2-dma-sg does); vmap
+ * no longer than the device's dma_get_max_seg_size() and a page each for a
+ * device with segment boundaries (ksalloc_dma_max_segment()), mapped for
+ * its device by map_dma_buf and synced for the CPU and back by
+ * begin/end_cpu_access in the direction it was mapped in, whatever the
+ * CPU's access (the DMA API syncs a mapping in its own direction, as
+ * videobuf2-dma-sg does); vmap
  * gives the frame's address in the pool's vmalloc area, which is
  * permanent; mmap maps the frame's pages with vm_map_pages(), MAP_SHARED
  * only and never executable, as mmap() of the allocator does. The pages are

@@ -160,7 +160,11 @@ bool ksalloc_cancel_request(struct file *file, struct ksalloc_request *req);
  * a scatter/gather list of its pages that the device may see as one range
  * or several: an IOMMU merges the list up to the device's largest segment,
  * dma_get_max_seg_size() (64 KiB unless its driver raised it with
- * dma_set_max_seg_size() before attaching). ksalloc_dma_addr() gives the
+ * dma_set_max_seg_size() before attaching) and within its segment
+ * boundaries (dma_get_seg_boundary()); without an IOMMU, physically
+ * contiguous pages are one segment, but for a device with boundaries
+ * (every PCI device on a 64-bit kernel) each page is its own, which crosses
+ * none. ksalloc_dma_addr() gives the
  * address of a frame that is one range for the device, ksalloc_dma_sgt()
  * the list of every frame mapped as one.
  *
