@@ -11,10 +11,16 @@
 #   test-6.12-kcsan its KCSAN variant (no KASAN), 4 vCPUs: the KUnit suites
 #               and the lifetime tests (ksalloc_lifetime*)
 #   stock-6.12, stock-6.12-rt, stock-6.1   Debian's kernels: user-space tests
-#   stock-6.12-edu, stock-6.12-edu-swiotlb  Debian's 6.12 with QEMU's edu device,
-#               256 MiB, the second with swiotlb=force: ksalloc_edu_test only,
-#               which no other guest runs (they have no edu device)
-# The guests run in the background, side by side: the test kernels' three
+#   test-6.12-edu   the debug kernel on a q35 machine with QEMU's edu device
+#               behind its Intel IOMMU (strict invalidation), 2 vCPUs:
+#               ksalloc_edu_test (unbind while streaming included), unload,
+#               kmemleak scan
+#   stock-6.12-edu, stock-6.12-edu-swiotlb, stock-6.12-edu-iommu  Debian's
+#               6.12 with QEMU's edu device: 256 MiB and no IOMMU, the same
+#               with swiotlb=force, and 2 GiB behind the Intel IOMMU as
+#               test-6.12-edu: ksalloc_edu_test only, which no guest without
+#               edu runs
+# The guests run in the background, side by side: the test kernels' four
 # from before the gates on, the stock ones once the gates are done. Each
 # waits for timers, threads and rates as much as it computes, so together
 # they keep the two CPUs busy where one after another they would not.
@@ -191,7 +197,8 @@ if [ -z "$kunit_only" ]; then
 		want_guest "$k" && kernels+=" $k"
 		# The edu guests boot stock-6.12 with its modules.
 		if want_guest "$k" || { [ "$k" = stock-6.12 ] &&
-			{ want_guest stock-6.12-edu || want_guest stock-6.12-edu-swiotlb; }; }; then
+			{ want_guest stock-6.12-edu || want_guest stock-6.12-edu-swiotlb ||
+			  want_guest stock-6.12-edu-iommu; }; }; then
 			stock_builds+=" $k"
 		fi
 	done
@@ -322,6 +329,31 @@ else
 	record FAIL "guest test-6.12 clean log (not run: the module build failed)"
 fi
 
+# QEMU's edu device behind QEMU's Intel IOMMU, strict invalidation (each
+# unmap flushes the IOTLB at once: a device write after it is a DMAR fault),
+# on the debug kernel: ksalloc_edu_test under KASAN, kmemleak and DMA-API
+# debugging, unbinding edu while a stream runs included, then the unload
+# (DMA-API debugging reports a mapping a driver left behind). 2 GiB: edu's
+# 28-bit mask is served through the IOMMU, where without it most frames would
+# be out of reach.
+edu_iommu_qemu="-device intel-iommu,intremap=off -device edu"
+edu_iommu_append="intel_iommu=on iommu.strict=1"
+if [ -n "$kunit_only" ] || ! want_guest test-6.12-edu || [ ${#edu_tools[@]} -eq 0 ]; then
+	:
+elif [ -n "$test_ok" ]; then
+	tap=
+	for t in "${edu_tools[@]}"; do tap+=" $(basename "$t")"; done
+	KSALLOC_MACHINE=q35 KSALLOC_QEMU_ARGS=$edu_iommu_qemu KSALLOC_KUNIT_SUITES='' \
+	KSALLOC_TAP_EXPECT=$tap \
+		run_guest test-6.12-edu "$test_kdir/arch/x86/boot/bzImage" \
+		"${KSALLOC_TEST_TIMEOUT:-1500}" test-kernel.sh "$edu_iommu_append kmemleak=on" \
+		"$build"/test-6.12/src/{module,samples}/*.ko "${edu_tools[@]}" \
+		> "$build/logs/guest-test-6.12-edu.out" 2>&1 &
+	running+=(test-6.12-edu)
+else
+	record FAIL "guest test-6.12-edu clean log (not run: the module build failed)"
+fi
+
 if [ -z "$kunit_only" ]; then
 	if [ "${KSALLOC_GATES:-1}" = 1 ]; then
 		header "style gates"
@@ -371,13 +403,14 @@ if [ -z "$kunit_only" ]; then
 		running+=("$k")
 	done
 	# QEMU's edu device, for ksalloc_edu_test: ksalloc_capture's DMA source,
-	# on Debian's 6.12 (the debug kernel has no PCI). 256 MiB of memory: edu
-	# reaches 28 bits of address, and x86 sets up no bounce buffers below 4
-	# GiB of memory (nor, with swiotlb=force, any below 256 MiB in 2 GiB), so
-	# 2 GiB would leave frames it cannot reach (STREAMON: -ERANGE). With
+	# on Debian's 6.12. Without an IOMMU, 256 MiB of memory: edu reaches 28
+	# bits of address, and x86 sets up no bounce buffers below 4 GiB of
+	# memory (nor, with swiotlb=force, any below 256 MiB in 2 GiB), so 2 GiB
+	# would leave frames it cannot reach (STREAMON: -ERANGE). With
 	# swiotlb=force (16 MiB of it) every mapping bounces: a sync missing or
-	# in the wrong place shows as a wrong frame.
-	for g in stock-6.12-edu stock-6.12-edu-swiotlb; do
+	# in the wrong place shows as a wrong frame. stock-6.12-edu-iommu: as
+	# test-6.12-edu, on Debian's kernel (2 GiB, the IOMMU serves the mask).
+	for g in stock-6.12-edu stock-6.12-edu-swiotlb stock-6.12-edu-iommu; do
 		if ! want_guest "$g" || [ ${#edu_tools[@]} -eq 0 ]; then
 			continue
 		fi
@@ -385,11 +418,16 @@ if [ -z "$kunit_only" ]; then
 			record FAIL "guest $g clean log (not run: the module build failed)"
 			continue
 		fi
-		kvar=stock_6_12_vmlinuz append=''
-		[ "$g" = stock-6.12-edu-swiotlb ] && append=swiotlb=8192,force
+		kvar=stock_6_12_vmlinuz append='' machine=pc mem=256 qemu="-device edu"
+		case $g in
+		stock-6.12-edu-swiotlb) append=swiotlb=8192,force ;;
+		stock-6.12-edu-iommu)
+			append=$edu_iommu_append machine=q35 mem=2048 qemu=$edu_iommu_qemu ;;
+		esac
 		tap=
 		for t in "${edu_tools[@]}"; do tap+=" $(basename "$t")"; done
-		KSALLOC_MEM=256 KSALLOC_QEMU_ARGS="-device edu" KSALLOC_TAP_EXPECT=$tap \
+		KSALLOC_MACHINE=$machine KSALLOC_MEM=$mem KSALLOC_QEMU_ARGS=$qemu \
+		KSALLOC_TAP_EXPECT=$tap \
 			run_guest "$g" "${!kvar}" "${KSALLOC_STOCK_TIMEOUT:-300}" \
 			stock.sh "$append" "$build/stock-6.12/src/"{module,samples}/*.ko \
 			"${edu_tools[@]}" > "$build/logs/guest-$g.out" 2>&1 &

@@ -8,7 +8,8 @@
 #     --timeout SECS   hard limit for the whole run (default: $KSALLOC_TIMEOUT, else 300)
 #     --append ARGS    more kernel command line
 #     --interactive    console on this terminal (stdin included); no verdict
-# Env: KSALLOC_SMP (2), KSALLOC_MEM (2048, MiB), KSALLOC_VERBOSE=1 to watch the console,
+# Env: KSALLOC_SMP (2), KSALLOC_MEM (2048, MiB), KSALLOC_MACHINE (pc; q35 for
+#      -device intel-iommu), KSALLOC_VERBOSE=1 to watch the console,
 #      KSALLOC_QEMU_ARGS more QEMU arguments, split at blanks (e.g. "-device edu"),
 #      and those of check-log.sh, which judges the log: its exit status is ours.
 #
@@ -45,7 +46,7 @@ name=${name:-$(basename "$kernel")}
 log=$(realpath -m "${log:-$here/../build/logs/$name.log}")
 mkdir -p "$(dirname "$log")"
 
-qemu=(qemu-system-x86_64 -accel tcg -M pc -bios qboot.rom -nodefaults -display none -no-reboot
+qemu=(qemu-system-x86_64 -accel tcg -M "${KSALLOC_MACHINE:-pc}" -bios qboot.rom -nodefaults -display none -no-reboot
 	-smp "${KSALLOC_SMP:-2}" -m "${KSALLOC_MEM:-2048}"
 	-kernel "$kernel" -initrd "$initrd"
 	-append "console=ttyS0 panic=-1 oops=panic tsc=unstable printk.devkmsg=on log_buf_len=16M $append"
@@ -67,7 +68,15 @@ if [ "${KSALLOC_VERBOSE:-}" = 1 ]; then
 else
 	timeout -k 5 "$timeout" "${qemu[@]}" < /dev/null > /dev/null || rc=$?
 fi
-echo "qemu-run: $name ran $((SECONDS - start)) s"
+# The CPU time QEMU took: bash's times, its children's user and system time,
+# written from this shell (a pipe or $() would run it in a child, which has
+# none).
+times=$(mktemp)
+times > "$times"
+cpu=$(awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); n += t[1] * 60 + t[2] }
+	printf "%d", n }' "$times")
+rm -f "$times"
+echo "qemu-run: $name ran $((SECONDS - start)) s, $cpu s of CPU"
 
 opts=(--name "$name")
 case $rc in
