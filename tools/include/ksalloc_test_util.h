@@ -194,6 +194,29 @@ static inline int get_counters(int cap, struct ksalloc_capture_counters *c)
 	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_GET_COUNTERS, c);
 }
 
+static inline int dequeue(int cap, struct ksalloc_capture_frame *f)
+{
+	/* Garbage in the outputs: the module must fill each one. */
+	memset(f, 0xa5, sizeof(*f));
+	f->flags = 0;
+	f->reserved = 0;
+	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_DEQUEUE_FRAME, f);
+}
+
+static inline int return_frame_flags(int cap, __u64 handle, __u32 flags, __u32 reserved)
+{
+	struct ksalloc_capture_frame_handle h = {
+		.handle = handle, .flags = flags, .reserved = reserved,
+	};
+
+	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_RETURN_FRAME, &h);
+}
+
+static inline int return_frame(int cap, __u64 handle)
+{
+	return return_frame_flags(cap, handle, 0, 0);
+}
+
 /* The revents of a POLLIN poll(), 0 on a timeout, or -errno. */
 static inline int poll_in(int fd, int timeout_ms)
 {

@@ -62,6 +62,7 @@
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #pragma GCC diagnostic ignored "-Wclobbered"
 #include "kselftest_harness.h"
+#include "ksalloc_capture_harness.h"
 
 #define HDR_SIZE		sizeof(struct ksalloc_capture_header)
 /* How long anything expected may take, even on a slow KASAN guest. */
@@ -134,20 +135,6 @@ static ssize_t read_eof(int cap, void *buf, size_t size)
 		ret = -errno;
 	fcntl(cap, F_SETFL, flags);
 	return ret;
-}
-
-/* GET_COUNTERS, asserting that it works and that the invariant holds. */
-static struct ksalloc_capture_counters counters(struct __test_metadata *_metadata, int cap)
-{
-	struct ksalloc_capture_counters c;
-
-	EXPECT_EQ(0, get_counters(cap, &c));
-	EXPECT_EQ(c.produced, c.delivered + c.dropped + c.in_flight)
-		TH_LOG("produced %llu delivered %llu dropped %llu in_flight %u",
-		       (unsigned long long)c.produced, (unsigned long long)c.delivered,
-		       (unsigned long long)c.dropped, c.in_flight);
-	EXPECT_GE(1U, c.streaming);
-	return c;
 }
 
 /* Polls GET_COUNTERS until @n frames are in flight; returns the last counters. */
@@ -1420,28 +1407,6 @@ TEST_F(capture, bad_user_pointers_efault)
  * The zero-copy path: DEQUEUE_FRAME hands out frames in place, the test reads
  * them through its own mapping of the allocator, RETURN_FRAME gives them back.
  */
-static int dequeue(int cap, struct ksalloc_capture_frame *f)
-{
-	/* Garbage in the outputs: the module must fill each one. */
-	memset(f, 0xa5, sizeof(*f));
-	f->flags = 0;
-	f->reserved = 0;
-	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_DEQUEUE_FRAME, f);
-}
-
-static int return_frame_flags(int cap, __u64 handle, __u32 flags, __u32 reserved)
-{
-	struct ksalloc_capture_frame_handle h = {
-		.handle = handle, .flags = flags, .reserved = reserved,
-	};
-
-	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_RETURN_FRAME, &h);
-}
-
-static int return_frame(int cap, __u64 handle)
-{
-	return return_frame_flags(cap, handle, 0, 0);
-}
 
 /*
  * A stream, and a mappable allocator of @frames frames exactly a header and

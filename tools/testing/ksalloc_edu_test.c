@@ -49,6 +49,7 @@
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #pragma GCC diagnostic ignored "-Wclobbered"
 #include "kselftest_harness.h"
+#include "ksalloc_capture_harness.h"
 
 #define HDR_SIZE		sizeof(struct ksalloc_capture_header)
 #define PCI_DEVICES		"/sys/bus/pci/devices"
@@ -132,35 +133,6 @@ static int set_source_flags(int cap, __u32 source, __u32 flags)
 static int set_source(int cap, __u32 source)
 {
 	return set_source_flags(cap, source, 0);
-}
-
-static int dequeue(int cap, struct ksalloc_capture_frame *f)
-{
-	/* Garbage in the outputs: the module must fill each one. */
-	memset(f, 0xa5, sizeof(*f));
-	f->flags = 0;
-	f->reserved = 0;
-	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_DEQUEUE_FRAME, f);
-}
-
-static int return_frame(int cap, __u64 handle)
-{
-	struct ksalloc_capture_frame_handle h = { .handle = handle };
-
-	return ks_ioctl(cap, KSALLOC_CAPTURE_IOC_RETURN_FRAME, &h);
-}
-
-/* GET_COUNTERS, asserting that it works and that the invariant holds. */
-static struct ksalloc_capture_counters counters(struct __test_metadata *_metadata, int cap)
-{
-	struct ksalloc_capture_counters c;
-
-	EXPECT_EQ(0, get_counters(cap, &c));
-	EXPECT_EQ(c.produced, c.delivered + c.dropped + c.in_flight)
-		TH_LOG("produced %llu delivered %llu dropped %llu in_flight %u",
-		       (unsigned long long)c.produced, (unsigned long long)c.delivered,
-		       (unsigned long long)c.dropped, c.in_flight);
-	return c;
 }
 
 /* A stream from edu into an allocator, and the frames seen so far. */
