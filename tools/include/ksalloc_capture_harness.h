@@ -9,8 +9,7 @@
 #include "ksalloc_test_util.h"
 
 /* GET_COUNTERS, asserting that it works and that the invariants hold. */
-static inline struct ksalloc_capture_counters counters(struct __test_metadata *_metadata,
-							int cap)
+static inline struct ksalloc_capture_counters counters(struct __test_metadata *_metadata, int cap)
 {
 	struct ksalloc_capture_counters c;
 

@@ -53,6 +53,7 @@
 
 /* How long a wake-up may take, even on a slow KASAN guest. */
 #define POLL_TEST_WAIT_MS	5000
+#define POLL_TEST_TICK_WAIT_MS	30000
 /* How long the freeing thread waits before it frees: the waiter sleeps first. */
 #define POLL_TEST_DELAY_MS	200
 #define POLL_TEST_FRAMES	2U
@@ -393,8 +394,11 @@ TEST_F(poll_waiter, woken_by_kernel_client_free)
 	/*
 	 * Every frame taken, and a tick refused one. Not "dropped" alone: the
 	 * ticks a loaded guest misses count as dropped too, refused or not.
+	 * A deadline, not a rate: a warm make check (8ab3d5e) once saw no
+	 * tick after the first two in 5 s on the debug kernel, beside the
+	 * gates on two CPUs (produced not logged then; it is now).
 	 */
-	end = now_ms() + POLL_TEST_WAIT_MS;
+	end = now_ms() + POLL_TEST_TICK_WAIT_MS;
 	do {
 		ASSERT_EQ(0, get_counters(cap, &c));
 		ASSERT_EQ(0, get_status(self->fd, &st));
@@ -403,7 +407,9 @@ TEST_F(poll_waiter, woken_by_kernel_client_free)
 		sleep_ms(1);
 	} while (now_ms() < end);
 	ASSERT_EQ(POLL_TEST_FRAMES, c.in_flight);
-	ASSERT_LT(0ULL, c.dropped);
+	ASSERT_LT(0ULL, c.dropped)
+		TH_LOG("produced %llu, failed allocations %llu", (unsigned long long)c.produced,
+		       (unsigned long long)st.failed_allocations);
 	ASSERT_EQ(POLL_TEST_FRAMES, st.allocated_frames);
 	ASSERT_LT(0ULL, st.failed_allocations);
 	ASSERT_EQ(0, waiter_drain(&self->w));
