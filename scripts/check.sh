@@ -276,7 +276,8 @@ for k in $variants; do
 			[[ $x == $glob ]] && var_suites+=" $x"
 		done
 		[ -n "$var_suites" ] || fatal "no KUnit suite matches $glob"
-		append="kunit.filter_glob=$glob"
+		# KCSAN on once its filter is set (guest/test-kernel.sh).
+		append="kunit.filter_glob=$glob kcsan.early_enable=0"
 	else
 		var_suites=$suites tap=" ksalloc_pinned" append=maxcpus=3
 	fi
