@@ -311,7 +311,9 @@ static void edu_stream(struct __test_metadata *_metadata, struct edu *self,
  * The harness's 30 s per case is a hang guard; on the debug kernel, behind a
  * strict IOMMU (an IOTLB flush per frame unmapped) and beside other guests
  * on two host CPUs, unbind_while_streaming took more (cold make check at
- * 51cd2f8). These cases stream, attach and detach: 300 s.
+ * 51cd2f8), and streamon_unbound_enodev, which unbinds and binds, too (warm
+ * make check at 0015a71). Every case of the fixture opens the device and
+ * sets an allocator up, on that same machine: 300 s for each.
  */
 #define EDU_CASE_TIMEOUT	300
 
@@ -322,7 +324,7 @@ TEST_F_TIMEOUT(edu, stream_verify, EDU_CASE_TIMEOUT)
 	edu_stream(_metadata, &self->e, variant->mappable);
 }
 
-TEST_F(edu, set_source_einval)
+TEST_F_TIMEOUT(edu, set_source_einval, EDU_CASE_TIMEOUT)
 {
 	EXPECT_EQ(-EINVAL, set_source_flags(self->e.cap, KSALLOC_CAPTURE_SOURCE_EDU, 1));
 	EXPECT_EQ(-EINVAL, set_source_flags(self->e.cap, KSALLOC_CAPTURE_SOURCE_EDU, 1U << 31));
@@ -333,7 +335,7 @@ TEST_F(edu, set_source_einval)
 	EXPECT_EQ(0, set_source(self->e.cap, KSALLOC_CAPTURE_SOURCE_EDU));
 }
 
-TEST_F(edu, set_source_streaming_ebusy)
+TEST_F_TIMEOUT(edu, set_source_streaming_ebusy, EDU_CASE_TIMEOUT)
 {
 	ASSERT_EQ(0, streamon(self->e.cap));
 	EXPECT_EQ(-EBUSY, set_source(self->e.cap, KSALLOC_CAPTURE_SOURCE_TIMER));
@@ -342,7 +344,7 @@ TEST_F(edu, set_source_streaming_ebusy)
 }
 
 /* One edu device, one stream: a second stream finds it busy. */
-TEST_F(edu, streamon_device_busy_ebusy)
+TEST_F_TIMEOUT(edu, streamon_device_busy_ebusy, EDU_CASE_TIMEOUT)
 {
 	int cap2;
 
@@ -452,7 +454,7 @@ TEST_F_TIMEOUT(edu, unbind_while_streaming, EDU_CASE_TIMEOUT)
 }
 
 /* STREAMON without a device bound; the timer source does not need one. */
-TEST_F(edu, streamon_unbound_enodev)
+TEST_F_TIMEOUT(edu, streamon_unbound_enodev, EDU_CASE_TIMEOUT)
 {
 	ASSERT_EQ(0, edu_unbind(self->e.bdf));
 	EXPECT_EQ(-ENODEV, streamon(self->e.cap));
