@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # The ksalloc test bench: `make check`, and `make kunit` (check.sh --kunit).
 #
-# install deps -> debug test kernels -> Debian stock kernels -> modules (W=1) for
-# each kernel -> static user-space tests -> one QEMU guest per kernel -> count.
+# install deps -> debug test kernels -> Debian stock kernels -> static
+# user-space tests -> modules (W=1) for each kernel, each kernel's guests
+# booting once its modules are built (test-6.12 first) -> count.
 #   test-6.12   the debug kernel (KASAN, lockdep, kmemleak, ...), 4 vCPUs:
 #               user-space tests, KUnit suites, kmemleak scan after rmmod
 #   test-6.12-rt    its PREEMPT_RT variant (raw lock nesting checked), 4 vCPUs
@@ -77,7 +78,7 @@ count() { grep -c "^$1 " "$KSALLOC_RESULTS" || true; }
 # that guest (what a kernel genuinely lacks); any other one is also a FAIL. So
 # is an expected skip that no longer happens (in a full run): the list is stale.
 judge_skips() {
-	local line text glob why ok seen=()
+	local line text ok seen=()
 	local -a globs=() whys=()
 	while IFS= read -r line; do
 		[[ $line = \#* || -z ${line// /} ]] && continue
@@ -205,20 +206,6 @@ if [ -z "$kunit_only" ]; then
 	stock_kernels=${kernels# }
 fi
 
-test_ok='' variants_ok=''
-build_modules test-6.12 "$test_kdir" && test_ok=1
-for k in $variants; do
-	kvar=${k//[-.]/_}_kdir
-	build_modules "$k" "${!kvar}" && variants_ok+=" $k"
-done
-if [ -z "$kunit_only" ]; then
-	stock_ok=
-	for k in $stock_builds; do
-		kvar=${k//[-.]/_}_kdir
-		build_modules "$k" "${!kvar}" && stock_ok+=" $k"
-	done
-fi
-
 # The tools: the tests, and the demos (tools/NAME.c), which go along in /bin
 # for tests that use them (pinned_test too, after KUnit).
 header "user-space tests"
@@ -254,42 +241,13 @@ if [ -z "$kunit_only" ]; then
 fi
 ls -l "$build/tools" || true
 
-# The variants boot now, in the background, while the gates and the other
-# guests run: their KUnit suites wait for timers and threads as much as they
-# compute. test-6.12-rt: every suite, then pinned_test, with 3 of 4 possible
-# CPUs online (as a VM with CPU hotplug slots has: caches of a CPU never
-# online). test-6.12-kcsan: the stress, SMP and lifetime suites. Both run
-# the stress case to 2 M operations (test-6.12: 10 M), which is what they
-# need to meet every path, nested locks and racing accesses included: that
-# case alone took 47 s on the RT kernel, 38 to 160 s under KCSAN.
+# test-6.12 is the longest guest (9 min alone, warm): it boots as soon as its
+# modules are built, and the other kernels' modules are built beside it.
 running=()
-for k in $variants; do
-	if [[ " $variants_ok " != *" $k "* ]]; then
-		record FAIL "guest $k clean log (not run: the module build failed)"
-		continue
-	fi
-	kvar=${k//[-.]/_}_kdir
-	if [ "$k" = test-6.12-kcsan ]; then
-		glob='ksalloc_[ls]*' var_suites='' tap=''
-		for x in $suites; do
-			# shellcheck disable=SC2053 # a glob, as kunit.py's filter
-			[[ $x == $glob ]] && var_suites+=" $x"
-		done
-		[ -n "$var_suites" ] || fatal "no KUnit suite matches $glob"
-		# KCSAN on once its filter is set (guest/test-kernel.sh).
-		append="kunit.filter_glob=$glob kcsan.early_enable=0"
-	else
-		var_suites=$suites tap=" ksalloc_pinned" append=maxcpus=3
-	fi
-	append+=" KSALLOC_KUNIT_ARGS=stress_ops=2000000"
-	KSALLOC_SMP=4 KSALLOC_KUNIT_SUITES=$var_suites KSALLOC_TAP_EXPECT=$tap \
-		run_guest "$k" "${!kvar}/arch/x86/boot/bzImage" "${KSALLOC_TEST_TIMEOUT:-1500}" \
-		test-kernel.sh "$append" "$build/$k/src/"{module,kunit,samples}/*.ko \
-		"$build/tools/ksallocctl" > "$build/logs/guest-$k.out" 2>&1 &
-	running+=("$k")
-done
+test_ok='' variants_ok=''
+build_modules test-6.12 "$test_kdir" && test_ok=1
 
-# test-6.12 boots now too, in the background: KUnit, and the user-space tests
+# test-6.12 boots first, in the background: KUnit, and the user-space tests
 # it can execute.
 if ! want_guest test-6.12; then
 	:
@@ -328,6 +286,53 @@ elif [ -n "$test_ok" ]; then
 	running+=(test-6.12)
 else
 	record FAIL "guest test-6.12 clean log (not run: the module build failed)"
+fi
+
+for k in $variants; do
+	kvar=${k//[-.]/_}_kdir
+	build_modules "$k" "${!kvar}" && variants_ok+=" $k"
+done
+
+# The variants boot now, in the background, while the gates and the other
+# guests run: their KUnit suites wait for timers and threads as much as they
+# compute. test-6.12-rt: every suite, then pinned_test, with 3 of 4 possible
+# CPUs online (as a VM with CPU hotplug slots has: caches of a CPU never
+# online). test-6.12-kcsan: the stress, SMP and lifetime suites. Both run
+# the stress case to 2 M operations (test-6.12: 10 M), which is what they
+# need to meet every path, nested locks and racing accesses included: that
+# case alone took 47 s on the RT kernel, 38 to 160 s under KCSAN.
+for k in $variants; do
+	if [[ " $variants_ok " != *" $k "* ]]; then
+		record FAIL "guest $k clean log (not run: the module build failed)"
+		continue
+	fi
+	kvar=${k//[-.]/_}_kdir
+	if [ "$k" = test-6.12-kcsan ]; then
+		glob='ksalloc_[ls]*' var_suites='' tap=''
+		for x in $suites; do
+			# shellcheck disable=SC2053 # a glob, as kunit.py's filter
+			[[ $x == $glob ]] && var_suites+=" $x"
+		done
+		[ -n "$var_suites" ] || fatal "no KUnit suite matches $glob"
+		# KCSAN on once its filter is set (guest/test-kernel.sh).
+		append="kunit.filter_glob=$glob kcsan.early_enable=0"
+	else
+		var_suites=$suites tap=" ksalloc_pinned" append=maxcpus=3
+	fi
+	append+=" KSALLOC_KUNIT_ARGS=stress_ops=2000000"
+	KSALLOC_SMP=4 KSALLOC_KUNIT_SUITES=$var_suites KSALLOC_TAP_EXPECT=$tap \
+		run_guest "$k" "${!kvar}/arch/x86/boot/bzImage" "${KSALLOC_TEST_TIMEOUT:-1500}" \
+		test-kernel.sh "$append" "$build/$k/src/"{module,kunit,samples}/*.ko \
+		"$build/tools/ksallocctl" > "$build/logs/guest-$k.out" 2>&1 &
+	running+=("$k")
+done
+
+if [ -z "$kunit_only" ]; then
+	stock_ok=
+	for k in $stock_builds; do
+		kvar=${k//[-.]/_}_kdir
+		build_modules "$k" "${!kvar}" && stock_ok+=" $k"
+	done
 fi
 
 # QEMU's edu device behind QEMU's Intel IOMMU, strict invalidation (each
