@@ -3,8 +3,9 @@
 # The ksalloc test bench: `make check`, and `make kunit` (check.sh --kunit).
 #
 # install deps -> debug test kernels -> Debian stock kernels -> static
-# user-space tests -> modules (W=1) for each kernel, each kernel's guests
-# booting once its modules are built (test-6.12 first) -> count.
+# user-space tests -> modules (W=1): test-6.12's, and its guest boots; the
+# variants', and theirs boot; the stock kernels', and test-6.12-edu boots ->
+# gates -> the stock guests, edu ones included -> count.
 #   test-6.12   the debug kernel (KASAN, lockdep, kmemleak, ...), 4 vCPUs:
 #               user-space tests, KUnit suites, kmemleak scan after rmmod
 #   test-6.12-rt    its PREEMPT_RT variant (raw lock nesting checked), 4 vCPUs
@@ -39,8 +40,8 @@
 # "build tools -Werror clean", "guest <kernel> clean log". The last line is
 # "N passed, N failed"; the exit status is 1 when anything failed.
 # Env: KSALLOC_TEST_TIMEOUT (1500 s; the variants' too: a hang guard; test-6.12
-# takes ~10 min alone, ~16 min while a cold run builds the in-tree kernel
-# beside it), KSALLOC_STOCK_TIMEOUT (300 s),
+# takes ~9 min alone, ~18 min in a warm make check beside the other guests
+# and the gates), KSALLOC_STOCK_TIMEOUT (300 s),
 # KSALLOC_TEST_SMP (4: test-6.12's -smp; the stock guests boot -smp 2), and
 # qemu-run.sh's.
 # For development only (a run with any of them set is not `make check`, and
@@ -187,6 +188,25 @@ suites=$(sed -n '/struct kunit_suite [A-Za-z0-9_]* *= *{/,/^}/ s/.*\.name *= *"\
 	"$top"/kunit/*.c 2>/dev/null | tr '\n' ' ')
 [ -n "$suites" ] || fatal "no KUnit suite found in kunit/*.c"
 echo "KUnit suites expected: $suites"
+# suites_matching GLOB: the suites that kunit.filter_glob=GLOB runs.
+suites_matching() {
+	local x out=''
+	for x in $suites; do
+		# shellcheck disable=SC2053 # a glob, as kunit.py's filter
+		[[ $x == $1 ]] && out+=" $x"
+	done
+	echo "$out"
+}
+# The suites of the KCSAN variant, and of a development run: settled before
+# any guest boots (fatal exits without waiting for one).
+kcsan_glob='ksalloc_[ls]*'
+kcsan_suites=$(suites_matching "$kcsan_glob")
+[ -n "$kcsan_suites" ] || fatal "no KUnit suite matches $kcsan_glob"
+glob_suites=
+if [ -n "${KSALLOC_KUNIT_GLOB:-}" ]; then
+	glob_suites=$(suites_matching "$KSALLOC_KUNIT_GLOB")
+	[ -n "$glob_suites" ] || fatal "no KUnit suite matches $KSALLOC_KUNIT_GLOB"
+fi
 
 if [ -z "$kunit_only" ]; then
 	header "stock kernels"
@@ -241,7 +261,7 @@ if [ -z "$kunit_only" ]; then
 fi
 ls -l "$build/tools" || true
 
-# test-6.12 is the longest guest (9 min alone, warm): it boots as soon as its
+# test-6.12 is the longest guest (~9 min alone): it boots as soon as its
 # modules are built, and the other kernels' modules are built beside it.
 running=()
 test_ok='' variants_ok=''
@@ -266,12 +286,7 @@ elif [ -n "$test_ok" ]; then
 		rm -rf "${build:?}/test-6.12/media"
 	test_suites=$suites append=kmemleak=on
 	if [ -n "${KSALLOC_KUNIT_GLOB:-}" ]; then
-		test_suites=''
-		for x in $suites; do
-			# shellcheck disable=SC2053 # a glob, as kunit.py's filter
-			[[ $x == $KSALLOC_KUNIT_GLOB ]] && test_suites+=" $x"
-		done
-		[ -n "$test_suites" ] || fatal "no KUnit suite matches $KSALLOC_KUNIT_GLOB"
+		test_suites=$glob_suites
 		append+=" kunit.filter_glob=$KSALLOC_KUNIT_GLOB"
 		# pinned_test runs after every suite only (test-kernel.sh).
 		tap=${tap/ ksalloc_pinned/}
@@ -308,14 +323,9 @@ for k in $variants; do
 	fi
 	kvar=${k//[-.]/_}_kdir
 	if [ "$k" = test-6.12-kcsan ]; then
-		glob='ksalloc_[ls]*' var_suites='' tap=''
-		for x in $suites; do
-			# shellcheck disable=SC2053 # a glob, as kunit.py's filter
-			[[ $x == $glob ]] && var_suites+=" $x"
-		done
-		[ -n "$var_suites" ] || fatal "no KUnit suite matches $glob"
+		var_suites=$kcsan_suites tap=''
 		# KCSAN on once its filter is set (guest/test-kernel.sh).
-		append="kunit.filter_glob=$glob kcsan.early_enable=0"
+		append="kunit.filter_glob=$kcsan_glob kcsan.early_enable=0"
 	else
 		var_suites=$suites tap=" ksalloc_pinned" append=maxcpus=3
 	fi
