@@ -41,7 +41,8 @@
 # "N passed, N failed"; the exit status is 1 when anything failed.
 # Env: KSALLOC_TEST_TIMEOUT (1500 s; the variants' too: a hang guard; test-6.12
 # takes ~9 min alone, ~18 min in a warm make check beside the other guests
-# and the gates), KSALLOC_STOCK_TIMEOUT (300 s),
+# and the gates), KSALLOC_STOCK_TIMEOUT (600 s, a hang guard too: the stock
+# guests boot together, beside test-6.12, and took up to 300 s so),
 # KSALLOC_TEST_SMP (4: test-6.12's -smp; the stock guests boot -smp 2), and
 # qemu-run.sh's.
 # For development only (a run with any of them set is not `make check`, and
@@ -412,7 +413,7 @@ if [ -z "$kunit_only" ]; then
 		release=$(basename "${!kvar}") release=${release#vmlinuz-}
 		"$scripts/media-modules.sh" "$(dirname "${!kvar}")/../lib/modules/$release" \
 			"$build/$k/media" vivid || rm -rf "${build:?}/$k/media"
-		KSALLOC_TAP_EXPECT=$tap run_guest "$k" "${!kvar}" "${KSALLOC_STOCK_TIMEOUT:-300}" \
+		KSALLOC_TAP_EXPECT=$tap run_guest "$k" "${!kvar}" "${KSALLOC_STOCK_TIMEOUT:-600}" \
 			stock.sh "" "$build/$k/src/"{module,samples}/*.ko "$build/$k/media" \
 			"${tools[@]}" "${demos[@]}" \
 			> "$build/logs/guest-$k.out" 2>&1 &
@@ -444,7 +445,7 @@ if [ -z "$kunit_only" ]; then
 		for t in "${edu_tools[@]}"; do tap+=" $(basename "$t")"; done
 		KSALLOC_MACHINE=$machine KSALLOC_MEM=$mem KSALLOC_QEMU_ARGS=$qemu \
 		KSALLOC_TAP_EXPECT=$tap \
-			run_guest "$g" "${!kvar}" "${KSALLOC_STOCK_TIMEOUT:-300}" \
+			run_guest "$g" "${!kvar}" "${KSALLOC_STOCK_TIMEOUT:-600}" \
 			stock.sh "$append" "$build/stock-6.12/src/"{module,samples}/*.ko \
 			"${edu_tools[@]}" > "$build/logs/guest-$g.out" 2>&1 &
 		running+=("$g")

@@ -313,7 +313,7 @@ static void edu_stream(struct __test_metadata *_metadata, struct edu *self,
  * on two host CPUs, unbind_while_streaming took more (cold make check at
  * 51cd2f8), and streamon_unbound_enodev, which unbinds and binds, too (warm
  * make check at 0015a71). Every case opens the device and sets an allocator
- * up, on that same machine: 120 s for each, well below a stock guest's 300 s
+ * up, on that same machine: 120 s for each, well below a stock guest's 600 s
  * in all, so that a case that hangs fails alone.
  */
 #define EDU_CASE_TIMEOUT	120
