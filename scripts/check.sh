@@ -39,7 +39,7 @@
 # the in-tree kunit.py run (check-intree.sh) and the install checks (check-dkms.sh),
 # "build tools -Werror clean", "guest <kernel> clean log". The last line is
 # "N passed, N failed"; the exit status is 1 when anything failed.
-# Env: KSALLOC_TEST_TIMEOUT (1500 s; the variants' too: a hang guard; test-6.12
+# Env: KSALLOC_TEST_TIMEOUT (2400 s; the variants' too: a hang guard; test-6.12
 # takes ~9 min alone, ~18 min in a warm make check beside the other guests
 # and the gates), KSALLOC_STOCK_TIMEOUT (600 s, a hang guard too: the stock
 # guests boot together, beside test-6.12, and took up to 300 s so),
@@ -295,7 +295,7 @@ elif [ -n "$test_ok" ]; then
 	# Four vCPUs: a scan of the caches by the lock's holder meets the fast
 	# paths of two CPUs or more (ksalloc_smp), as it never does with two.
 	KSALLOC_SMP=${KSALLOC_TEST_SMP:-4} KSALLOC_KUNIT_SUITES=$test_suites KSALLOC_TAP_EXPECT=$tap \
-		run_guest test-6.12 "$test_kdir/arch/x86/boot/bzImage" "${KSALLOC_TEST_TIMEOUT:-1500}" \
+		run_guest test-6.12 "$test_kdir/arch/x86/boot/bzImage" "${KSALLOC_TEST_TIMEOUT:-2400}" \
 		test-kernel.sh "$append" "$build"/test-6.12/src/{module,kunit,samples}/*.ko \
 		"$build/test-6.12/media" "${test_tools[@]}" "${demos[@]}" \
 		> "$build/logs/guest-test-6.12.out" 2>&1 &
@@ -332,7 +332,7 @@ for k in $variants; do
 	fi
 	append+=" KSALLOC_KUNIT_ARGS=stress_ops=2000000"
 	KSALLOC_SMP=4 KSALLOC_KUNIT_SUITES=$var_suites KSALLOC_TAP_EXPECT=$tap \
-		run_guest "$k" "${!kvar}/arch/x86/boot/bzImage" "${KSALLOC_TEST_TIMEOUT:-1500}" \
+		run_guest "$k" "${!kvar}/arch/x86/boot/bzImage" "${KSALLOC_TEST_TIMEOUT:-2400}" \
 		test-kernel.sh "$append" "$build/$k/src/"{module,kunit,samples}/*.ko \
 		"$build/tools/ksallocctl" > "$build/logs/guest-$k.out" 2>&1 &
 	running+=("$k")
@@ -363,7 +363,7 @@ elif [ -n "$test_ok" ]; then
 	KSALLOC_MACHINE=q35 KSALLOC_QEMU_ARGS=$edu_iommu_qemu KSALLOC_KUNIT_SUITES='' \
 	KSALLOC_TAP_EXPECT=$tap \
 		run_guest test-6.12-edu "$test_kdir/arch/x86/boot/bzImage" \
-		"${KSALLOC_TEST_TIMEOUT:-1500}" test-kernel.sh "$edu_iommu_append kmemleak=on" \
+		"${KSALLOC_TEST_TIMEOUT:-2400}" test-kernel.sh "$edu_iommu_append kmemleak=on" \
 		"$build"/test-6.12/src/{module,samples}/*.ko "${edu_tools[@]}" \
 		> "$build/logs/guest-test-6.12-edu.out" 2>&1 &
 	running+=(test-6.12-edu)
